@@ -1,0 +1,49 @@
+# Group Analyst: `make run` to try it, `make test` to check everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint schema test-sqlite test-postgres bench install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+## Migrate, load the demo into var/groupanalyst.db if empty, print tokens, serve GraphiQL.
+run: $(STAMP)
+	$(BIN)/groupanalyst run-dev
+
+## Lint, type-check, and run the whole suite on SQLite and on PostgreSQL.
+test: $(STAMP) lint test-sqlite test-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test-sqlite: $(STAMP)
+	@echo "== tests on SQLite"
+	$(BIN)/pytest
+
+# Exit 3 from the wrapper means PostgreSQL is missing and cannot be installed here.
+test-postgres: $(STAMP)
+	@echo "== tests on PostgreSQL"
+	@tests/with_postgres.sh $(BIN)/pytest; rc=$$?; \
+	if [ $$rc -eq 3 ] && [ -z "$$CI" ]; then \
+	  echo "PostgreSQL run SKIPPED: PostgreSQL is not installed (CI installs it and runs it)."; \
+	else exit $$rc; fi
+
+## Regenerate schema.graphql from the code.
+schema: $(STAMP)
+	$(BIN)/groupanalyst export-schema --out schema.graphql
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Group Analyst: progress reporting for the student groups assigned to each analyst."""

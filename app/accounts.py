@@ -1,0 +1,113 @@
+"""Sites, owners, passwords and tokens: the account operations shared by the API and the CLI.
+
+Invariants:
+- there is at most one site and exactly one SITE_OWNER once `create_site` has run;
+- `authenticate` answers the same (None) for an unknown email and a wrong password, after the
+  same Argon2 work;
+- a token's secret exists only in the return value of `issue_token`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app import audit
+from app.models import DEFAULT_PLANS, ApiToken, Plan, Role, Site, User, UserRole, utcnow
+from app.security import hash_password, new_token, token_digest, verify_password
+
+
+class SiteExists(Exception):
+    pass
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+async def ensure_plans(session: AsyncSession) -> None:
+    existing = set((await session.execute(select(Plan.code))).scalars())
+    for code, seats in DEFAULT_PLANS.items():
+        if code not in existing:
+            session.add(Plan(code=code, group_analyst_seats=seats))
+    await session.flush()
+
+
+async def create_site(
+    session: AsyncSession,
+    *,
+    site_name: str,
+    plan: str,
+    owner_email: str,
+    owner_first_name: str,
+    owner_last_name: str,
+    owner_password: str | None,
+) -> tuple[Site, User]:
+    if (await session.execute(select(func.count()).select_from(Site))).scalar_one():
+        raise SiteExists("This database already has a site; `init` only sets up an empty one.")
+    if (await session.execute(select(func.count()).select_from(User))).scalar_one():
+        raise SiteExists("This database already has users; `init` only sets up an empty one.")
+    await ensure_plans(session)
+    if await session.get(Plan, plan) is None:
+        raise ValueError(f"Unknown plan {plan!r}; one of {', '.join(DEFAULT_PLANS)}.")
+    now = utcnow()
+    site = Site(name=site_name, plan_code=plan, created_at=now)
+    owner = User(
+        first_name=owner_first_name,
+        last_name=owner_last_name,
+        email=owner_email.strip(),
+        email_key=email_key(owner_email),
+        password_hash=hash_password(owner_password) if owner_password else None,
+        created_at=now,
+    )
+    session.add_all([site, owner])
+    await session.flush()
+    assert owner.id is not None
+    session.add(UserRole(user_id=owner.id, role=Role.SITE_OWNER))
+    audit.record(
+        session,
+        actor_id=None,
+        action="site.init",
+        target_type="Site",
+        target_id=site.id,
+        details={"plan": plan, "owner": owner.email},
+    )
+    return site, owner
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
+    user = (
+        await session.execute(select(User).where(col(User.email_key) == email_key(email)))
+    ).scalar_one_or_none()
+    ok = verify_password(user.password_hash if user else None, password)
+    return user if ok else None
+
+
+async def issue_token(
+    session: AsyncSession, user_id: int, name: str, expires_at: datetime
+) -> tuple[ApiToken, str]:
+    secret = new_token()
+    token = ApiToken(
+        user_id=user_id,
+        name=name,
+        token_hash=token_digest(secret),
+        created_at=utcnow(),
+        expires_at=expires_at,
+    )
+    session.add(token)
+    await session.flush()
+    return token, secret
+
+
+async def issue_login_token(session: AsyncSession, user_id: int, ttl: timedelta) -> str:
+    _, secret = await issue_token(session, user_id, "login", utcnow() + ttl)
+    return secret
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    return (
+        await session.execute(select(User).where(col(User.email_key) == email_key(email)))
+    ).scalar_one_or_none()

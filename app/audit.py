@@ -1,0 +1,34 @@
+"""The audit trail.
+
+Invariant: `record` writes into the caller's session, so an event commits or rolls back with
+the change it describes; there is no audit event for a change that did not happen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import AuditEvent, utcnow
+
+
+def record(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor_id=actor_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        at=utcnow(),
+        details=details or {},
+    )
+    session.add(event)
+    return event

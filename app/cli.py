@@ -1,0 +1,246 @@
+"""The `groupanalyst` command line (also `python -m app`).
+
+Commands: init, demo, serve, migrate, create-token, export-schema, run-dev (what `make run`
+does: migrate, load the demo into an empty database, print tokens, serve).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app import accounts
+from app.db import Database
+from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
+from app.migrate import upgrade
+from app.models import DEFAULT_PLANS, User, utcnow
+from app.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    upgrade(_settings().database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    password = args.owner_password or os.environ.get("GROUPANALYST_OWNER_PASSWORD")
+    if not password:
+        print("init: give --owner-password or set GROUPANALYST_OWNER_PASSWORD", file=sys.stderr)
+        return 2
+    settings = _settings()
+    upgrade(settings.database_url)
+
+    async def run() -> None:
+        db = Database.from_url(settings.database_url)
+        try:
+            async with db.write() as session:
+                await accounts.create_site(
+                    session,
+                    site_name=args.site_name,
+                    plan=args.plan,
+                    owner_email=args.owner_email,
+                    owner_first_name=args.owner_first_name,
+                    owner_last_name=args.owner_last_name,
+                    owner_password=password,
+                )
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(run())
+    except (accounts.SiteExists, ValueError) as exc:
+        print(f"init: {exc}", file=sys.stderr)
+        return 1
+    print(f"site {args.site_name!r} created on plan {args.plan}; owner {args.owner_email}")
+    return 0
+
+
+def _demo_spec(args: argparse.Namespace) -> DemoSpec:
+    return DemoSpec(
+        students=args.students,
+        groups=args.groups,
+        courses=args.courses,
+        seed=args.seed,
+        max_courses_per_student=min(args.courses_per_student, args.courses),
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = _settings()
+    upgrade(settings.database_url)
+
+    async def run() -> None:
+        db = Database.from_url(settings.database_url)
+        try:
+            summary = await load_demo(db, _demo_spec(args), show_progress=sys.stderr.isatty())
+        finally:
+            await db.dispose()
+        print(
+            f"demo loaded: {summary.users:,} users, {summary.groups:,} groups, "
+            f"{summary.courses:,} courses, {summary.enrollments:,} enrollments, "
+            f"{summary.report_rows:,} report rows"
+        )
+
+    try:
+        asyncio.run(run())
+    except ValueError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _create_token(settings: Settings, email: str, name: str, days: int) -> str | None:
+    db = Database.from_url(settings.database_url)
+    try:
+        async with db.write() as session:
+            user = await accounts.user_by_email(session, email)
+            if user is None or user.id is None:
+                return None
+            _, secret = await accounts.issue_token(
+                session, user.id, name, utcnow() + timedelta(days=days)
+            )
+            return secret
+    finally:
+        await db.dispose()
+
+
+def cmd_create_token(args: argparse.Namespace) -> int:
+    secret = asyncio.run(_create_token(_settings(), args.email, args.name, args.days))
+    if secret is None:
+        print(f"create-token: no user with email {args.email}", file=sys.stderr)
+        return 1
+    print(secret)
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from resolvers.schema import print_schema
+
+    text = print_schema()
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "app.asgi:app",
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_level=settings.log_level,
+    )
+    return 0
+
+
+async def _dev_setup(settings: Settings) -> list[tuple[str, str, str]]:
+    """Load the demo if the database is empty; return (who, email, token) for the demo."""
+    db = Database.from_url(settings.database_url)
+    try:
+        async with db.read() as session:
+            empty = not (await session.execute(select(func.count()).select_from(User))).scalar_one()
+        if empty:
+            summary = await load_demo(db, DemoSpec(), show_progress=False)
+            print(
+                f"loaded the demo world: {summary.users} users, {summary.enrollments} enrollments"
+            )
+        tokens = []
+        for account in DEMO_ACCOUNTS:
+            if account.key == "admin":
+                continue
+            async with db.write() as session:
+                user = await accounts.user_by_email(session, account.email)
+                if user is None or user.id is None:
+                    continue
+                _, secret = await accounts.issue_token(
+                    session, user.id, "make run", utcnow() + timedelta(days=7)
+                )
+            tokens.append((account.key, account.email, secret))
+        return tokens
+    finally:
+        await db.dispose()
+
+
+def cmd_run_dev(args: argparse.Namespace) -> int:
+    settings = _settings()
+    upgrade(settings.database_url)
+    tokens = asyncio.run(_dev_setup(settings))
+    host, port = args.host or settings.host, args.port or settings.port
+    print()
+    print(
+        f"GraphiQL: http://{host}:{port}/graphql   (demo password for every account below: "
+        f"{DEMO_PASSWORD})"
+    )
+    for who, email, secret in tokens:
+        print(f'  {who:<8} {email:<22} {{"Authorization": "Bearer {secret}"}}')
+    print()
+    args.workers = 1
+    return cmd_serve(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="groupanalyst", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("init", help="create the site and its owner in an empty database")
+    p.add_argument("--site-name", required=True)
+    p.add_argument("--plan", required=True, choices=list(DEFAULT_PLANS))
+    p.add_argument("--owner-email", required=True)
+    p.add_argument("--owner-first-name", required=True)
+    p.add_argument("--owner-last-name", required=True)
+    p.add_argument("--owner-password", help="or GROUPANALYST_OWNER_PASSWORD")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("demo", help="load a deterministic demo world into an empty database")
+    p.add_argument("--students", type=int, default=100)
+    p.add_argument("--groups", type=int, default=5)
+    p.add_argument("--courses", type=int, default=4)
+    p.add_argument("--courses-per-student", type=int, default=3)
+    p.add_argument("--seed", type=int, default=42)
+    p.set_defaults(func=cmd_demo)
+
+    for name, handler, helptext in (
+        ("serve", cmd_serve, "serve the API"),
+        ("run-dev", cmd_run_dev, "migrate, load the demo if empty, print tokens, serve"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+        p.add_argument("--workers", type=int, default=1)
+        p.set_defaults(func=handler)
+
+    p = sub.add_parser("create-token", help="print a new API token for a user")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", default="cli")
+    p.add_argument("--days", type=int, default=30)
+    p.set_defaults(func=cmd_create_token)
+
+    p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    p.add_argument("--out", default="-")
+    p.set_defaults(func=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

@@ -1,0 +1,114 @@
+"""The Starlette application: `/graphql` (POST; GraphiQL on GET), `/healthz`, `/readyz`.
+
+Invariants:
+- the app keeps no state beyond the engine, so any number of workers can serve one database;
+- a request with a bad token is refused with 401 and code UNAUTHENTICATED before any resolver
+  runs; a request with no token is anonymous.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.authentication import AuthenticationError
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from app.auth import BearerTokenBackend, Viewer
+from app.db import Database
+from app.errors import ErrorCode
+from app.settings import Settings
+from resolvers.context import Context, build_context
+from resolvers.schema import schema
+
+log = logging.getLogger("groupanalyst")
+
+
+def error_response(status: int, code: ErrorCode, message: str) -> JSONResponse:
+    """The same shape as a GraphQL error, so clients need one error path."""
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status
+    )
+
+
+def _auth_error(_conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    return error_response(401, ErrorCode.UNAUTHENTICATED, str(exc))
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, db: Database, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide="graphiql")
+        self.db = db
+        self.settings = settings
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        user = request.scope.get("user")
+        viewer = user if isinstance(user, Viewer) else None
+        return await build_context(self.db, self.settings, viewer)
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    database = db or Database.from_url(settings.database_url)
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        try:
+            async with database.read() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("readiness check failed")
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if db is None:
+            await database.dispose()
+
+    middleware: list[Middleware] = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
+    middleware.append(
+        Middleware(
+            AuthenticationMiddleware,
+            backend=BearerTokenBackend(database),
+            on_error=_auth_error,
+        )
+    )
+    graphql: Any = GraphQLApp(database, settings)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.db = database
+    app.state.settings = settings
+    return app

@@ -1,0 +1,258 @@
+"""The tables, and the constraints the database itself enforces.
+
+Invariants kept here (not in application code, so they hold across processes):
+- a user's email and a group's name are unique case-insensitively (`email_key`, `name_key`
+  hold the lower-cased value under a unique constraint);
+- one enrollment per (user, course), one assignment per (analyst, group), one progress row
+  per (enrollment, lesson), one membership per (group, user);
+- every reference is a foreign key; deleting a group or a user cascades to the rows that only
+  make sense with it (memberships, assignments), never to enrollments of other users.
+Plans and their Group Analyst seats are rows in `plan`, not code: `group_analyst_seats` NULL
+means unlimited.
+All timestamps are timezone-aware UTC in Python (see `UTCDateTime`).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python; `timestamptz` on PostgreSQL, naive UTC text on SQLite.
+
+    SQLite has no time zone type: storing naive UTC keeps string comparison and ordering
+    correct there.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(*, nullable: bool, index: bool = False) -> Any:
+    return Field(
+        default=None,
+        sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index),
+    )
+
+
+class Role(enum.StrEnum):
+    SITE_OWNER = "SITE_OWNER"
+    SITE_ADMIN = "SITE_ADMIN"
+    GROUP_ANALYST = "GROUP_ANALYST"
+    STUDENT = "STUDENT"
+
+
+class Plan(SQLModel, table=True):
+    __tablename__ = "plan"
+
+    code: str = Field(primary_key=True, max_length=32)
+    # NULL: unlimited seats.
+    group_analyst_seats: int | None = Field(default=None)
+
+
+class Site(SQLModel, table=True):
+    __tablename__ = "site"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    plan_code: str = Field(foreign_key="plan.code", max_length=32)
+    created_at: datetime = _ts(nullable=False)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    email: str = Field(max_length=254)
+    email_key: str = Field(max_length=254, unique=True)
+    company: str | None = Field(default=None, max_length=200)
+    # NULL: the user cannot log in with a password (imported students, API-only accounts).
+    password_hash: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _ts(nullable=False)
+
+
+class UserRole(SQLModel, table=True):
+    __tablename__ = "user_role"
+
+    user_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    )
+    role: str = Field(primary_key=True, max_length=32, index=True)
+
+
+class Group(SQLModel, table=True):
+    __tablename__ = "student_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200, unique=True)
+    created_at: datetime = _ts(nullable=False)
+
+
+class GroupMembership(SQLModel, table=True):
+    __tablename__ = "group_membership"
+    __table_args__ = (sa.Index("ix_group_membership_user", "user_id", "group_id"),)
+
+    group_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("student_group.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    )
+    added_at: datetime = _ts(nullable=False)
+
+
+class AnalystAssignment(SQLModel, table=True):
+    __tablename__ = "analyst_assignment"
+    __table_args__ = (
+        sa.UniqueConstraint("analyst_id", "group_id", name="uq_assignment_analyst_group"),
+        sa.Index("ix_assignment_group", "group_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    analyst_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False)
+    )
+    group_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("student_group.id", ondelete="CASCADE"), nullable=False)
+    )
+    assigned_by_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True),
+    )
+    assigned_at: datetime = _ts(nullable=False)
+    # NULL: never expires. An expired assignment grants nothing.
+    expires_at: datetime | None = _ts(nullable=True)
+
+
+class Course(SQLModel, table=True):
+    __tablename__ = "course"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    # Kept equal to the number of lesson rows; reports divide by it.
+    lesson_count: int = Field(default=0)
+    created_at: datetime = _ts(nullable=False)
+
+
+class Lesson(SQLModel, table=True):
+    __tablename__ = "lesson"
+    __table_args__ = (sa.UniqueConstraint("course_id", "position", name="uq_lesson_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("course.id", ondelete="CASCADE"), nullable=False)
+    )
+    position: int
+    title: str = Field(max_length=200)
+
+
+class Enrollment(SQLModel, table=True):
+    __tablename__ = "enrollment"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "course_id", name="uq_enrollment_user_course"),
+        sa.Index("ix_enrollment_course", "course_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False)
+    )
+    course_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("course.id", ondelete="CASCADE"), nullable=False)
+    )
+    activated_at: datetime = _ts(nullable=False)
+    # When the student loses access; NULL: never.
+    expires_at: datetime | None = _ts(nullable=True)
+    # The first moment completion reached 100%; never cleared.
+    completed_at: datetime | None = _ts(nullable=True)
+    # Running counters, updated in the transaction that records a lesson event.
+    lessons_viewed: int = Field(default=0)
+    lessons_completed: int = Field(default=0)
+
+
+class LessonProgress(SQLModel, table=True):
+    __tablename__ = "lesson_progress"
+
+    enrollment_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("enrollment.id", ondelete="CASCADE"), primary_key=True)
+    )
+    lesson_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("lesson.id", ondelete="CASCADE"), primary_key=True)
+    )
+    viewed_at: datetime | None = _ts(nullable=True)
+    completed_at: datetime | None = _ts(nullable=True)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    name: str = Field(max_length=100)
+    # SHA-256 of the token; the token itself is shown once and never stored.
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_actor_at", "actor_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # NULL for the command line and for actors deleted since.
+    actor_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True),
+    )
+    action: str = Field(max_length=64, index=True)
+    target_type: str = Field(max_length=32)
+    target_id: int | None = Field(default=None)
+    at: datetime = _ts(nullable=False, index=True)
+    details: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False)
+    )
+
+
+DEFAULT_PLANS: dict[str, int | None] = {
+    "BASIC": 0,
+    "PRO": 0,
+    "PRO_GROWTH": 3,
+    "PREMIER": 15,
+    "PLUS": None,
+}

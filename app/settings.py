@@ -1,0 +1,61 @@
+"""Settings, read once from the environment.
+
+Every setting has a default that serves `make run` on a laptop; production sets
+`DATABASE_URL` (PostgreSQL) and `GROUPANALYST_SECRET_KEY` at least.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/groupanalyst.db"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _list(name: str) -> list[str]:
+    raw = os.environ.get(name, "")
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Lifetime of a token issued by `login`; API tokens carry their own expiry.
+    login_token_ttl: timedelta = timedelta(hours=12)
+    api_token_max_ttl: timedelta = timedelta(days=365)
+    cors_origins: list[str] = field(default_factory=list)
+    log_level: str = "info"
+    # Signs short-lived export links; a random per-process key would break
+    # links across workers, so production must set one shared value.
+    secret_key: str = "dev-only-change-me"  # noqa: S105
+    export_link_ttl: timedelta = timedelta(minutes=5)
+    # Upper bound on the estimated cost of one GraphQL operation.
+    max_query_cost: int = 50_000
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            host=os.environ.get("GROUPANALYST_HOST") or "127.0.0.1",
+            port=_int("GROUPANALYST_PORT", 8000),
+            login_token_ttl=timedelta(minutes=_int("GROUPANALYST_LOGIN_TOKEN_TTL_MINUTES", 720)),
+            api_token_max_ttl=timedelta(days=_int("GROUPANALYST_API_TOKEN_MAX_DAYS", 365)),
+            cors_origins=_list("GROUPANALYST_CORS_ORIGINS"),
+            log_level=os.environ.get("GROUPANALYST_LOG_LEVEL") or "info",
+            secret_key=os.environ.get("GROUPANALYST_SECRET_KEY") or "dev-only-change-me",
+            export_link_ttl=timedelta(seconds=_int("GROUPANALYST_EXPORT_LINK_TTL_SECONDS", 300)),
+            max_query_cost=_int("GROUPANALYST_MAX_QUERY_COST", 50_000),
+        )

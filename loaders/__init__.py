@@ -1,0 +1,22 @@
+"""All of a request's DataLoaders, in one typed container created fresh per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.db import Database
+from loaders.users import RolesByUserIdLoader, UserByIdLoader
+from permissions.policy import Scope
+
+
+@dataclass(frozen=True)
+class Loaders:
+    user_by_id: UserByIdLoader
+    roles_by_user_id: RolesByUserIdLoader
+
+    @classmethod
+    def create(cls, db: Database, scope: Scope) -> Loaders:
+        return cls(
+            user_by_id=UserByIdLoader(db, scope),
+            roles_by_user_id=RolesByUserIdLoader(db, scope),
+        )

@@ -1,0 +1,1 @@
+"""Access control: `policy` decides, `fields` applies it to GraphQL fields."""

@@ -1,0 +1,218 @@
+"""The one source of who may see what (DESIGN.md §2).
+
+Every read path asks this module: GraphQL field permissions use the predicates, lists,
+loaders, summaries and the CSV export use the SQL clauses. Both are derived from one `Scope`
+computed once per request, so they cannot disagree.
+
+Rules:
+- anonymous: nothing (only `login` works, and it does not read through here);
+- site owner / site admin: everything;
+- group analyst: the groups it is assigned to whose assignment has not expired ("analysed
+  groups"); their members (names, emails, company) and those members' enrollments and
+  progress; the other analysts of those groups (names only: a co-analyst's email is visible
+  only if the co-analyst is also a member); the course catalogue;
+- student: itself, its own enrollments and progress, and the courses it is enrolled in;
+- everyone signed in: itself.
+A user holding several roles gets the union.
+
+Field rules:
+- `User.email`: admins, the user itself, an analyst of a group the user is a member of;
+- `Progress.expiresAt`: admins, the student itself, an analyst of a group the student is in;
+- private account data (roles, tokens, assignments list, created at): admins and the user itself.
+
+Nothing out of scope is ever an error: it is absent, exactly like a row that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement
+from sqlalchemy.sql.elements import SQLCoreOperations
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.auth import Viewer
+from app.db import Database
+from app.models import AnalystAssignment, Enrollment, GroupMembership, Role, utcnow
+
+# Any SQL expression or mapped attribute usable in a WHERE clause.
+Column = SQLCoreOperations[Any]
+
+ADMIN_ROLES = frozenset({Role.SITE_OWNER, Role.SITE_ADMIN})
+
+
+def active_assignment(now: datetime) -> ColumnElement[bool]:
+    """An assignment grants access while it has no expiry or its expiry is in the future."""
+    return sa.or_(
+        col(AnalystAssignment.expires_at).is_(None), col(AnalystAssignment.expires_at) > now
+    )
+
+
+@dataclass(frozen=True)
+class Scope:
+    viewer_id: int | None
+    roles: frozenset[Role]
+    now: datetime
+    # Groups this viewer analyses now (unexpired assignments); empty unless GROUP_ANALYST.
+    analysed_group_ids: frozenset[int] = frozenset()
+    # Members of the analysed groups.
+    member_ids: frozenset[int] = frozenset()
+    # Analysts (unexpired) of the analysed groups, the viewer included.
+    co_analyst_ids: frozenset[int] = frozenset()
+
+    # -- who ----------------------------------------------------------------------------
+    @property
+    def is_anonymous(self) -> bool:
+        return self.viewer_id is None
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.roles & ADMIN_ROLES)
+
+    @property
+    def is_owner(self) -> bool:
+        return Role.SITE_OWNER in self.roles
+
+    @property
+    def is_analyst(self) -> bool:
+        return Role.GROUP_ANALYST in self.roles
+
+    def is_self(self, user_id: int) -> bool:
+        return self.viewer_id is not None and user_id == self.viewer_id
+
+    # -- predicates (O(1), for field permissions and single lookups) ---------------------
+    def can_see_user(self, user_id: int) -> bool:
+        return (
+            self.is_admin
+            or self.is_self(user_id)
+            or user_id in self.member_ids
+            or user_id in self.co_analyst_ids
+        )
+
+    def can_see_email(self, user_id: int) -> bool:
+        return self.is_admin or self.is_self(user_id) or user_id in self.member_ids
+
+    def can_see_private(self, user_id: int) -> bool:
+        return self.is_admin or self.is_self(user_id)
+
+    def can_see_group(self, group_id: int) -> bool:
+        return self.is_admin or group_id in self.analysed_group_ids
+
+    def can_see_enrollment_of(self, student_id: int) -> bool:
+        return self.is_admin or self.is_self(student_id) or student_id in self.member_ids
+
+    def can_see_expiry(self, student_id: int) -> bool:
+        return self.can_see_enrollment_of(student_id)
+
+    def can_see_all_courses(self) -> bool:
+        return self.is_admin or self.is_analyst
+
+    # -- SQL clauses (for lists, loaders, summaries, exports) ----------------------------
+    def _analysed(self) -> list[int]:
+        return sorted(self.analysed_group_ids)
+
+    def _members_of_analysed(self) -> SelectOfScalar[int]:
+        return select(GroupMembership.user_id).where(
+            col(GroupMembership.group_id).in_(self._analysed())
+        )
+
+    def _co_analysts(self) -> SelectOfScalar[int]:
+        return select(AnalystAssignment.analyst_id).where(
+            col(AnalystAssignment.group_id).in_(self._analysed()), active_assignment(self.now)
+        )
+
+    def users_clause(self, user_id: Column) -> ColumnElement[bool]:
+        if self.is_anonymous:
+            return sa.false()
+        if self.is_admin:
+            return sa.true()
+        clauses = [user_id == self.viewer_id]
+        if self.analysed_group_ids:
+            clauses += [user_id.in_(self._members_of_analysed()), user_id.in_(self._co_analysts())]
+        return sa.or_(*clauses)
+
+    def groups_clause(self, group_id: Column) -> ColumnElement[bool]:
+        if self.is_admin:
+            return sa.true()
+        if not self.analysed_group_ids:
+            return sa.false()
+        return group_id.in_(self._analysed())
+
+    def enrollments_clause(self, student_id: Column) -> ColumnElement[bool]:
+        """Enrollments (and their progress) whose student the viewer may report on."""
+        if self.is_anonymous:
+            return sa.false()
+        if self.is_admin:
+            return sa.true()
+        clauses = [student_id == self.viewer_id]
+        if self.analysed_group_ids:
+            clauses.append(student_id.in_(self._members_of_analysed()))
+        return sa.or_(*clauses)
+
+    def courses_clause(self, course_id: Column) -> ColumnElement[bool]:
+        if self.is_anonymous:
+            return sa.false()
+        if self.can_see_all_courses():
+            return sa.true()
+        return course_id.in_(
+            select(Enrollment.course_id).where(col(Enrollment.user_id) == self.viewer_id)
+        )
+
+    def assignments_clause(self, group_id: Column, expires_at: Column) -> ColumnElement[bool]:
+        if self.is_admin:
+            return sa.true()
+        if not self.analysed_group_ids:
+            return sa.false()
+        return sa.and_(
+            group_id.in_(self._analysed()),
+            sa.or_(expires_at.is_(None), expires_at > self.now),
+        )
+
+
+ANONYMOUS = Scope(viewer_id=None, roles=frozenset(), now=datetime.min)
+
+
+async def load_scope(db: Database, viewer: Viewer | None, now: datetime | None = None) -> Scope:
+    """The viewer's scope at `now`: at most two statements, none for anonymous or admins."""
+    now = now or utcnow()
+    if viewer is None:
+        return Scope(viewer_id=None, roles=frozenset(), now=now)
+    if viewer.roles & ADMIN_ROLES or Role.GROUP_ANALYST not in viewer.roles:
+        return Scope(viewer_id=viewer.id, roles=viewer.roles, now=now)
+    async with db.read() as session:
+        assignments = (
+            await session.execute(
+                select(AnalystAssignment.group_id, AnalystAssignment.analyst_id).where(
+                    col(AnalystAssignment.group_id).in_(
+                        select(AnalystAssignment.group_id).where(
+                            col(AnalystAssignment.analyst_id) == viewer.id, active_assignment(now)
+                        )
+                    ),
+                    active_assignment(now),
+                )
+            )
+        ).all()
+        group_ids = frozenset(row.group_id for row in assignments if row.analyst_id == viewer.id)
+        members: frozenset[int] = frozenset()
+        if group_ids:
+            members = frozenset(
+                (
+                    await session.execute(
+                        select(GroupMembership.user_id)
+                        .where(col(GroupMembership.group_id).in_(sorted(group_ids)))
+                        .distinct()
+                    )
+                ).scalars()
+            )
+    return Scope(
+        viewer_id=viewer.id,
+        roles=viewer.roles,
+        now=now,
+        analysed_group_ids=group_ids,
+        member_ids=members,
+        co_analyst_ids=frozenset(row.analyst_id for row in assignments),
+    )

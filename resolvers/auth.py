@@ -1,0 +1,166 @@
+"""Sign-in and API tokens: `login`, `createApiToken`, `revokeApiToken`.
+
+Invariants: a wrong password and an unknown email give the same error; a token's secret is
+returned once, at creation; a viewer can only list and revoke its own tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import strawberry
+from sqlmodel import col, select
+
+from app import accounts, audit
+from app.errors import AppError, ErrorCode, bad_input, not_found
+from app.models import ApiToken, utcnow
+from resolvers.context import Info
+from resolvers.node import Node, from_global_id, to_global_id
+from resolvers.users import UserType
+
+
+@strawberry.type(name="ApiToken", description="A named bearer token of the viewer's.")
+class ApiTokenType(Node):
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_model(cls, token: ApiToken) -> ApiTokenType:
+        assert token.id is not None
+        return cls(
+            id=to_global_id("ApiToken", token.id),
+            name=token.name,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            revoked_at=token.revoked_at,
+        )
+
+
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+
+
+@strawberry.type
+class LoginPayload:
+    token: str = strawberry.field(description="Send as 'Authorization: Bearer <token>'.")
+    expires_at: datetime
+    viewer: UserType
+
+
+@strawberry.input
+class CreateApiTokenInput:
+    name: str
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="Defaults to 90 days from now; at most the configured maximum."
+    )
+
+
+@strawberry.type
+class CreateApiTokenPayload:
+    token: str = strawberry.field(description="Shown once; store it now.")
+    api_token: ApiTokenType
+
+
+@strawberry.input
+class RevokeApiTokenInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class RevokeApiTokenPayload:
+    api_token: ApiTokenType
+
+
+MAX_TOKEN_NAME = 100
+DEFAULT_API_TOKEN_TTL = timedelta(days=90)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Exchange an email and password for a bearer token.")
+    async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+        ctx = info.context
+        async with ctx.db.write() as session:
+            user = await accounts.authenticate(session, input.email, input.password)
+            if user is None or user.id is None:
+                raise AppError(ErrorCode.UNAUTHENTICATED, "Invalid email or password.")
+            token, secret = await accounts.issue_token(
+                session, user.id, "login", utcnow() + ctx.settings.login_token_ttl
+            )
+            audit.record(
+                session,
+                actor_id=user.id,
+                action="auth.login",
+                target_type="User",
+                target_id=user.id,
+            )
+        return LoginPayload(
+            token=secret, expires_at=token.expires_at, viewer=UserType.from_model(user)
+        )
+
+    @strawberry.mutation(description="Create a personal API token (for GraphiQL or scripts).")
+    async def create_api_token(
+        self, info: Info, input: CreateApiTokenInput
+    ) -> CreateApiTokenPayload:
+        ctx = info.context
+        viewer = ctx.get_viewer()
+        name = input.name.strip()
+        if not name or len(name) > MAX_TOKEN_NAME:
+            raise bad_input("name", f"'name' must be 1 to {MAX_TOKEN_NAME} characters.")
+        now = utcnow()
+        expires_at = input.expires_at or now + min(
+            DEFAULT_API_TOKEN_TTL, ctx.settings.api_token_max_ttl
+        )
+        if expires_at.tzinfo is None:
+            raise bad_input("expiresAt", "'expiresAt' must include a time zone, e.g. 'Z'.")
+        if expires_at <= now:
+            raise bad_input("expiresAt", "'expiresAt' must be in the future.")
+        if expires_at > now + ctx.settings.api_token_max_ttl:
+            raise bad_input(
+                "expiresAt",
+                f"'expiresAt' may be at most {ctx.settings.api_token_max_ttl.days} days away.",
+            )
+        async with ctx.db.write() as session:
+            token, secret = await accounts.issue_token(session, viewer.id, name, expires_at)
+            audit.record(
+                session,
+                actor_id=viewer.id,
+                action="token.create",
+                target_type="ApiToken",
+                target_id=token.id,
+                details={"name": name, "expiresAt": expires_at.isoformat()},
+            )
+        return CreateApiTokenPayload(token=secret, api_token=ApiTokenType.from_model(token))
+
+    @strawberry.mutation(description="Revoke one of your own tokens; it stops working at once.")
+    async def revoke_api_token(
+        self, info: Info, input: RevokeApiTokenInput
+    ) -> RevokeApiTokenPayload:
+        ctx = info.context
+        viewer = ctx.get_viewer()
+        token_id = from_global_id(input.id, "ApiToken", "id")
+        async with ctx.db.write() as session:
+            token = (
+                await session.execute(
+                    select(ApiToken).where(
+                        col(ApiToken.id) == token_id, col(ApiToken.user_id) == viewer.id
+                    )
+                )
+            ).scalar_one_or_none()
+            if token is None:
+                raise not_found("API token of yours", field="id")
+            if token.revoked_at is None:
+                token.revoked_at = utcnow()
+                audit.record(
+                    session,
+                    actor_id=viewer.id,
+                    action="token.revoke",
+                    target_type="ApiToken",
+                    target_id=token.id,
+                    details={"name": token.name},
+                )
+        return RevokeApiTokenPayload(api_token=ApiTokenType.from_model(token))

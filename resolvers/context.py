@@ -1,0 +1,50 @@
+"""The typed request context every resolver receives.
+
+Invariant: built once per request by `build_context`; the scope is computed there, before
+any resolver runs, and never changes during the request. Loaders are created fresh per
+request, so nothing cached leaks between viewers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, overload
+
+import strawberry
+
+from app.auth import Viewer
+from app.db import Database
+from app.errors import unauthenticated
+from app.settings import Settings
+from loaders import Loaders
+from permissions.policy import Scope, load_scope
+
+
+@dataclass
+class Context:
+    db: Database
+    settings: Settings
+    viewer: Viewer | None
+    scope: Scope
+    loaders: Loaders
+
+    @overload
+    def get_viewer(self, required: Literal[True] = True) -> Viewer: ...
+
+    @overload
+    def get_viewer(self, required: Literal[False]) -> Viewer | None: ...
+
+    def get_viewer(self, required: bool = True) -> Viewer | None:
+        if self.viewer is None and required:
+            raise unauthenticated()
+        return self.viewer
+
+
+Info = strawberry.Info[Context, None]
+
+
+async def build_context(db: Database, settings: Settings, viewer: Viewer | None) -> Context:
+    scope = await load_scope(db, viewer)
+    return Context(
+        db=db, settings=settings, viewer=viewer, scope=scope, loaders=Loaders.create(db, scope)
+    )

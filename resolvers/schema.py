@@ -1,0 +1,27 @@
+"""The schema: every domain module's Query and Mutation, merged.
+
+To add a domain, give its module a `Query` and/or `Mutation` class and list it below.
+`schema.graphql` is printed from this object (`groupanalyst export-schema`) and a test
+fails when the committed file differs.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.tools import merge_types
+
+from resolvers import auth, users
+from resolvers.errors import ClientSafeErrors
+
+Query = merge_types("Query", (users.Query,))
+Mutation = merge_types("Mutation", (auth.Mutation,))
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[ClientSafeErrors],
+)
+
+
+def print_schema() -> str:
+    return schema.as_str() + "\n"

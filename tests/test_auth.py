@@ -1,0 +1,136 @@
+"""Sign-in, tokens, and what a dead token gets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.models import Role, utcnow
+from tests.support import Api, World
+
+VIEWER = "{ viewer { firstName roles } }"
+LOGIN = """
+mutation($email: String!, $password: String!) {
+  login(input: {email: $email, password: $password}) { token viewer { firstName } }
+}
+"""
+
+
+async def test_anonymous_viewer_is_null(api: Api) -> None:
+    assert await api.data(VIEWER) == {"viewer": None}
+
+
+async def test_token_answers_its_user(api: Api, world: World) -> None:
+    token = await world.token(world.owner)
+    assert await api.data(VIEWER, token=token) == {
+        "viewer": {"firstName": "Olivia", "roles": ["SITE_OWNER"]}
+    }
+
+
+async def test_login_with_right_password_gives_a_working_token(api: Api, world: World) -> None:
+    await world.user(
+        "Ana", "Analyst", Role.GROUP_ANALYST, email="Ana@Example.com", password="pw-123456"
+    )
+    # Emails compare case-insensitively.
+    data = await api.data(LOGIN, {"email": "ana@example.COM", "password": "pw-123456"})
+    assert data["login"]["viewer"] == {"firstName": "Ana"}
+    me = await api.data(VIEWER, token=data["login"]["token"])
+    assert me == {"viewer": {"firstName": "Ana", "roles": ["GROUP_ANALYST"]}}
+
+
+async def test_wrong_password_and_unknown_email_answer_identically(api: Api, world: World) -> None:
+    await world.user("Ana", "Analyst", email="ana@example.com", password="pw-123456")
+    wrong = await api.raw(LOGIN, {"email": "ana@example.com", "password": "nope"})
+    unknown = await api.raw(LOGIN, {"email": "nobody@example.com", "password": "nope"})
+    assert wrong == unknown
+    assert wrong["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert wrong["errors"][0]["message"] == "Invalid email or password."
+
+
+async def test_user_without_password_cannot_log_in(api: Api, world: World) -> None:
+    await world.user("Imported", "Student", email="imported@example.com")
+    code = await api.error_code(LOGIN, {"email": "imported@example.com", "password": ""})
+    assert code == "UNAUTHENTICATED"
+
+
+async def test_expired_token_is_refused(api: Api, world: World) -> None:
+    token = await world.token(world.owner, ttl=timedelta(seconds=-1))
+    response = await api.post(VIEWER, token=token)
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_unknown_token_and_bad_scheme_are_refused(api: Api) -> None:
+    response = await api.post(VIEWER, token="ga_not-a-token")
+    assert response.status_code == 401
+    response = await api.client.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": "Basic abc"}
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+CREATE = """
+mutation($name: String!, $expiresAt: DateTime) {
+  createApiToken(input: {name: $name, expiresAt: $expiresAt}) {
+    token
+    apiToken { id name expiresAt }
+  }
+}
+"""
+REVOKE = "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }"
+
+
+async def test_api_token_works_until_revoked(api: Api, world: World) -> None:
+    login_token = await world.token(world.owner)
+    created = (await api.data(CREATE, {"name": "graphiql"}, token=login_token))["createApiToken"]
+    assert created["apiToken"]["name"] == "graphiql"
+    api_token = created["token"]
+    assert (await api.data(VIEWER, token=api_token))["viewer"]["firstName"] == "Olivia"
+
+    revoked = await api.data(REVOKE, {"id": created["apiToken"]["id"]}, token=login_token)
+    assert revoked["revokeApiToken"]["apiToken"]["revokedAt"] is not None
+    response = await api.post(VIEWER, token=api_token)
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # The token that revoked it still works.
+    assert (await api.data(VIEWER, token=login_token))["viewer"] is not None
+
+
+async def test_cannot_revoke_someone_elses_token(api: Api, world: World) -> None:
+    student = await world.user("Sam", "Student")
+    owner_token = await world.token(world.owner)
+    created = (await api.data(CREATE, {"name": "mine"}, token=owner_token))["createApiToken"]
+    student_token = await world.token(student)
+    code = await api.error_code(REVOKE, {"id": created["apiToken"]["id"]}, token=student_token)
+    assert code == "NOT_FOUND"
+    assert (await api.data(VIEWER, token=created["token"]))["viewer"] is not None
+
+
+async def test_api_token_expiry_is_validated(api: Api, world: World) -> None:
+    token = await world.token(world.owner)
+    past = (utcnow() - timedelta(minutes=1)).isoformat()
+    assert (
+        await api.error_code(CREATE, {"name": "x", "expiresAt": past}, token=token)
+        == "BAD_USER_INPUT"
+    )
+    far = (utcnow() + timedelta(days=4000)).isoformat()
+    assert (
+        await api.error_code(CREATE, {"name": "x", "expiresAt": far}, token=token)
+        == "BAD_USER_INPUT"
+    )
+    assert await api.error_code(CREATE, {"name": " "}, token=token) == "BAD_USER_INPUT"
+
+
+async def test_anonymous_cannot_create_tokens(api: Api) -> None:
+    assert await api.error_code(CREATE, {"name": "x"}) == "UNAUTHENTICATED"
+
+
+async def test_health_and_readiness(api: Api) -> None:
+    assert (await api.client.get("/healthz")).json() == {"status": "ok"}
+    assert (await api.client.get("/readyz")).json() == {"status": "ready"}
+
+
+async def test_graphiql_is_served(api: Api) -> None:
+    response = await api.client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()

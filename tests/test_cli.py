@@ -1,0 +1,94 @@
+"""The command line: init, demo, create-token."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from app.cli import main
+from app.db import Database
+from app.models import Role, Site, User, UserRole
+
+INIT = [
+    "init",
+    "--site-name",
+    "Acme Academy",
+    "--plan",
+    "PREMIER",
+    "--owner-email",
+    "boss@acme.test",
+    "--owner-first-name",
+    "Bo",
+    "--owner-last-name",
+    "Boss",
+]
+
+
+def query(database_url: str, statement: Any) -> list[Any]:
+    async def run() -> list[Any]:
+        db = Database.from_url(database_url)
+        try:
+            async with db.read() as session:
+                return list((await session.execute(statement)).all())
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+
+@pytest.mark.usefixtures("env")
+def test_init_creates_site_and_single_owner(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*INIT, "--owner-password", "s3cret-pass"]) == 0
+    sites = query(database_url, select(Site.name, Site.plan_code))
+    owners = query(
+        database_url, select(UserRole.user_id).where(col(UserRole.role) == Role.SITE_OWNER)
+    )
+    assert [tuple(s) for s in sites] == [("Acme Academy", "PREMIER")]
+    assert len(owners) == 1
+    assert "owner boss@acme.test" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("env")
+def test_init_refuses_a_database_that_has_a_site(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*INIT, "--owner-password", "s3cret-pass"]) == 0
+    again = [a if a != "boss@acme.test" else "other@acme.test" for a in INIT]
+    assert main([*again, "--owner-password", "x"]) == 1
+    assert "already has a site" in capsys.readouterr().err
+    assert query(database_url, select(func.count()).select_from(User))[0][0] == 1
+
+
+@pytest.mark.usefixtures("env")
+def test_init_needs_a_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("GROUPANALYST_OWNER_PASSWORD", raising=False)
+    assert main(INIT) == 2
+    assert "GROUPANALYST_OWNER_PASSWORD" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("env")
+def test_init_takes_password_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GROUPANALYST_OWNER_PASSWORD", "from-env-pass")
+    assert main(INIT) == 0
+
+
+@pytest.mark.usefixtures("env")
+def test_create_token_for_known_and_unknown_email(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*INIT, "--owner-password", "s3cret-pass"]) == 0
+    capsys.readouterr()
+    assert main(["create-token", "--email", "BOSS@acme.test"]) == 0
+    assert capsys.readouterr().out.startswith("ga_")
+    assert main(["create-token", "--email", "nobody@acme.test"]) == 1
