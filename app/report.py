@@ -1,0 +1,150 @@
+"""Group progress report rows: one per (group, member, enrollment).
+
+The GraphQL report (`groupProgress`, `Group.progress`, `Group.progressSummary`) and the CSV
+export both build their SQL here, so they cannot disagree about which rows exist, in which
+order, or what the percentages are.
+
+Invariants:
+- a row exists only for a group the viewer may see (`Scope.groups_clause`), so an analyst
+  gets exactly its analysed groups and a student gets no rows;
+- the order is total and deterministic: group name, student last name, first name, email,
+  course name, then ids (`REPORT_ORDER`);
+- percentages are computed from the enrollment's running counters, never by aggregating
+  lesson rows: floor(1000 * done / lessons) / 10, so 100.0 means every lesson is done and a
+  course without lessons reports 0.0;
+- status: NOT_STARTED (nothing viewed or completed), COMPLETED (`completed_at` set: reached
+  100% once), IN_PROGRESS otherwise.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement
+from sqlmodel import col
+
+from app.models import Course, Enrollment, Group, GroupMembership, User
+from permissions.policy import Scope
+
+
+class ProgressStatus(enum.StrEnum):
+    NOT_STARTED = "NOT_STARTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+
+
+def percent(done: int, lessons: int) -> float:
+    """0..100 with one decimal, rounded down."""
+    if lessons <= 0:
+        return 0.0
+    return min(done * 1000 // lessons, 1000) / 10
+
+
+def status_of(
+    lessons_viewed: int, lessons_completed: int, completed_at: datetime | None
+) -> ProgressStatus:
+    if completed_at is not None:
+        return ProgressStatus.COMPLETED
+    if lessons_viewed == 0 and lessons_completed == 0:
+        return ProgressStatus.NOT_STARTED
+    return ProgressStatus.IN_PROGRESS
+
+
+def status_clause(status: ProgressStatus) -> ColumnElement[bool]:
+    completed = col(Enrollment.completed_at).is_not(None)
+    untouched = sa.and_(col(Enrollment.lessons_viewed) == 0, col(Enrollment.lessons_completed) == 0)
+    if status is ProgressStatus.COMPLETED:
+        return completed
+    if status is ProgressStatus.NOT_STARTED:
+        return sa.and_(sa.not_(completed), untouched)
+    return sa.and_(sa.not_(completed), sa.not_(untouched))
+
+
+@dataclass(frozen=True)
+class ProgressFilter:
+    group_ids: Sequence[int] | None = None
+    course_ids: Sequence[int] | None = None
+    status: ProgressStatus | None = None
+    activated_after: datetime | None = None
+    activated_before: datetime | None = None
+    completed_after: datetime | None = None
+    completed_before: datetime | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        if self.group_ids is not None:
+            out.append(col(GroupMembership.group_id).in_(list(self.group_ids)))
+        if self.course_ids is not None:
+            out.append(col(Enrollment.course_id).in_(list(self.course_ids)))
+        if self.status is not None:
+            out.append(status_clause(self.status))
+        if self.activated_after is not None:
+            out.append(col(Enrollment.activated_at) >= self.activated_after)
+        if self.activated_before is not None:
+            out.append(col(Enrollment.activated_at) < self.activated_before)
+        if self.completed_after is not None:
+            out.append(col(Enrollment.completed_at) >= self.completed_after)
+        if self.completed_before is not None:
+            out.append(col(Enrollment.completed_at) < self.completed_before)
+        return out
+
+
+# The report order; the last three columns make it total.
+REPORT_ORDER: tuple[Any, ...] = (
+    col(Group.name_key),
+    col(User.last_name),
+    col(User.first_name),
+    col(User.email_key),
+    col(Course.name),
+    col(Group.id),
+    col(User.id),
+    col(Course.id),
+)
+
+REPORT_COLUMNS: tuple[Any, ...] = (
+    col(Group.id).label("group_id"),
+    col(Group.name).label("group_name"),
+    col(User.id).label("student_id"),
+    col(User.first_name).label("first_name"),
+    col(User.last_name).label("last_name"),
+    col(User.email).label("email"),
+    col(User.company).label("company"),
+    col(Course.id).label("course_id"),
+    col(Course.name).label("course_name"),
+    col(Course.lesson_count).label("lesson_count"),
+    col(Enrollment.id).label("enrollment_id"),
+    col(Enrollment.activated_at).label("activated_at"),
+    col(Enrollment.expires_at).label("expires_at"),
+    col(Enrollment.completed_at).label("completed_at"),
+    col(Enrollment.lessons_viewed).label("lessons_viewed"),
+    col(Enrollment.lessons_completed).label("lessons_completed"),
+)
+
+
+def report_from(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """Join the report's tables onto a select (membership → group, user, enrollment, course)."""
+    return (
+        stmt.select_from(GroupMembership)
+        .join(Group, col(Group.id) == col(GroupMembership.group_id))
+        .join(User, col(User.id) == col(GroupMembership.user_id))
+        .join(Enrollment, col(Enrollment.user_id) == col(GroupMembership.user_id))
+        .join(Course, col(Course.id) == col(Enrollment.course_id))
+    )
+
+
+def report_where(scope: Scope, flt: ProgressFilter) -> list[ColumnElement[bool]]:
+    return [scope.groups_clause(col(GroupMembership.group_id)), *flt.clauses()]
+
+
+def report_rows(scope: Scope, flt: ProgressFilter) -> sa.Select[Any]:
+    """Every visible report row matching `flt`, in report order."""
+    return (
+        report_from(sa.select(*REPORT_COLUMNS))
+        .where(*report_where(scope, flt))
+        .order_by(*REPORT_ORDER)
+    )
