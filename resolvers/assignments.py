@@ -1,0 +1,54 @@
+"""The `GroupAnalystAssignment` type: which analyst reports on which group, until when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.models import AnalystAssignment
+from resolvers.context import Info
+from resolvers.groups import GroupType
+from resolvers.node import Node, to_global_id
+from resolvers.users import UserType
+
+
+@strawberry.type(
+    name="GroupAnalystAssignment",
+    description="An analyst's access to one group; an expired assignment grants nothing.",
+)
+class GroupAnalystAssignmentType(Node):
+    assigned_at: datetime
+    expires_at: datetime | None
+    analyst_id: strawberry.Private[int]
+    group_id: strawberry.Private[int]
+    assigned_by_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, assignment: AnalystAssignment) -> GroupAnalystAssignmentType:
+        assert assignment.id is not None
+        return cls(
+            id=to_global_id("GroupAnalystAssignment", assignment.id),
+            assigned_at=assignment.assigned_at,
+            expires_at=assignment.expires_at,
+            analyst_id=assignment.analyst_id,
+            group_id=assignment.group_id,
+            assigned_by_id=assignment.assigned_by_id,
+        )
+
+    @strawberry.field
+    async def analyst(self, info: Info) -> UserType | None:
+        user = await info.context.loaders.user_by_id.load(self.analyst_id)
+        return UserType.from_model(user) if user else None
+
+    @strawberry.field
+    async def group(self, info: Info) -> GroupType | None:
+        group = await info.context.loaders.group_by_id.load(self.group_id)
+        return GroupType.from_model(group) if group else None
+
+    @strawberry.field(description="Who assigned it; null if that account is gone or not visible.")
+    async def assigned_by(self, info: Info) -> UserType | None:
+        if self.assigned_by_id is None:
+            return None
+        user = await info.context.loaders.user_by_id.load(self.assigned_by_id)
+        return UserType.from_model(user) if user else None
