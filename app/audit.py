@@ -1,7 +1,10 @@
 """The audit trail.
 
-Invariant: `record` writes into the caller's session, so an event commits or rolls back with
-the change it describes; there is no audit event for a change that did not happen.
+Invariants:
+- `record` writes into the caller's session, so an event commits or rolls back with
+  the change it describes; there is no audit event for a change that did not happen;
+- `details` hold the change (before/after where useful) as JSON, naming other objects by their
+  global ids (`ref`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEvent, utcnow
+from resolvers.node import to_global_id
+
+
+def ref(type_name: str, pk: int) -> str:
+    """How `details` name another object: its GraphQL global id, as clients know it."""
+    return str(to_global_id(type_name, pk))
 
 
 def record(

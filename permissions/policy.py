@@ -21,6 +21,19 @@ Field rules:
 - private account data (roles, tokens, assignments list, created at): admins and the user itself.
 
 Nothing out of scope is ever an error: it is absent, exactly like a row that does not exist.
+
+Write rules (the `can_*` methods under "write rules"; mutations in `app/*_admin.py` and
+`app/lesson_events.py` ask them before touching anything):
+- site owner: everything; the only one who grants or revokes SITE_ADMIN and the only one who
+  edits the owner's account;
+- site admin: users (not the owner), roles (not the owner's, not SITE_ADMIN), groups, analyst
+  assignments, courses, enrollments, anyone's lesson progress, the audit trail;
+- group analyst, student: their own lesson progress only (tokens are handled in
+  `resolvers.auth`); never enrollments (the seed's FAQ);
+- SITE_OWNER is never granted or revoked and nobody changes the owner's roles, so there is
+  always exactly one owner.
+A refused write is FORBIDDEN when the target is visible to the viewer and NOT_FOUND when it is
+not, so writes cannot probe ids either.
 """
 
 from __future__ import annotations
@@ -110,6 +123,47 @@ class Scope:
 
     def can_see_all_courses(self) -> bool:
         return self.is_admin or self.is_analyst
+
+    # -- write rules (mutations; DESIGN.md §2 "may change") -------------------------------
+    def can_manage_users(self) -> bool:
+        """Create users, edit them and set their roles (each role change also `can_grant`)."""
+        return self.is_admin
+
+    def can_edit_user(self, target_roles: frozenset[Role]) -> bool:
+        """The owner's account is the owner's alone; any other account is the admins'."""
+        return self.is_owner if Role.SITE_OWNER in target_roles else self.is_admin
+
+    def can_change_roles_of(self, target_roles: frozenset[Role]) -> bool:
+        """Nobody changes the owner's roles: the site keeps exactly one owner."""
+        return self.is_admin and Role.SITE_OWNER not in target_roles
+
+    def can_grant(self, role: Role) -> bool:
+        """Grant or revoke `role`. SITE_OWNER never moves; only the owner moves SITE_ADMIN."""
+        if role is Role.SITE_OWNER:
+            return False
+        if role is Role.SITE_ADMIN:
+            return self.is_owner
+        return self.is_admin
+
+    def can_manage_groups(self) -> bool:
+        return self.is_admin
+
+    def can_assign_analysts(self) -> bool:
+        return self.is_admin
+
+    def can_manage_courses(self) -> bool:
+        return self.is_admin
+
+    def can_manage_enrollments(self) -> bool:
+        """Admins only: a Group Analyst never manages enrollments (the seed's FAQ)."""
+        return self.is_admin
+
+    def can_record_progress_for(self, user_id: int) -> bool:
+        """Everyone signed in records its own lesson progress; admins anyone's (imports)."""
+        return self.is_admin or self.is_self(user_id)
+
+    def can_read_audit(self) -> bool:
+        return self.is_admin
 
     # -- SQL clauses (for lists, loaders, summaries, exports) ----------------------------
     def _analysed(self) -> list[int]:

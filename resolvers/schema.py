@@ -10,11 +10,30 @@ from __future__ import annotations
 import strawberry
 from strawberry.tools import merge_types
 
-from resolvers import auth, users
+from resolvers import (
+    assignment_admin,
+    audit_log,
+    auth,
+    course_admin,
+    group_admin,
+    progress_events,
+    user_admin,
+    users,
+)
 from resolvers.errors import ClientSafeErrors
 
-Query = merge_types("Query", (users.Query,))
-Mutation = merge_types("Mutation", (auth.Mutation,))
+Query = merge_types("Query", (users.Query, audit_log.Query))
+Mutation = merge_types(
+    "Mutation",
+    (
+        auth.Mutation,
+        user_admin.Mutation,
+        assignment_admin.Mutation,
+        group_admin.Mutation,
+        course_admin.Mutation,
+        progress_events.Mutation,
+    ),
+)
 
 schema = strawberry.Schema(
     query=Query,

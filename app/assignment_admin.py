@@ -1,0 +1,151 @@
+"""Analyst assignments: which Group Analyst reports on which group, until when.
+
+Invariants:
+- only admins assign and unassign (`Scope.can_assign_analysts`); permission first, then input
+  checks, then writes;
+- only a user holding GROUP_ANALYST can be assigned (else BAD_USER_INPUT saying to grant the
+  role first); the analyst's row is locked (`FOR SHARE`) while assigning, so a concurrent
+  revocation of the role (which locks it `FOR UPDATE`) cannot leave an assignment behind;
+- assigning again returns the existing assignment and sets its expiry to the one given: no
+  duplicate, no error, also when two requests race (`app.writes.run_write` re-runs the loser);
+- unassigning takes effect at once: scopes are computed per request from the table;
+- each change writes one audit event; a call that changes nothing writes none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app import audit, validation
+from app.errors import bad_input, forbidden, not_found
+from app.group_admin import get_group
+from app.models import AnalystAssignment, Role, User, UserRole, utcnow
+from app.writes import locked
+from permissions.policy import Scope
+
+
+async def _analyst(session: AsyncSession, user_id: int) -> User:
+    """The user, locked against a concurrent role change while we assign."""
+    user = (
+        await session.execute(locked(select(User).where(col(User.id) == user_id), shared=True))
+    ).scalar_one_or_none()
+    if user is None:
+        raise not_found("user", field="userId")
+    return user
+
+
+async def assign_analyst(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    user_id: int,
+    group_id: int,
+    expires_at: datetime | None,
+) -> tuple[AnalystAssignment, bool]:
+    """The assignment and whether anything changed (created, or its expiry updated)."""
+    if not scope.can_assign_analysts():
+        raise forbidden("Only site owners and admins assign groups to Group Analysts.")
+    now = utcnow()
+    expires_at = validation.aware("expiresAt", expires_at)
+    if expires_at is not None and expires_at <= now:
+        raise bad_input(
+            "expiresAt",
+            "'expiresAt' must be in the future; use unassignGroupAnalyst to end access.",
+        )
+    user = await _analyst(session, user_id)
+    await get_group(session, group_id)
+    is_analyst = (
+        await session.execute(
+            select(UserRole.user_id).where(
+                col(UserRole.user_id) == user_id, col(UserRole.role) == Role.GROUP_ANALYST.value
+            )
+        )
+    ).scalar_one_or_none()
+    if is_analyst is None:
+        raise bad_input(
+            "userId",
+            f"{user.first_name} {user.last_name} does not hold the GROUP_ANALYST role; "
+            "grant it first with setUserRoles (or createUser), then assign the group.",
+        )
+    assignment = (
+        await session.execute(
+            select(AnalystAssignment).where(
+                col(AnalystAssignment.analyst_id) == user_id,
+                col(AnalystAssignment.group_id) == group_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if assignment is not None:
+        if assignment.expires_at == expires_at:
+            return assignment, False
+        before = assignment.expires_at
+        assignment.expires_at = expires_at
+        details: dict[str, Any] = {"expiresAt": {"before": _iso(before), "after": _iso(expires_at)}}
+        created = False
+    else:
+        assignment = AnalystAssignment(
+            analyst_id=user_id,
+            group_id=group_id,
+            assigned_by_id=scope.viewer_id,
+            assigned_at=now,
+            expires_at=expires_at,
+        )
+        session.add(assignment)
+        await session.flush()
+        details = {"expiresAt": _iso(expires_at)}
+        created = True
+    audit.record(
+        session,
+        actor_id=scope.viewer_id,
+        action="analyst.assign" if created else "analyst.assign.update",
+        target_type="GroupAnalystAssignment",
+        target_id=assignment.id,
+        details={
+            "analystId": audit.ref("User", user_id),
+            "groupId": audit.ref("Group", group_id),
+            **details,
+        },
+    )
+    return assignment, True
+
+
+async def unassign_analyst(
+    session: AsyncSession, scope: Scope, *, user_id: int, group_id: int
+) -> bool:
+    """Whether an assignment was removed; removing one that does not exist is no error."""
+    if not scope.can_assign_analysts():
+        raise forbidden("Only site owners and admins unassign Group Analysts.")
+    await _analyst(session, user_id)
+    await get_group(session, group_id)
+    assignment = (
+        await session.execute(
+            select(AnalystAssignment).where(
+                col(AnalystAssignment.analyst_id) == user_id,
+                col(AnalystAssignment.group_id) == group_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if assignment is None:
+        return False
+    await session.delete(assignment)
+    audit.record(
+        session,
+        actor_id=scope.viewer_id,
+        action="analyst.unassign",
+        target_type="GroupAnalystAssignment",
+        target_id=assignment.id,
+        details={
+            "analystId": audit.ref("User", user_id),
+            "groupId": audit.ref("Group", group_id),
+            "expiresAt": _iso(assignment.expires_at),
+        },
+    )
+    return True
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

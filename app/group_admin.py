@@ -1,0 +1,199 @@
+"""Groups and their members (analyst assignments: `app.assignment_admin`).
+
+Invariants:
+- only admins change groups (`Scope.can_manage_groups`); permission first, then input
+  checks, then writes;
+- group names are unique case-insensitively (`name_key`); a taken name is CONFLICT;
+- deleting a group deletes its memberships and assignments (foreign-key cascades), never
+  users or their enrollments;
+- adding a member who is already in the group, or removing one who is not, changes nothing
+  (idempotent); unknown user ids are NOT_FOUND and nothing is written;
+- each change writes one audit event; a call that changes nothing writes none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app import audit, validation
+from app.errors import AppError, ErrorCode, conflict, forbidden, not_found
+from app.models import AnalystAssignment, Group, GroupMembership, User, utcnow
+from app.writes import locked
+from permissions.policy import Scope
+
+ADMINS_ONLY = "Only site owners and admins manage groups."
+
+
+def _name_key(name: str) -> str:
+    return name.lower()
+
+
+async def get_group(session: AsyncSession, group_id: int, *, lock: bool = False) -> Group:
+    stmt = select(Group).where(col(Group.id) == group_id)
+    group = (await session.execute(locked(stmt) if lock else stmt)).scalar_one_or_none()
+    if group is None:
+        raise not_found("group", field="groupId")
+    return group
+
+
+async def _name_taken(session: AsyncSession, name: str, except_id: int | None = None) -> None:
+    existing = (
+        await session.execute(select(Group).where(col(Group.name_key) == _name_key(name)))
+    ).scalar_one_or_none()
+    if existing is not None and existing.id != except_id:
+        raise conflict("name", f"A group named '{existing.name}' already exists.")
+
+
+async def create_group(session: AsyncSession, scope: Scope, *, name: str) -> Group:
+    if not scope.can_manage_groups():
+        raise forbidden(ADMINS_ONLY)
+    name = validation.text("name", name, validation.GROUP_NAME_MAX)
+    await _name_taken(session, name)
+    group = Group(name=name, name_key=_name_key(name), created_at=utcnow())
+    session.add(group)
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=scope.viewer_id,
+        action="group.create",
+        target_type="Group",
+        target_id=group.id,
+        details={"name": name},
+    )
+    return group
+
+
+async def rename_group(session: AsyncSession, scope: Scope, *, group_id: int, name: str) -> Group:
+    if not scope.can_manage_groups():
+        raise forbidden(ADMINS_ONLY)
+    name = validation.text("name", name, validation.GROUP_NAME_MAX)
+    group = await get_group(session, group_id, lock=True)
+    if group.name == name:
+        return group
+    await _name_taken(session, name, except_id=group_id)
+    before = group.name
+    group.name, group.name_key = name, _name_key(name)
+    audit.record(
+        session,
+        actor_id=scope.viewer_id,
+        action="group.rename",
+        target_type="Group",
+        target_id=group_id,
+        details={"name": {"before": before, "after": name}},
+    )
+    return group
+
+
+async def _count(session: AsyncSession, stmt: object) -> int:
+    return int((await session.execute(stmt)).scalar_one())  # type: ignore[call-overload]
+
+
+async def delete_group(session: AsyncSession, scope: Scope, *, group_id: int) -> Group:
+    if not scope.can_manage_groups():
+        raise forbidden(ADMINS_ONLY)
+    group = await get_group(session, group_id, lock=True)
+    members = await _count(
+        session,
+        select(func.count())
+        .select_from(GroupMembership)
+        .where(col(GroupMembership.group_id) == group_id),
+    )
+    analysts = await _count(
+        session,
+        select(func.count())
+        .select_from(AnalystAssignment)
+        .where(col(AnalystAssignment.group_id) == group_id),
+    )
+    # Memberships and assignments go with the group (ON DELETE CASCADE); users stay.
+    await session.execute(delete(Group).where(col(Group.id) == group_id))
+    audit.record(
+        session,
+        actor_id=scope.viewer_id,
+        action="group.delete",
+        target_type="Group",
+        target_id=group_id,
+        details={"name": group.name, "members": members, "assignments": analysts},
+    )
+    return group
+
+
+async def _existing_users(session: AsyncSession, user_ids: Sequence[int]) -> None:
+    found = set(
+        (await session.execute(select(User.id).where(col(User.id).in_(user_ids)))).scalars()
+    )
+    missing = [audit.ref("User", uid) for uid in user_ids if uid not in found]
+    if missing:
+        raise AppError(
+            ErrorCode.NOT_FOUND,
+            f"No user with the id(s) {', '.join(missing)}; nothing was changed.",
+            field="userIds",
+        )
+
+
+async def _member_ids(session: AsyncSession, group_id: int, user_ids: Sequence[int]) -> set[int]:
+    rows = await session.execute(
+        select(GroupMembership.user_id).where(
+            col(GroupMembership.group_id) == group_id, col(GroupMembership.user_id).in_(user_ids)
+        )
+    )
+    return set(rows.scalars())
+
+
+async def add_members(
+    session: AsyncSession, scope: Scope, *, group_id: int, user_ids: Sequence[int]
+) -> tuple[Group, list[int]]:
+    """Returns the group and the ids actually added (not members before)."""
+    if not scope.can_manage_groups():
+        raise forbidden(ADMINS_ONLY)
+    user_ids = validation.id_list("userIds", user_ids)
+    group = await get_group(session, group_id)
+    await _existing_users(session, user_ids)
+    already = await _member_ids(session, group_id, user_ids)
+    added = [uid for uid in user_ids if uid not in already]
+    if added:
+        now = utcnow()
+        session.add_all(
+            GroupMembership(group_id=group_id, user_id=uid, added_at=now) for uid in added
+        )
+        audit.record(
+            session,
+            actor_id=scope.viewer_id,
+            action="group.members.add",
+            target_type="Group",
+            target_id=group_id,
+            details={"userIds": [audit.ref("User", uid) for uid in added]},
+        )
+    return group, added
+
+
+async def remove_members(
+    session: AsyncSession, scope: Scope, *, group_id: int, user_ids: Sequence[int]
+) -> tuple[Group, list[int]]:
+    """Returns the group and the ids actually removed (members before)."""
+    if not scope.can_manage_groups():
+        raise forbidden(ADMINS_ONLY)
+    user_ids = validation.id_list("userIds", user_ids)
+    group = await get_group(session, group_id)
+    await _existing_users(session, user_ids)
+    present = await _member_ids(session, group_id, user_ids)
+    removed = [uid for uid in user_ids if uid in present]
+    if removed:
+        await session.execute(
+            delete(GroupMembership).where(
+                col(GroupMembership.group_id) == group_id,
+                col(GroupMembership.user_id).in_(removed),
+            )
+        )
+        audit.record(
+            session,
+            actor_id=scope.viewer_id,
+            action="group.members.remove",
+            target_type="Group",
+            target_id=group_id,
+            details={"userIds": [audit.ref("User", uid) for uid in removed]},
+        )
+    return group, removed

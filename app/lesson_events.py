@@ -1,0 +1,128 @@
+"""Lesson events from the course player (or an import): viewed, completed.
+
+Invariants:
+- everyone signed in records its own progress; admins record anyone's
+  (`Scope.can_record_progress_for`); a target the viewer cannot see is NOT_FOUND, one it can
+  see but not change is FORBIDDEN;
+- the lesson_progress row and the enrollment's running counters (`lessons_viewed`,
+  `lessons_completed`) change in one transaction, with the enrollment row locked, so the
+  counters always equal the number of viewed / completed lesson rows, also under concurrent
+  events for the same enrollment;
+- completing implies viewing; a repeated event changes nothing (no counter change, no audit
+  event); `completed_at` on the enrollment is set the first time completion reaches 100% and
+  never cleared;
+- a student whose access to the course has expired cannot record progress (admins can).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app import audit
+from app.errors import AppError, ErrorCode, bad_input, forbidden, not_found
+from app.models import Course, Enrollment, Lesson, LessonProgress, User, utcnow
+from app.writes import locked
+from permissions.policy import Scope
+
+
+@dataclass(frozen=True)
+class LessonEvent:
+    enrollment: Enrollment
+    course: Course
+    lesson: Lesson
+    progress: LessonProgress
+    changed: bool
+
+
+async def _target(session: AsyncSession, scope: Scope, user_id: int | None) -> int:
+    assert scope.viewer_id is not None, "the resolver checks authentication first"
+    target = scope.viewer_id if user_id is None else user_id
+    if not scope.can_record_progress_for(target):
+        if scope.can_see_user(target):
+            raise forbidden("You may record only your own lesson progress.")
+        raise not_found("user", field="userId")
+    if await session.get(User, target) is None:
+        raise not_found("user", field="userId")
+    return target
+
+
+async def record_lesson_event(
+    session: AsyncSession, scope: Scope, *, lesson_id: int, user_id: int | None, complete: bool
+) -> LessonEvent:
+    target = await _target(session, scope, user_id)
+    lesson = await session.get(Lesson, lesson_id)
+    enrollment = None
+    if lesson is not None:
+        enrollment = (
+            await session.execute(
+                locked(
+                    select(Enrollment).where(
+                        col(Enrollment.user_id) == target,
+                        col(Enrollment.course_id) == lesson.course_id,
+                    )
+                )
+            )
+        ).scalar_one_or_none()
+    if lesson is None or (enrollment is None and not scope.can_see_all_courses()):
+        # A student sees only the courses it is enrolled in: another course's lesson is as
+        # absent as a lesson that does not exist.
+        raise AppError(
+            ErrorCode.NOT_FOUND,
+            "No lesson with that id in a course the user is enrolled in.",
+            field="lessonId",
+        )
+    course = await session.get_one(Course, lesson.course_id)
+    if enrollment is None:
+        raise bad_input(
+            "lessonId",
+            f"The user is not enrolled in the course '{course.name}' of this lesson; "
+            "enroll them first (enrollUser).",
+        )
+    now = utcnow()
+    if not scope.is_admin and enrollment.expires_at is not None and enrollment.expires_at <= now:
+        raise forbidden(
+            f"Access to the course '{course.name}' ended on "
+            f"{enrollment.expires_at.date().isoformat()}; progress can no longer be recorded."
+        )
+
+    progress = await session.get(LessonProgress, (enrollment.id, lesson_id))
+    if progress is None:
+        assert enrollment.id is not None
+        progress = LessonProgress(enrollment_id=enrollment.id, lesson_id=lesson_id)
+        session.add(progress)
+    changed = False
+    if progress.viewed_at is None:
+        progress.viewed_at = now
+        enrollment.lessons_viewed += 1
+        changed = True
+    if complete and progress.completed_at is None:
+        progress.completed_at = now
+        enrollment.lessons_completed += 1
+        changed = True
+    if (
+        enrollment.completed_at is None
+        and course.lesson_count > 0
+        and enrollment.lessons_completed >= course.lesson_count
+    ):
+        enrollment.completed_at = now
+    if changed:
+        audit.record(
+            session,
+            actor_id=scope.viewer_id,
+            action="lesson.complete" if complete else "lesson.view",
+            target_type="Lesson",
+            target_id=lesson_id,
+            details={
+                "userId": audit.ref("User", target),
+                "courseId": audit.ref("Course", course.id or 0),
+                "lessonsViewed": enrollment.lessons_viewed,
+                "lessonsCompleted": enrollment.lessons_completed,
+                "courseCompleted": enrollment.completed_at == now,
+            },
+        )
+    return LessonEvent(
+        enrollment=enrollment, course=course, lesson=lesson, progress=progress, changed=changed
+    )

@@ -1,0 +1,227 @@
+"""Users and their roles: `create_user`, `update_user`, `set_user_roles`.
+
+Invariants:
+- permission first (`Scope.can_manage_users`, `can_edit_user`, `can_change_roles_of`,
+  `can_grant` for every role added or removed), then input checks, then the writes: a refused
+  or invalid call writes nothing;
+- the roles given to `set_user_roles` are the roles the user holds afterwards (the article's
+  "User roles" checkboxes); granting GROUP_ANALYST claims a seat (`app.seats`), revoking it
+  frees the seat and deletes that user's analyst assignments in the same transaction;
+- emails are unique case-insensitively (`email_key`); a taken email is CONFLICT;
+- every change writes one audit event with what changed; a call that changes nothing writes
+  none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app import audit, seats, validation
+from app.accounts import email_key
+from app.errors import conflict, forbidden, not_found
+from app.models import AnalystAssignment, Role, User, UserRole, utcnow
+from app.security import hash_password
+from app.writes import locked
+from permissions.policy import Scope
+
+OWNER_ROLES_FIXED = (
+    "Nobody changes the site owner's roles, and SITE_OWNER cannot be granted or revoked: "
+    "the site has exactly one owner."
+)
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise forbidden(message)
+
+
+def check_grants(scope: Scope, changed: Iterable[Role]) -> None:
+    for role in sorted(changed):
+        if role is Role.SITE_OWNER:
+            _require(scope.can_grant(role), OWNER_ROLES_FIXED)
+        _require(scope.can_grant(role), f"Only the site owner grants or revokes {role.value}.")
+
+
+async def roles_of(session: AsyncSession, user_id: int) -> frozenset[Role]:
+    rows = await session.execute(select(UserRole.role).where(col(UserRole.user_id) == user_id))
+    return frozenset(Role(r) for r in rows.scalars())
+
+
+async def _email_taken(session: AsyncSession, email: str, except_id: int | None = None) -> None:
+    existing = (
+        await session.execute(select(User.id).where(col(User.email_key) == email_key(email)))
+    ).scalar_one_or_none()
+    if existing is not None and existing != except_id:
+        raise conflict("email", f"Another user already has the email {email}.")
+
+
+async def create_user(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    company: str | None,
+    password: str | None,
+    roles: Iterable[Role],
+) -> User:
+    _require(scope.can_manage_users(), "Only site owners and admins create users.")
+    wanted = frozenset(roles)
+    check_grants(scope, wanted)
+    first_name = validation.text("firstName", first_name, validation.PERSON_NAME_MAX)
+    last_name = validation.text("lastName", last_name, validation.PERSON_NAME_MAX)
+    email = validation.email("email", email)
+    company = validation.optional_text("company", company, validation.COMPANY_MAX)
+    password = validation.password("password", password)
+    # Argon2 is deliberately slow: keep it off the event loop and outside the write lock.
+    password_hash = await asyncio.to_thread(hash_password, password) if password else None
+
+    if Role.GROUP_ANALYST in wanted:
+        await seats.claim(session)
+    await _email_taken(session, email)
+    user = User(
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        email_key=email_key(email),
+        company=company,
+        password_hash=password_hash,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    await session.flush()
+    assert user.id is not None
+    session.add_all(UserRole(user_id=user.id, role=role.value) for role in sorted(wanted))
+    audit.record(
+        session,
+        actor_id=scope.viewer_id,
+        action="user.create",
+        target_type="User",
+        target_id=user.id,
+        details={
+            "firstName": first_name,
+            "lastName": last_name,
+            "email": email,
+            "company": company,
+            "roles": sorted(r.value for r in wanted),
+            "canLogIn": password_hash is not None,
+        },
+    )
+    return user
+
+
+async def _locked_user(session: AsyncSession, user_id: int) -> User:
+    user = (
+        await session.execute(locked(select(User).where(col(User.id) == user_id)))
+    ).scalar_one_or_none()
+    if user is None:
+        raise not_found("user", field="userId")
+    return user
+
+
+async def update_user(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    user_id: int,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    email: str | None = None,
+    company: str | None = None,
+    clear_company: bool = False,
+) -> User:
+    """None leaves a field as it is; `clear_company` removes the company."""
+    _require(scope.can_manage_users(), "Only site owners and admins edit users.")
+    changes: dict[str, Any] = {}
+    if first_name is not None:
+        changes["first_name"] = validation.text("firstName", first_name, validation.PERSON_NAME_MAX)
+    if last_name is not None:
+        changes["last_name"] = validation.text("lastName", last_name, validation.PERSON_NAME_MAX)
+    if email is not None:
+        changes["email"] = validation.email("email", email)
+    if clear_company:
+        changes["company"] = None
+    elif company is not None:
+        changes["company"] = validation.optional_text("company", company, validation.COMPANY_MAX)
+
+    user = await _locked_user(session, user_id)
+    _require(
+        scope.can_edit_user(await roles_of(session, user_id)),
+        "Only the site owner edits the owner's account.",
+    )
+    if "email" in changes:
+        await _email_taken(session, changes["email"], except_id=user_id)
+    diff = {
+        name: {"before": getattr(user, name), "after": value}
+        for name, value in changes.items()
+        if getattr(user, name) != value
+    }
+    if not diff:
+        return user
+    for name, change in diff.items():
+        setattr(user, name, change["after"])
+    if "email" in diff:
+        user.email_key = email_key(user.email)
+    audit.record(
+        session,
+        actor_id=scope.viewer_id,
+        action="user.update",
+        target_type="User",
+        target_id=user_id,
+        details=diff,
+    )
+    return user
+
+
+async def set_user_roles(
+    session: AsyncSession, scope: Scope, *, user_id: int, roles: Iterable[Role]
+) -> User:
+    _require(scope.can_manage_users(), "Only site owners and admins change roles.")
+    wanted = frozenset(roles)
+    # Lock order site → user (app.writes): the site lock also serialises seat counting.
+    await seats.lock_site(session)
+    user = await _locked_user(session, user_id)
+    current = await roles_of(session, user_id)
+    _require(
+        scope.can_change_roles_of(current) and Role.SITE_OWNER not in wanted, OWNER_ROLES_FIXED
+    )
+    added, removed = wanted - current, current - wanted
+    check_grants(scope, added | removed)
+    if not added and not removed:
+        return user
+    if Role.GROUP_ANALYST in added:
+        await seats.claim(session)
+    assignments_removed = 0
+    if Role.GROUP_ANALYST in removed:
+        result = await session.execute(
+            delete(AnalystAssignment).where(col(AnalystAssignment.analyst_id) == user_id)
+        )
+        assignments_removed = int(getattr(result, "rowcount", 0) or 0)
+    if removed:
+        await session.execute(
+            delete(UserRole).where(
+                col(UserRole.user_id) == user_id,
+                col(UserRole.role).in_([r.value for r in removed]),
+            )
+        )
+    session.add_all(UserRole(user_id=user_id, role=role.value) for role in sorted(added))
+    audit.record(
+        session,
+        actor_id=scope.viewer_id,
+        action="user.roles.set",
+        target_type="User",
+        target_id=user_id,
+        details={
+            "before": sorted(r.value for r in current),
+            "after": sorted(r.value for r in wanted),
+            "assignmentsRemoved": assignments_removed,
+        },
+    )
+    return user

@@ -1,0 +1,129 @@
+"""The audit trail: the `AuditEvent` type and the `auditEvents` query (admins only).
+
+Invariants: anonymous callers get UNAUTHENTICATED and signed-in non-admins FORBIDDEN (the trail
+exists for every site, so refusing it reveals nothing; an empty list would hide a wrong
+token from automation); events come newest first (by id), paginated by keyset on the id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+import strawberry
+from sqlalchemy import ColumnElement, func
+from sqlmodel import col, select
+from strawberry.scalars import JSON
+
+from app.errors import bad_input, forbidden
+from app.models import AuditEvent
+from resolvers.context import Info
+from resolvers.node import Node, from_global_id, to_global_id
+from resolvers.pagination import Connection, build_connection, decode_cursor, page_size
+from resolvers.users import UserType
+
+
+@strawberry.type(name="AuditEvent", description="One change made through the API or the CLI.")
+class AuditEventType(Node):
+    action: str = strawberry.field(description="e.g. user.create, user.roles.set, analyst.assign")
+    target_type: str
+    target_id: strawberry.ID | None = strawberry.field(description="The changed object's id.")
+    at: datetime
+    details: JSON = strawberry.field(description="What changed (before/after where useful).")
+    actor_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, event: AuditEvent) -> AuditEventType:
+        assert event.id is not None
+        return cls(
+            id=to_global_id("AuditEvent", event.id),
+            action=event.action,
+            target_type=event.target_type,
+            target_id=(
+                to_global_id(event.target_type, event.target_id)
+                if event.target_id is not None
+                else None
+            ),
+            at=event.at,
+            details=cast(JSON, event.details),
+            actor_id=event.actor_id,
+        )
+
+    @strawberry.field(description="Who made the change; null for the command line.")
+    async def actor(self, info: Info) -> UserType | None:
+        if self.actor_id is None:
+            return None
+        user = await info.context.loaders.user_by_id.load(self.actor_id)
+        return UserType.from_model(user) if user else None
+
+
+@strawberry.input
+class AuditEventFilter:
+    actor_id: strawberry.ID | None = None
+    action: str | None = strawberry.field(default=None, description="Exact action name.")
+    since: datetime | None = strawberry.field(default=None, description="At or after.")
+    until: datetime | None = strawberry.field(default=None, description="Before.")
+
+
+def _where(flt: AuditEventFilter | None) -> list[ColumnElement[bool]]:
+    if flt is None:
+        return []
+    out: list[ColumnElement[bool]] = []
+    if flt.actor_id is not None:
+        out.append(col(AuditEvent.actor_id) == from_global_id(flt.actor_id, "User", "actorId"))
+    if flt.action is not None:
+        out.append(col(AuditEvent.action) == flt.action)
+    for name, value in (("since", flt.since), ("until", flt.until)):
+        if value is not None and value.tzinfo is None:
+            raise bad_input(name, f"'{name}' must include a time zone, e.g. 'Z'.")
+    if flt.since is not None:
+        out.append(col(AuditEvent.at) >= flt.since)
+    if flt.until is not None:
+        out.append(col(AuditEvent.at) < flt.until)
+    return out
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The audit trail, newest first (site owners and admins).")
+    async def audit_events(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: AuditEventFilter | None = None,
+    ) -> Connection[AuditEventType]:
+        ctx = info.context
+        ctx.get_viewer()
+        if not ctx.scope.can_read_audit():
+            raise forbidden("Only site owners and admins may read the audit trail.")
+        size = page_size(first)
+        where = _where(filter)
+        page_where: list[ColumnElement[bool]] = list(where)
+        if after is not None:
+            (last_id,) = decode_cursor(after, 1)
+            if not isinstance(last_id, int):
+                raise bad_input("after", "'after' is not a cursor from this list.")
+            page_where.append(col(AuditEvent.id) < last_id)
+        async with ctx.db.read() as session:
+            events = (
+                await session.execute(
+                    select(AuditEvent)
+                    .where(*page_where)
+                    .order_by(col(AuditEvent.id).desc())
+                    .limit(size + 1)
+                )
+            ).scalars()
+            rows: list[tuple[AuditEventType, list[Any]]] = [
+                (AuditEventType.from_model(e), [e.id]) for e in events
+            ]
+
+        async def count() -> int:
+            async with ctx.db.read() as session:
+                stmt = (
+                    select(func.count()).select_from(AuditEvent).where(sa.and_(sa.true(), *where))
+                )
+                return int((await session.execute(stmt)).scalar_one())
+
+        return build_connection(rows, size, after, count)

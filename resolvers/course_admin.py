@@ -1,0 +1,145 @@
+"""Mutations on courses and enrollments: `createCourse`, `enrollUser`, `updateEnrollment`,
+`unenrollUser`.
+
+The rules live in `app.course_admin`; this module decodes inputs, runs one transaction per
+call and shapes the payloads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app import course_admin
+from app.writes import run_write
+from resolvers.context import Info
+from resolvers.courses import CourseType
+from resolvers.node import from_global_id
+from resolvers.progress import ProgressType
+
+
+@strawberry.input
+class CreateCourseInput:
+    name: str
+    lesson_titles: list[str] = strawberry.field(description="The lessons, in course order.")
+
+
+@strawberry.type
+class CreateCoursePayload:
+    course: CourseType
+
+
+@strawberry.input
+class EnrollUserInput:
+    user_id: strawberry.ID
+    course_id: strawberry.ID
+    activated_at: datetime | None = strawberry.field(
+        default=None, description="The enrolment date; defaults to now."
+    )
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When the student loses access; null: never."
+    )
+
+
+@strawberry.type
+class EnrollUserPayload:
+    progress: ProgressType
+
+
+@strawberry.input
+class UpdateEnrollmentInput:
+    user_id: strawberry.ID
+    course_id: strawberry.ID
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When the student loses access; null: never."
+    )
+
+
+@strawberry.type
+class UpdateEnrollmentPayload:
+    progress: ProgressType
+
+
+@strawberry.input
+class UnenrollUserInput:
+    user_id: strawberry.ID
+    course_id: strawberry.ID
+
+
+@strawberry.type
+class UnenrollUserPayload:
+    removed: bool = strawberry.field(
+        description="False when the user was not enrolled (nothing changed)."
+    )
+
+
+def _ids(user_id: strawberry.ID, course_id: strawberry.ID) -> tuple[int, int]:
+    return from_global_id(user_id, "User", "userId"), from_global_id(
+        course_id, "Course", "courseId"
+    )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a course with its lessons (admins).")
+    async def create_course(self, info: Info, input: CreateCourseInput) -> CreateCoursePayload:
+        ctx = info.context
+        ctx.get_viewer()
+        course = await run_write(
+            ctx.db,
+            lambda s: course_admin.create_course(
+                s, ctx.scope, name=input.name, lesson_titles=input.lesson_titles
+            ),
+        )
+        return CreateCoursePayload(course=CourseType.from_model(course))
+
+    @strawberry.mutation(description="Enroll a user in a course (admins; never Group Analysts).")
+    async def enroll_user(self, info: Info, input: EnrollUserInput) -> EnrollUserPayload:
+        ctx = info.context
+        ctx.get_viewer()
+        user_id, course_id = _ids(input.user_id, input.course_id)
+        enrollment, course = await run_write(
+            ctx.db,
+            lambda s: course_admin.enroll(
+                s,
+                ctx.scope,
+                user_id=user_id,
+                course_id=course_id,
+                activated_at=input.activated_at,
+                expires_at=input.expires_at,
+            ),
+        )
+        return EnrollUserPayload(
+            progress=ProgressType.from_enrollment(enrollment, course.lesson_count)
+        )
+
+    @strawberry.mutation(description="Change when a student loses access to a course (admins).")
+    async def update_enrollment(
+        self, info: Info, input: UpdateEnrollmentInput
+    ) -> UpdateEnrollmentPayload:
+        ctx = info.context
+        ctx.get_viewer()
+        user_id, course_id = _ids(input.user_id, input.course_id)
+        enrollment, course = await run_write(
+            ctx.db,
+            lambda s: course_admin.update_enrollment(
+                s, ctx.scope, user_id=user_id, course_id=course_id, expires_at=input.expires_at
+            ),
+        )
+        return UpdateEnrollmentPayload(
+            progress=ProgressType.from_enrollment(enrollment, course.lesson_count)
+        )
+
+    @strawberry.mutation(
+        description="Remove a user's enrollment and its lesson progress (admins); idempotent."
+    )
+    async def unenroll_user(self, info: Info, input: UnenrollUserInput) -> UnenrollUserPayload:
+        ctx = info.context
+        ctx.get_viewer()
+        user_id, course_id = _ids(input.user_id, input.course_id)
+        removed = await run_write(
+            ctx.db,
+            lambda s: course_admin.unenroll(s, ctx.scope, user_id=user_id, course_id=course_id),
+        )
+        return UnenrollUserPayload(removed=removed)

@@ -1,0 +1,143 @@
+"""Mutations on groups and members: `createGroup`, `renameGroup`, `deleteGroup`,
+`addGroupMembers`, `removeGroupMembers`.
+
+The rules live in `app.group_admin`; this module decodes inputs, runs one transaction per call
+and shapes the payloads.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from app import group_admin
+from app.writes import run_write
+from resolvers.context import Info
+from resolvers.groups import GroupType
+from resolvers.node import from_global_id, to_global_id
+
+
+def _user_ids(values: list[strawberry.ID]) -> list[int]:
+    return [from_global_id(value, "User", "userIds") for value in values]
+
+
+@strawberry.input
+class CreateGroupInput:
+    name: str
+
+
+@strawberry.type
+class CreateGroupPayload:
+    group: GroupType
+
+
+@strawberry.input
+class RenameGroupInput:
+    group_id: strawberry.ID
+    name: str
+
+
+@strawberry.type
+class RenameGroupPayload:
+    group: GroupType
+
+
+@strawberry.input
+class DeleteGroupInput:
+    group_id: strawberry.ID
+
+
+@strawberry.type
+class DeleteGroupPayload:
+    deleted_group_id: strawberry.ID
+
+
+@strawberry.input
+class GroupMembersInput:
+    group_id: strawberry.ID
+    user_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class AddGroupMembersPayload:
+    group: GroupType
+    added_user_ids: list[strawberry.ID] = strawberry.field(
+        description="Users who were not members before; repeating the call adds none."
+    )
+
+
+@strawberry.type
+class RemoveGroupMembersPayload:
+    group: GroupType
+    removed_user_ids: list[strawberry.ID] = strawberry.field(
+        description="Users who were members before; repeating the call removes none."
+    )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a group (admins). Names are unique, ignoring case.")
+    async def create_group(self, info: Info, input: CreateGroupInput) -> CreateGroupPayload:
+        ctx = info.context
+        ctx.get_viewer()
+        group = await run_write(
+            ctx.db, lambda s: group_admin.create_group(s, ctx.scope, name=input.name)
+        )
+        return CreateGroupPayload(group=GroupType.from_model(group))
+
+    @strawberry.mutation(description="Rename a group (admins).")
+    async def rename_group(self, info: Info, input: RenameGroupInput) -> RenameGroupPayload:
+        ctx = info.context
+        ctx.get_viewer()
+        group_id = from_global_id(input.group_id, "Group", "groupId")
+        group = await run_write(
+            ctx.db,
+            lambda s: group_admin.rename_group(s, ctx.scope, group_id=group_id, name=input.name),
+        )
+        return RenameGroupPayload(group=GroupType.from_model(group))
+
+    @strawberry.mutation(
+        description="Delete a group with its memberships and analyst assignments (admins); "
+        "its users and their enrollments stay."
+    )
+    async def delete_group(self, info: Info, input: DeleteGroupInput) -> DeleteGroupPayload:
+        ctx = info.context
+        ctx.get_viewer()
+        group_id = from_global_id(input.group_id, "Group", "groupId")
+        await run_write(ctx.db, lambda s: group_admin.delete_group(s, ctx.scope, group_id=group_id))
+        return DeleteGroupPayload(deleted_group_id=to_global_id("Group", group_id))
+
+    @strawberry.mutation(description="Add users to a group (admins); idempotent.")
+    async def add_group_members(
+        self, info: Info, input: GroupMembersInput
+    ) -> AddGroupMembersPayload:
+        ctx = info.context
+        ctx.get_viewer()
+        group_id = from_global_id(input.group_id, "Group", "groupId")
+        user_ids = _user_ids(input.user_ids)
+        group, added = await run_write(
+            ctx.db,
+            lambda s: group_admin.add_members(s, ctx.scope, group_id=group_id, user_ids=user_ids),
+        )
+        return AddGroupMembersPayload(
+            group=GroupType.from_model(group),
+            added_user_ids=[to_global_id("User", uid) for uid in added],
+        )
+
+    @strawberry.mutation(description="Remove users from a group (admins); idempotent.")
+    async def remove_group_members(
+        self, info: Info, input: GroupMembersInput
+    ) -> RemoveGroupMembersPayload:
+        ctx = info.context
+        ctx.get_viewer()
+        group_id = from_global_id(input.group_id, "Group", "groupId")
+        user_ids = _user_ids(input.user_ids)
+        group, removed = await run_write(
+            ctx.db,
+            lambda s: group_admin.remove_members(
+                s, ctx.scope, group_id=group_id, user_ids=user_ids
+            ),
+        )
+        return RemoveGroupMembersPayload(
+            group=GroupType.from_model(group),
+            removed_user_ids=[to_global_id("User", uid) for uid in removed],
+        )

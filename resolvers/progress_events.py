@@ -1,0 +1,69 @@
+"""Mutations for the course player: `markLessonViewed`, `completeLesson`.
+
+The rules live in `app.lesson_events`; this module decodes inputs, runs one transaction per
+call and shapes the payloads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app import lesson_events
+from app.writes import run_write
+from resolvers.context import Info
+from resolvers.courses import LessonType
+from resolvers.node import from_global_id
+from resolvers.progress import ProgressType
+
+
+@strawberry.input
+class LessonEventInput:
+    lesson_id: strawberry.ID
+    user_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Defaults to the viewer; admins may give another user."
+    )
+
+
+@strawberry.type
+class LessonEventPayload:
+    progress: ProgressType = strawberry.field(description="The enrollment, counters updated.")
+    lesson: LessonType
+    viewed_at: datetime | None
+    completed_at: datetime | None
+    changed: bool = strawberry.field(description="False when the call repeated an earlier one.")
+
+
+async def _record(info: Info, input: LessonEventInput, *, complete: bool) -> LessonEventPayload:
+    ctx = info.context
+    ctx.get_viewer()
+    lesson_id = from_global_id(input.lesson_id, "Lesson", "lessonId")
+    user_id = None if input.user_id is None else from_global_id(input.user_id, "User", "userId")
+    event = await run_write(
+        ctx.db,
+        lambda s: lesson_events.record_lesson_event(
+            s, ctx.scope, lesson_id=lesson_id, user_id=user_id, complete=complete
+        ),
+    )
+    return LessonEventPayload(
+        progress=ProgressType.from_enrollment(event.enrollment, event.course.lesson_count),
+        lesson=LessonType.from_model(event.lesson),
+        viewed_at=event.progress.viewed_at,
+        completed_at=event.progress.completed_at,
+        changed=event.changed,
+    )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Record that a lesson was viewed; repeating changes nothing.")
+    async def mark_lesson_viewed(self, info: Info, input: LessonEventInput) -> LessonEventPayload:
+        return await _record(info, input, complete=False)
+
+    @strawberry.mutation(
+        description="Record 'Complete & continue' on a lesson (implies viewed); repeating "
+        "changes nothing."
+    )
+    async def complete_lesson(self, info: Info, input: LessonEventInput) -> LessonEventPayload:
+        return await _record(info, input, complete=True)

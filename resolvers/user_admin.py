@@ -1,0 +1,124 @@
+"""Mutations on users and roles: `createUser`, `updateUser`, `setUserRoles`.
+
+The rules live in `app.user_admin` (and who may do what in `permissions.policy`); this module
+only decodes inputs, runs one transaction per call and shapes the payloads.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from app import user_admin
+from app.models import Role
+from app.writes import run_write
+from resolvers.context import Info
+from resolvers.node import from_global_id
+from resolvers.users import UserType
+
+
+@strawberry.input
+class CreateUserInput:
+    first_name: str
+    last_name: str
+    email: str
+    company: str | None = None
+    password: str | None = strawberry.field(
+        default=None, description="At least 8 characters; without one the user cannot log in."
+    )
+    roles: list[Role] = strawberry.field(
+        default_factory=lambda: [Role.STUDENT],
+        description="Granting GROUP_ANALYST uses a seat of the plan.",
+    )
+
+
+@strawberry.type
+class CreateUserPayload:
+    user: UserType
+
+
+@strawberry.input
+class UpdateUserInput:
+    user_id: strawberry.ID
+    first_name: str | None = strawberry.field(default=None, description="Omit to keep.")
+    last_name: str | None = strawberry.field(default=None, description="Omit to keep.")
+    email: str | None = strawberry.field(default=None, description="Omit to keep.")
+    company: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Omit to keep; null or empty to remove."
+    )
+
+
+@strawberry.type
+class UpdateUserPayload:
+    user: UserType
+
+
+@strawberry.input
+class SetUserRolesInput:
+    user_id: strawberry.ID
+    roles: list[Role] = strawberry.field(
+        description="The complete set the user holds afterwards (the 'User roles' checkboxes)."
+    )
+
+
+@strawberry.type
+class SetUserRolesPayload:
+    user: UserType
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a user (admins). Email must be unused.")
+    async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
+        ctx = info.context
+        ctx.get_viewer()
+        user = await run_write(
+            ctx.db,
+            lambda session: user_admin.create_user(
+                session,
+                ctx.scope,
+                first_name=input.first_name,
+                last_name=input.last_name,
+                email=input.email,
+                company=input.company,
+                password=input.password,
+                roles=input.roles,
+            ),
+        )
+        return CreateUserPayload(user=UserType.from_model(user))
+
+    @strawberry.mutation(description="Change a user's name, email or company (admins).")
+    async def update_user(self, info: Info, input: UpdateUserInput) -> UpdateUserPayload:
+        ctx = info.context
+        ctx.get_viewer()
+        user_id = from_global_id(input.user_id, "User", "userId")
+        company = input.company if input.company is not strawberry.UNSET else None
+        user = await run_write(
+            ctx.db,
+            lambda session: user_admin.update_user(
+                session,
+                ctx.scope,
+                user_id=user_id,
+                first_name=input.first_name,
+                last_name=input.last_name,
+                email=input.email,
+                company=company,
+                clear_company=input.company is None
+                or (company is not None and not company.strip()),
+            ),
+        )
+        return UpdateUserPayload(user=UserType.from_model(user))
+
+    @strawberry.mutation(
+        description="Set a user's roles to exactly the given set (admins; SITE_ADMIN: the owner)."
+    )
+    async def set_user_roles(self, info: Info, input: SetUserRolesInput) -> SetUserRolesPayload:
+        ctx = info.context
+        ctx.get_viewer()
+        user_id = from_global_id(input.user_id, "User", "userId")
+        user = await run_write(
+            ctx.db,
+            lambda session: user_admin.set_user_roles(
+                session, ctx.scope, user_id=user_id, roles=input.roles
+            ),
+        )
+        return SetUserRolesPayload(user=UserType.from_model(user))
