@@ -24,6 +24,7 @@ from app.db import Database
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
+from tests.cast import Cast
 from tests.support import Api, World
 
 PG_ADMIN_URL = os.environ.get("GROUPANALYST_TEST_POSTGRES_URL")
@@ -101,3 +102,9 @@ async def api(db: Database, settings: Settings) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield Api(client)
+
+
+@pytest.fixture
+async def cast(world: World) -> Cast:
+    """One user per role (student, analyst, admin, plus the owner) with a token each."""
+    return await Cast.create(world)
