@@ -35,7 +35,9 @@ mutation($user: ID!, $course: ID!, $expiresAt: DateTime) {
 }
 """
 UNENROLL = """
-mutation($user: ID!, $course: ID!) { unenrollUser(input: {userId: $user, courseId: $course}) { removed } }
+mutation($user: ID!, $course: ID!) {
+  unenrollUser(input: {userId: $user, courseId: $course}) { removed }
+}
 """
 
 
