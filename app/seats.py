@@ -68,6 +68,6 @@ def seat_limit_message(seat_usage: SeatUsage) -> str:
             "upgrade to a plan with Group Analyst seats to grant GROUP_ANALYST."
         )
     return (
-        f"The {seat_usage.plan} plan includes {seat_usage.limit} Group Analyst seats and all "
-        f"{seat_usage.limit} are in use; revoke GROUP_ANALYST from someone or upgrade the plan."
+        f"The {seat_usage.plan} plan includes {seat_usage.limit} Group Analyst seats and "
+        f"{seat_usage.used} are in use; revoke GROUP_ANALYST from someone or upgrade the plan."
     )
