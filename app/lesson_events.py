@@ -66,6 +66,8 @@ async def record_lesson_event(
                 )
             )
         ).scalar_one_or_none()
+    if lesson is None and scope.can_see_all_courses():
+        raise not_found("lesson", field="lessonId")
     if lesson is None or (enrollment is None and not scope.can_see_all_courses()):
         # A student sees only the courses it is enrolled in: another course's lesson is as
         # absent as a lesson that does not exist.

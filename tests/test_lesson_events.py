@@ -190,6 +190,11 @@ async def test_bad_ids(api: Api, cast: Cast, course: Course) -> None:
     error = await call(api, VIEW, {"lesson": "garbage"}, cast.token("student"), "BAD_USER_INPUT")
     assert error["extensions"]["field"] == "lessonId"
     error = await call(
+        api, VIEW, {"lesson": gid("Lesson", 999_999)}, cast.token("admin"), "NOT_FOUND"
+    )
+    assert error["extensions"]["field"] == "lessonId"
+    assert error["message"] == "No lesson with that id."
+    error = await call(
         api,
         VIEW,
         {"lesson": lessons[0], "user": gid("User", 999_999)},
