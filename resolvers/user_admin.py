@@ -91,7 +91,8 @@ class Mutation:
         ctx = info.context
         ctx.get_viewer()
         user_id = from_global_id(input.user_id, "User", "userId")
-        company = input.company if input.company is not strawberry.UNSET else None
+        company_given = input.company is not strawberry.UNSET
+        company = input.company if company_given else None
         user = await run_write(
             ctx.db,
             lambda session: user_admin.update_user(
@@ -102,8 +103,7 @@ class Mutation:
                 last_name=input.last_name,
                 email=input.email,
                 company=company,
-                clear_company=input.company is None
-                or (company is not None and not company.strip()),
+                clear_company=company_given and not (company or "").strip(),
             ),
         )
         return UpdateUserPayload(user=UserType.from_model(user))
