@@ -7,21 +7,23 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import delete, event, text, update
 from sqlmodel import col, select
 
-from app import export
+from app import export, export_links
 from app.cli import main
 from app.db import Database
-from app.models import AuditEvent, Enrollment, Role, User
+from app.models import AnalystAssignment, AuditEvent, Enrollment, Role, User
 from app.report import ProgressFilter, report_rows
+from app.settings import Settings
 from permissions.policy import system_scope
 from tests.support import World, gid
 
@@ -496,3 +498,98 @@ async def test_cli_refuses_unknown_names(
     assert code == 1
     assert "no group named 'Gamma'" in capsys.readouterr().err
     assert not out.exists()
+
+
+# -- signed links (progressExportUrl) --------------------------------------------------------
+
+EXPORT_URL = "query ($g: [ID!], $c: [ID!]) { progressExportUrl(groupIds: $g, courseIds: $c) }"
+
+
+async def signed_link(api: Any, token: str | None, groups: list[Any]) -> str:
+    data = await api.data(EXPORT_URL, {"g": [gid("Group", g.id) for g in groups]}, token)
+    link: str = data["progressExportUrl"]
+    return link
+
+
+def with_param(link: str, key: str, value: str) -> str:
+    path, _, query = link.partition("?")
+    items = [(k, value if k == key else v) for k, v in parse_qsl(query)]
+    return f"{path}?{urlencode(items)}"
+
+
+async def test_signed_link_downloads_without_a_header(small: Small, api: Any, db: Database) -> None:
+    link = await signed_link(api, await small.token(small.analyst_a), [small.alpha])
+    assert link.startswith("/exports/progress.csv?groupId=")
+    response = await api.client.get(link)
+    assert response.status_code == 200
+    assert response.text == HEADER_LINE + ALPHA_ROWS
+    assert [(e.actor_id, e.details["via"]) for e in await export_events(db)] == [
+        (small.analyst_a.id, "signed-link")
+    ]
+
+
+async def test_signed_link_for_all_visible_groups(small: Small, api: Any) -> None:
+    link = await signed_link(api, await small.token(small.analyst_b), [])
+    assert (await api.client.get(link)).text == HEADER_LINE + BETA_ROWS
+
+
+async def test_expired_link_is_refused(small: Small, api: Any, settings: Settings) -> None:
+    items = export.ExportParams(group_ids=(small.alpha.id or 0,)).query_items()
+    made = datetime.now(UTC) - settings.export_link_ttl - timedelta(seconds=1)
+    link = export_links.signed_path(settings, small.analyst_a.id or 0, items, made)
+    response = await api.client.get(link)
+    assert error_of(response) == (401, "UNAUTHENTICATED")
+    assert "expired" in response.json()["errors"][0]["message"]
+
+
+async def test_tampered_or_borrowed_links_are_refused(small: Small, api: Any) -> None:
+    link = await signed_link(api, await small.token(small.analyst_a), [small.alpha])
+    assert (await api.client.get(link)).status_code == 200
+    tampered = [
+        # Another group, the other analyst as viewer, a later expiry, a forged signature.
+        with_param(link, "groupId", gid("Group", small.beta.id)),
+        with_param(link, "viewer", str(small.analyst_b.id)),
+        with_param(link, "viewer", str(small.world.owner.id)),
+        with_param(link, "expires", str(int(datetime.now(UTC).timestamp()) + 86_400)),
+        with_param(link, "sig", "0" * 64),
+        with_param(link, "sig", "é"),
+        link + "&groupId=" + gid("Group", small.beta.id),
+        link + "&status=COMPLETED",
+        link.replace("&sig=", "&x=1&sig="),
+    ]
+    for bad in tampered:
+        response = await api.client.get(bad)
+        assert error_of(response) == (401, "UNAUTHENTICATED"), bad
+        assert "not valid" in response.json()["errors"][0]["message"]
+
+
+async def test_link_signed_with_another_key_is_refused(
+    small: Small, api: Any, settings: Settings
+) -> None:
+    other = replace(settings, secret_key="another-deployment")
+    link = export_links.signed_path(other, small.analyst_a.id or 0, [], datetime.now(UTC))
+    assert error_of(await api.client.get(link)) == (401, "UNAUTHENTICATED")
+
+
+async def test_link_rechecks_access_at_download(small: Small, api: Any, db: Database) -> None:
+    link = await signed_link(api, await small.token(small.analyst_a), [small.alpha])
+    async with db.write() as session:
+        await session.execute(
+            delete(AnalystAssignment).where(col(AnalystAssignment.analyst_id) == small.analyst_a.id)
+        )
+    assert error_of(await api.client.get(link)) == (404, "NOT_FOUND")
+
+
+async def test_who_may_create_a_link(small: Small, api: Any) -> None:
+    variables = {"g": [gid("Group", small.beta.id)]}
+    assert await api.error_code(EXPORT_URL, variables) == "UNAUTHENTICATED"
+    assert await api.error_code(EXPORT_URL, variables, await small.token(small.student)) == (
+        "FORBIDDEN"
+    )
+    # An analyst of another group: like a group that does not exist.
+    analyst_a = await small.token(small.analyst_a)
+    assert await api.error_code(EXPORT_URL, variables, analyst_a) == "NOT_FOUND"
+    assert await api.error_code(EXPORT_URL, {"g": ["nope"]}, analyst_a) == "BAD_USER_INPUT"
+    assert (await signed_link(api, await small.token(small.analyst_b), [small.beta])).startswith(
+        "/exports/progress.csv?"
+    )
