@@ -1,0 +1,326 @@
+"""CSV export benchmark: `.venv/bin/python -m bench.export`.
+
+Builds (once, reused afterwards) a SQLite demo world with about 1,000,000 report rows in
+`bench/out/`, then in one run measures, against the real server (uvicorn on 127.0.0.1):
+- rows/s of the full export over HTTP as the site owner, against the same report query
+  exported by the `sqlite3` command-line shell with `-csv` (the baseline; target >= 0.3x);
+- time to first byte (target < 100 ms) and, for information, time to the first data row;
+- peak RSS (VmHWM) of a fresh server for an export of one group (~100k rows) and for the
+  full export (~1M rows) (target: 1M at most 1.1x 100k).
+Prints every figure and ratio; `--write` also records them in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+from sqlalchemy.dialects import sqlite
+
+from app import accounts
+from app.db import Database
+from app.demo import DemoSpec, load_demo
+from app.migrate import upgrade
+from app.models import utcnow
+from app.report import ProgressFilter, report_rows
+from permissions.policy import system_scope
+from resolvers.node import to_global_id
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+DB_PATH = OUT / "export-1m.db"
+MANIFEST = OUT / "export-1m.json"
+# About 2.7 report rows per student: 1-4 of 8 courses, one group and sometimes two.
+SPEC = DemoSpec(students=367_000, groups=10, courses=8, max_courses_per_student=4, seed=42)
+URL = f"sqlite+aiosqlite:///{DB_PATH}"
+TARGETS = {"throughput_ratio": 0.3, "ttfb_ms": 100.0, "rss_ratio": 1.1}
+
+
+@dataclass
+class Download:
+    rows: int
+    bytes: int
+    seconds: float
+    ttfb_ms: float
+    first_row_ms: float
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds
+
+
+# -- the world -------------------------------------------------------------------------------
+
+
+def build() -> dict[str, int]:
+    """The demo world at scale, built once; its summary is kept next to it."""
+    if MANIFEST.exists() and DB_PATH.exists():
+        summary: dict[str, int] = json.loads(MANIFEST.read_text())["summary"]
+        return summary
+    OUT.mkdir(parents=True, exist_ok=True)
+    for stale in (DB_PATH, MANIFEST, Path(f"{DB_PATH}-wal"), Path(f"{DB_PATH}-shm")):
+        stale.unlink(missing_ok=True)
+    print(f"building {DB_PATH} ({SPEC.students:,} students); this takes a few minutes")
+    upgrade(URL)
+
+    async def load() -> dict[str, int]:
+        db = Database.from_url(URL)
+        try:
+            done = await load_demo(db, SPEC, show_progress=sys.stderr.isatty())
+        finally:
+            await db.dispose()
+        return {k: v for k, v in asdict(done).items() if isinstance(v, int)}
+
+    summary = asyncio.run(load())
+    MANIFEST.write_text(json.dumps({"spec": asdict(SPEC), "summary": summary}, indent=2))
+    return summary
+
+
+async def _owner_token() -> str:
+    db = Database.from_url(URL)
+    try:
+        async with db.write() as session:
+            owner = await accounts.user_by_email(session, "owner@example.com")
+            assert owner is not None and owner.id is not None
+            _, secret = await accounts.issue_token(
+                session, owner.id, "bench", utcnow() + timedelta(hours=1)
+            )
+        return secret
+    finally:
+        await db.dispose()
+
+
+def report_sql() -> str:
+    """The report query the export runs for the owner, as SQLite text."""
+    statement = report_rows(system_scope(), ProgressFilter())
+    return str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+# -- the baseline ----------------------------------------------------------------------------
+
+
+def sqlite3_shell(sql: str) -> tuple[int, float]:
+    """(rows, seconds) for `sqlite3 -csv` writing the query's rows to a pipe we count."""
+    shell = shutil.which("sqlite3")
+    if shell is None:
+        raise SystemExit("install the sqlite3 shell first: apt-get update && apt-get install sqlite3")
+    started = time.perf_counter()
+    with subprocess.Popen([shell, "-csv", str(DB_PATH), sql], stdout=subprocess.PIPE) as proc:
+        out = proc.stdout
+        assert out is not None
+        rows = sum(chunk.count(b"\n") for chunk in iter(lambda: out.read(1 << 16), b""))
+    return rows, time.perf_counter() - started
+
+
+# -- the server ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    pid: int
+    port: int
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM")
+
+
+@contextmanager
+def server() -> Iterator[Server]:
+    """A fresh uvicorn process on loopback, stopped afterwards."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": URL, "GROUPANALYST_LOG_LEVEL": "warning"}
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.asgi:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.1)
+        yield Server(proc.pid, port)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def download(port: int, token: str, params: list[tuple[str, str]]) -> Download:
+    """GET the export, counting rows as they arrive; times from sending the request."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    path = "/exports/progress.csv" + (f"?{urlencode(params)}" if params else "")
+    started = time.perf_counter()
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    if response.status != 200:
+        raise RuntimeError(f"export failed: {response.status} {response.read()[:300]!r}")
+    lines = size = 0
+    ttfb = first_row = 0.0
+    while chunk := response.read1(1 << 16):
+        if not size:
+            ttfb = time.perf_counter() - started
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+        if not first_row and lines >= 2:
+            first_row = time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return Download(lines - 1, size, elapsed, ttfb * 1000, first_row * 1000)
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    return (
+        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"{mem_kb / 1024 / 1024:.0f} GiB RAM, Python {platform.python_version()}, "
+        f"SQLite {subprocess.run(['sqlite3', '--version'], capture_output=True, text=True, check=True).stdout.split()[0]}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="record the figures in BENCHMARKS.md")
+    args = parser.parse_args()
+
+    summary = build()
+    token = asyncio.run(_owner_token())
+    one_group = [("groupId", str(to_global_id("Group", 1)))]
+    print(f"world: {summary['report_rows']:,} report rows, {summary['enrollments']:,} enrollments")
+
+    sql = report_sql()
+    baseline_rows, baseline_s = min((sqlite3_shell(sql) for _ in range(2)), key=lambda r: r[1])
+    baseline = baseline_rows / baseline_s
+    print(f"sqlite3 -csv:        {baseline_rows:,} rows in {baseline_s:.2f} s = {baseline:,.0f} rows/s")
+
+    with server() as small:
+        part = download(small.port, token, one_group)
+        rss_small = small.peak_rss_mb()
+    print(
+        f"HTTP, one group:     {part.rows:,} rows in {part.seconds:.2f} s = {part.rows_per_s:,.0f} rows/s; "
+        f"first byte {part.ttfb_ms:.1f} ms, first row {part.first_row_ms:.0f} ms; "
+        f"server peak RSS {rss_small:.1f} MiB"
+    )
+    with server() as big:
+        runs = [download(big.port, token, []) for _ in range(2)]
+        rss_big = big.peak_rss_mb()
+    full = max(runs, key=lambda d: d.rows_per_s)
+    print(
+        f"HTTP, everything:    {full.rows:,} rows in {full.seconds:.2f} s = {full.rows_per_s:,.0f} rows/s; "
+        f"first byte {full.ttfb_ms:.1f} ms, first row {full.first_row_ms:.0f} ms; "
+        f"server peak RSS {rss_big:.1f} MiB ({full.bytes / 1e6:.0f} MB sent)"
+    )
+    if full.rows != baseline_rows:
+        raise SystemExit(f"row counts differ: HTTP {full.rows:,}, sqlite3 {baseline_rows:,}")
+
+    throughput_ratio = full.rows_per_s / baseline
+    ttfb = max(part.ttfb_ms, *(r.ttfb_ms for r in runs))
+    rss_ratio = rss_big / rss_small
+    verdicts = [
+        ("throughput vs sqlite3 -csv", f"{throughput_ratio:.2f}x", throughput_ratio >= TARGETS["throughput_ratio"], ">= 0.3x"),
+        ("time to first byte (worst)", f"{ttfb:.1f} ms", ttfb < TARGETS["ttfb_ms"], "< 100 ms"),
+        ("peak RSS 1M / 100k rows", f"{rss_ratio:.2f}x", rss_ratio <= TARGETS["rss_ratio"], "<= 1.1x"),
+    ]
+    for name, value, ok, target in verdicts:
+        print(f"{name:<28} {value:>10}  target {target:<9} {'met' if ok else 'MISSED'}")
+
+    if args.write:
+        write_benchmarks(summary, baseline_rows, baseline_s, part, rss_small, full, rss_big, verdicts)
+
+
+def write_benchmarks(
+    summary: dict[str, int],
+    baseline_rows: int,
+    baseline_s: float,
+    part: Download,
+    rss_small: float,
+    full: Download,
+    rss_big: float,
+    verdicts: list[tuple[str, str, bool, str]],
+) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures measured by `bench/`; each compares against a baseline measured in the same run.\n"
+    section = "\n".join(
+        [
+            "## CSV export",
+            "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+            f"World: the demo generator at scale ({SPEC.students:,} students, {SPEC.groups} groups, "
+            f"{SPEC.courses} courses, 1-{SPEC.max_courses_per_student} courses each): "
+            f"{summary['report_rows']:,} report rows, SQLite file, one uvicorn worker on loopback.",
+            "",
+            "| measurement | rows | time | rows/s | first byte | first row | server peak RSS |",
+            "|---|---|---|---|---|---|---|",
+            f"| `sqlite3 -csv`, same report query (baseline) | {baseline_rows:,} | {baseline_s:.2f} s | {baseline_rows / baseline_s:,.0f} | | | |",
+            f"| HTTP export, one group | {part.rows:,} | {part.seconds:.2f} s | {part.rows_per_s:,.0f} | {part.ttfb_ms:.1f} ms | {part.first_row_ms:,.0f} ms | {rss_small:.1f} MiB |",
+            f"| HTTP export, every group | {full.rows:,} | {full.seconds:.2f} s | {full.rows_per_s:,.0f} | {full.ttfb_ms:.1f} ms | {full.first_row_ms:,.0f} ms | {rss_big:.1f} MiB |",
+            "",
+            "| ratio | value | target | |",
+            "|---|---|---|---|",
+            *(f"| {name} | {value} | {target} | {'met' if ok else 'missed'} |" for name, value, ok, target in verdicts),
+            "",
+            "Reproduce: `.venv/bin/python -m bench.export --write` (builds `bench/out/export-1m.db` "
+            "on first use, a few minutes; needs the `sqlite3` shell: `apt-get install sqlite3`).",
+            "Peak RSS is `VmHWM` of a fresh server process per row count; first byte and first row "
+            "are timed by the client from sending the request.",
+            "",
+        ]
+    )
+    start = text.find("## CSV export")
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
+    path.write_text(text)
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
