@@ -4,9 +4,10 @@ Shared by `GET /exports/progress.csv` (`app.export_http`), `progressExportUrl`
 (`resolvers.exports`) and `groupanalyst export` (`app.cli`), so they cannot disagree.
 
 Invariants:
-- rows come from `app.report.report_rows` under the caller's `Scope`: the export and the
-  GraphQL report agree on which rows exist, their order and their percentages; who may
-  export, and which groups and fields, is decided by `permissions.policy` only;
+- rows come from `app.report.report_rows` under the caller's `Scope` (only its select list
+  is narrowed, `export_statement`) and percentages from `app.report.percent`: the export
+  and the GraphQL report agree on which rows exist, their order and their percentages; who
+  may export, and which groups and fields, is decided by `permissions.policy` only;
 - the header is exactly `HEADER`; one row per (group, member, enrollment), in report order;
   dates are ISO 8601 UTC to the second (`2026-01-05T09:00:00Z`); an absent value is an
   empty cell; the bytes are UTF-8 with RFC 4180 quoting and CRLF line ends;
@@ -226,6 +227,9 @@ async def params_by_name(
 # -- rows and CSV ----------------------------------------------------------------------------
 
 
+ISO_FORMAT = {"sqlite": "%Y-%m-%dT%H:%M:%SZ", "postgresql": 'YYYY-MM-DD"T"HH24:MI:SS"Z"'}
+
+
 class iso_utc(FunctionElement[str]):
     """A timestamp as ISO 8601 UTC text to the second (`2026-01-05T09:00:00Z`), NULL as NULL.
 
@@ -247,8 +251,6 @@ def _iso_utc_postgresql(element: iso_utc, compiler: SQLCompiler, **kw: Any) -> s
     utc = sa.func.timezone("UTC", *element.clauses)
     return compiler.process(sa.func.to_char(utc, ISO_FORMAT["postgresql"]), **kw)
 
-
-ISO_FORMAT = {"sqlite": "%Y-%m-%dT%H:%M:%SZ", "postgresql": 'YYYY-MM-DD"T"HH24:MI:SS"Z"'}
 
 # What the export reads of each report row, in the order `format_rows` unpacks it.
 EXPORT_COLUMNS: tuple[Any, ...] = (

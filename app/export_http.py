@@ -5,7 +5,7 @@ Invariants:
   (`app.export_links`); with neither: 401. Refusals happen before any byte of CSV:
   401 (no viewer), 403 (no report access), 400 (malformed parameter), 404 (a group or
   course that does not exist or is out of scope: the two are indistinguishable), each with
-  the JSON error body of `app.main.error_response`;
+  the JSON error body of `app.responses.error_response` (as GraphQL errors);
 - the response streams (`app.export.csv_chunks`) and is never cached; the audit event is
   written when the stream ends, however it ends (finished, failed, or the client left).
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import anyio
 from starlette.requests import Request
@@ -39,7 +39,7 @@ async def _viewer(db: Database, settings: Settings, request: Request) -> Viewer:
     if export_links.is_signed(items):
         viewer = await viewer_by_id(db, export_links.verify(settings, items, utcnow()))
         if viewer is None:
-            raise unauthenticated("This export link is not valid; ask for a new one.")
+            raise export_links.invalid_link()
         return viewer
     user = request.scope.get("user")
     if not isinstance(user, Viewer):
@@ -67,9 +67,9 @@ def _filename() -> str:
     return f"group-progress-{utcnow():%Y-%m-%d}.csv"
 
 
-async def _body(
+async def audited_body(
     db: Database, scope: Scope, params: export.ExportParams, via: str
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     run = export.ExportRun()
     try:
         async with contextlib.aclosing(export.csv_chunks(db, scope, params, run)) as chunks:
@@ -102,7 +102,7 @@ def progress_csv_endpoint(
             response.headers["Cache-Control"] = "no-store"
             return response
         return StreamingResponse(
-            _body(db, scope, params, "signed-link" if signed else "http"),
+            audited_body(db, scope, params, "signed-link" if signed else "http"),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{_filename()}"',

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlencode
 
-from app.errors import unauthenticated
+from app.errors import AppError, unauthenticated
 from app.settings import Settings
 
 EXPORT_PATH = "/exports/progress.csv"
@@ -28,6 +28,10 @@ LINK_PARAMS = frozenset({"expires", "viewer", "sig"})
 
 _INVALID = "This export link is not valid; ask for a new one (progressExportUrl)."
 _EXPIRED = "This export link has expired; ask for a new one (progressExportUrl)."
+
+
+def invalid_link() -> AppError:
+    return unauthenticated(_INVALID)
 
 
 def _signature(settings: Settings, items: Sequence[tuple[str, str]]) -> str:
@@ -56,9 +60,9 @@ def verify(settings: Settings, items: Sequence[tuple[str, str]], now: datetime) 
     expires = [value for key, value in signed if key == "expires"]
     viewers = [value for key, value in signed if key == "viewer"]
     if len(sigs) != 1 or len(expires) != 1 or len(viewers) != 1:
-        raise unauthenticated(_INVALID)
+        raise invalid_link()
     if not hmac.compare_digest(sigs[0].encode(), _signature(settings, signed).encode()):
-        raise unauthenticated(_INVALID)
+        raise invalid_link()
     # Signed by us, so both are the integers we wrote.
     if int(expires[0]) <= now.timestamp():
         raise unauthenticated(_EXPIRED)

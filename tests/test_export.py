@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from app import export, export_links
 from app.cli import main
 from app.db import Database
+from app.export_http import audited_body
 from app.models import AnalystAssignment, AuditEvent, Enrollment, Role, User
 from app.report import ProgressFilter, percent, report_rows
 from app.settings import Settings
@@ -591,3 +592,20 @@ async def test_who_may_create_a_link(small: Small, api: Any) -> None:
     assert (await signed_link(api, await small.token(small.analyst_b), [small.beta])).startswith(
         "/exports/progress.csv?"
     )
+
+
+async def test_link_of_a_deleted_account_is_refused(small: Small, api: Any, db: Database) -> None:
+    link = await signed_link(api, await small.token(small.analyst_a), [small.alpha])
+    async with db.write() as session:
+        await session.execute(delete(User).where(col(User.id) == small.analyst_a.id))
+    assert error_of(await api.client.get(link)) == (401, "UNAUTHENTICATED")
+
+
+async def test_download_cut_short_is_audited_as_incomplete(small: Small, db: Database) -> None:
+    body = audited_body(db, system_scope(), export.ExportParams(), "http")
+    assert await anext(body) == export.HEADER_BYTES
+    await anext(body)
+    await body.aclose()  # what the server does when the client leaves
+    [event] = await export_events(db)
+    assert event.details["complete"] is False
+    assert event.details["group_ids"] == "all"
