@@ -70,6 +70,7 @@ def _filename() -> str:
 async def audited_body(
     db: Database, scope: Scope, params: export.ExportParams, via: str
 ) -> AsyncGenerator[bytes]:
+    """The CSV chunks, then (however the stream ends) the audit event."""
     run = export.ExportRun()
     try:
         async with contextlib.aclosing(export.csv_chunks(db, scope, params, run)) as chunks:

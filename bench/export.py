@@ -233,7 +233,8 @@ def machine() -> str:
     shell = subprocess.run(["sqlite3", "--version"], capture_output=True, text=True, check=True)
     return (
         f"{os.cpu_count()} CPUs ({platform.machine()}), {mem_kb / 1024 / 1024:.0f} GiB RAM, "
-        f"Python {platform.python_version()}, sqlite3 shell {shell.stdout.split()[0]}"
+        f"Python {platform.python_version()}, sqlite3 shell {shell.stdout.split()[0]}; "
+        f"load average {os.getloadavg()[0]:.1f} when done (the machine may be shared)"
     )
 
 
