@@ -25,7 +25,7 @@ from app.export_http import audited_body
 from app.models import AnalystAssignment, AuditEvent, Enrollment, Role, User
 from app.report import ProgressFilter, percent, report_rows
 from app.settings import Settings
-from permissions.policy import system_scope
+from permissions.policy import ANONYMOUS, system_scope
 from tests.support import World, gid
 
 HEADER_LINE = (
@@ -609,3 +609,9 @@ async def test_download_cut_short_is_audited_as_incomplete(small: Small, db: Dat
     [event] = await export_events(db)
     assert event.details["complete"] is False
     assert event.details["group_ids"] == "all"
+
+
+def test_command_line_scope_is_an_admin_and_not_anonymous() -> None:
+    scope = system_scope()
+    assert scope.is_admin and scope.can_export_reports() and not scope.is_anonymous
+    assert ANONYMOUS.is_anonymous and not ANONYMOUS.can_export_reports()
