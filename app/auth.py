@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from starlette.authentication import (
     AuthCredentials,
@@ -68,16 +71,33 @@ async def viewer_for_token(db: Database, token: str, now: datetime | None = None
         ).one_or_none()
         if row is None:
             raise InvalidToken("The token is unknown, expired or revoked; log in again.")
-        roles = (
-            await session.execute(select(UserRole.role).where(col(UserRole.user_id) == row.id))
-        ).scalars()
-        return Viewer(
-            id=row.id,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            email=row.email,
-            roles=frozenset(Role(r) for r in roles),
-        )
+        return await _viewer(session, row)
+
+
+async def viewer_by_id(db: Database, user_id: int) -> Viewer | None:
+    """The user as a viewer with its current roles (signed export links name their viewer)."""
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(User.id, User.first_name, User.last_name, User.email).where(
+                    col(User.id) == user_id
+                )
+            )
+        ).one_or_none()
+        return None if row is None else await _viewer(session, row)
+
+
+async def _viewer(session: AsyncSession, row: Row[Any]) -> Viewer:
+    roles = (
+        await session.execute(select(UserRole.role).where(col(UserRole.user_id) == row.id))
+    ).scalars()
+    return Viewer(
+        id=row.id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        email=row.email,
+        roles=frozenset(Role(r) for r in roles),
+    )
 
 
 def bearer_token(conn: HTTPConnection) -> str | None:

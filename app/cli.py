@@ -1,7 +1,8 @@
 """The `groupanalyst` command line (also `python -m app`).
 
-Commands: init, demo, serve, migrate, create-token, export-schema, run-dev (what `make run`
-does: migrate, load the demo into an empty database, print tokens, serve).
+Commands: init, demo, serve, migrate, create-token, export (the group progress CSV),
+export-schema, run-dev (what `make run` does: migrate, load the demo into an empty database,
+print tokens, serve).
 """
 
 from __future__ import annotations
@@ -10,18 +11,23 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import func, select
 
-from app import accounts
+from app import accounts, export
 from app.db import Database
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.migrate import upgrade
 from app.models import DEFAULT_PLANS, User, utcnow
+from app.progress import ProgressBar
+from app.report import ProgressStatus
 from app.settings import Settings
+from permissions.policy import system_scope
 
 
 def _settings() -> Settings:
@@ -122,6 +128,65 @@ def cmd_create_token(args: argparse.Namespace) -> int:
         print(f"create-token: no user with email {args.email}", file=sys.stderr)
         return 1
     print(secret)
+    return 0
+
+
+@contextmanager
+def _private_output(path: str) -> Iterator[BinaryIO]:
+    """Standard output, or a file readable by its owner only that appears whole or not at all."""
+    if path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    """Export as an admin (`system_scope`) through the same writer as the HTTP endpoint."""
+    db = Database.from_url(settings.database_url)
+    try:
+        scope = system_scope()
+        params = await export.params_by_name(db, args.group or [], args.course or [], args.status)
+        run = export.ExportRun()
+        bar = None
+        if sys.stderr.isatty() and args.out != "-":
+            async with db.read() as session:
+                total = (
+                    await session.execute(export.count_statement(scope, params.progress_filter()))
+                ).scalar_one()
+            bar = ProgressBar("rows", total)
+        try:
+            with _private_output(args.out) as out:
+                async for chunk in export.csv_chunks(db, scope, params, run):
+                    out.write(chunk)
+                    if bar is not None:
+                        bar.advance(run.rows - bar.done)
+        finally:
+            if bar is not None:
+                bar.close()
+            await export.record_export(db, scope, params, run, "cli")
+        return run.rows
+    finally:
+        await db.dispose()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    try:
+        rows = asyncio.run(_export(_settings(), args))
+    except export.UnknownNames as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return 1
+    where = "standard output" if args.out == "-" else args.out
+    print(f"exported {rows:,} rows to {where}", file=sys.stderr)
     return 0
 
 
@@ -234,6 +299,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="cli")
     p.add_argument("--days", type=int, default=30)
     p.set_defaults(func=cmd_create_token)
+
+    p = sub.add_parser(
+        "export",
+        help="write the group progress CSV (as an admin; same file as /exports/progress.csv)",
+    )
+    p.add_argument(
+        "--group", action="append", metavar="NAME", help="a group name (repeat; none: all)"
+    )
+    p.add_argument(
+        "--course", action="append", metavar="NAME", help="a course name (repeat; none: all)"
+    )
+    p.add_argument("--status", choices=[s.value for s in ProgressStatus])
+    p.add_argument("--out", required=True, metavar="FILE", help="the CSV file, or - for stdout")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     p.add_argument("--out", default="-")

@@ -7,6 +7,8 @@ Invariants:
 - on SQLite, write transactions start with `BEGIN IMMEDIATE`, so two writers queue on the
   busy timeout instead of failing with "database is locked" when one upgrades a read lock;
   read transactions start with a plain `BEGIN` and, under WAL, see one snapshot;
+- `Database.snapshot()` reads one consistent snapshot however long it streams: on PostgreSQL a
+  REPEATABLE READ, READ ONLY transaction; on SQLite one read transaction under WAL;
 - every SQLite connection has WAL, `synchronous=NORMAL`, `foreign_keys=ON` and a busy timeout.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -99,6 +102,21 @@ class Database:
         """A short read-only session; its transaction is rolled back on exit."""
         async with self._read() as session:
             yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only connection whose every statement sees the same snapshot (for exports).
+
+        Stream from it with `conn.stream(...)`; it is rolled back on exit.
+        """
+        async with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                await conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            # Closing the connection rolls the transaction back.
+            await conn.begin()
+            yield conn
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

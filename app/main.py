@@ -1,4 +1,5 @@
-"""The Starlette application: `/graphql` (POST; GraphiQL on GET), `/healthz`, `/readyz`.
+"""The Starlette application: `/graphql` (POST; GraphiQL on GET), `/healthz`, `/readyz`,
+`/exports/progress.csv` (`app.export_http`).
 
 Invariants:
 - the app keeps no state beyond the engine, so any number of workers can serve one database;
@@ -28,18 +29,13 @@ from strawberry.asgi import GraphQL
 from app.auth import BearerTokenBackend, Viewer
 from app.db import Database
 from app.errors import ErrorCode
+from app.export_http import progress_csv_endpoint
+from app.responses import error_response
 from app.settings import Settings
 from resolvers.context import Context, build_context
 from resolvers.schema import schema
 
 log = logging.getLogger("groupanalyst")
-
-
-def error_response(status: int, code: ErrorCode, message: str) -> JSONResponse:
-    """The same shape as a GraphQL error, so clients need one error path."""
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status
-    )
 
 
 def _auth_error(_conn: HTTPConnection, exc: AuthenticationError) -> Response:
@@ -105,6 +101,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),
         ],
         middleware=middleware,
         lifespan=lifespan,

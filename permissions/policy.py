@@ -80,7 +80,8 @@ class Scope:
     # -- who ----------------------------------------------------------------------------
     @property
     def is_anonymous(self) -> bool:
-        return self.viewer_id is None
+        # No viewer and no roles: `system_scope()` has no viewer but is not anonymous.
+        return self.viewer_id is None and not self.roles
 
     @property
     def is_admin(self) -> bool:
@@ -122,6 +123,10 @@ class Scope:
         return self.can_see_enrollment_of(student_id)
 
     def can_see_all_courses(self) -> bool:
+        return self.is_admin or self.is_analyst
+
+    def can_export_reports(self) -> bool:
+        """Admins and group analysts may export group progress (an analyst only its groups)."""
         return self.is_admin or self.is_analyst
 
     # -- write rules (mutations; DESIGN.md §2 "may change") -------------------------------
@@ -228,6 +233,14 @@ class Scope:
 
 
 ANONYMOUS = Scope(viewer_id=None, roles=frozenset(), now=datetime.min)
+
+
+def system_scope(now: datetime | None = None) -> Scope:
+    """An admin's scope with no viewer: the command line, run by an operator on the server.
+
+    Only code that does not serve a network request may use it (`groupanalyst export`).
+    """
+    return Scope(viewer_id=None, roles=frozenset({Role.SITE_ADMIN}), now=now or utcnow())
 
 
 async def load_scope(db: Database, viewer: Viewer | None, now: datetime | None = None) -> Scope:

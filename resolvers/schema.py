@@ -15,6 +15,7 @@ from resolvers import (
     audit_log,
     auth,
     course_admin,
+    exports,
     group_admin,
     progress_events,
     user_admin,
@@ -22,7 +23,7 @@ from resolvers import (
 )
 from resolvers.errors import ClientSafeErrors
 
-Query = merge_types("Query", (users.Query, audit_log.Query))
+Query = merge_types("Query", (users.Query, audit_log.Query, exports.Query))
 Mutation = merge_types(
     "Mutation",
     (

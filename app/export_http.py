@@ -1,0 +1,115 @@
+"""`GET /exports/progress.csv?groupId=…&courseId=…&status=…`: the CSV export over HTTP.
+
+Invariants:
+- the caller is the bearer token's viewer, or the viewer of a valid signed link
+  (`app.export_links`); with neither: 401. Refusals happen before any byte of CSV:
+  401 (no viewer), 403 (no report access), 400 (malformed parameter), 404 (a group or
+  course that does not exist or is out of scope: the two are indistinguishable), each with
+  the JSON error body of `app.responses.error_response` (as GraphQL errors);
+- the response streams (`app.export.csv_chunks`) and is never cached; the audit event is
+  written when the stream ends, however it ends (finished, failed, or the client left).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from app import export, export_links
+from app.auth import Viewer, viewer_by_id
+from app.db import Database
+from app.errors import AppError, bad_input, unauthenticated
+from app.models import utcnow
+from app.responses import app_error_response
+from app.settings import Settings
+from permissions.policy import Scope, load_scope
+
+log = logging.getLogger("groupanalyst.export")
+
+FILTER_PARAMS = frozenset({"groupId", "courseId", "status"})
+
+
+async def _viewer(db: Database, settings: Settings, request: Request) -> Viewer:
+    items = request.query_params.multi_items()
+    if export_links.is_signed(items):
+        viewer = await viewer_by_id(db, export_links.verify(settings, items, utcnow()))
+        if viewer is None:
+            raise export_links.invalid_link()
+        return viewer
+    user = request.scope.get("user")
+    if not isinstance(user, Viewer):
+        raise unauthenticated(
+            "Sign in first: send 'Authorization: Bearer <token>', or use a signed link "
+            "from progressExportUrl."
+        )
+    return user
+
+
+def _params(request: Request) -> export.ExportParams:
+    query = request.query_params
+    for key in query:
+        if key not in FILTER_PARAMS | export_links.LINK_PARAMS:
+            raise bad_input(key, f"Unknown parameter '{key}': use groupId, courseId and status.")
+    statuses = query.getlist("status")
+    if len(statuses) > 1:
+        raise bad_input("status", "Give 'status' at most once.")
+    return export.parse_params(
+        query.getlist("groupId"), query.getlist("courseId"), statuses[0] if statuses else None
+    )
+
+
+def _filename() -> str:
+    return f"group-progress-{utcnow():%Y-%m-%d}.csv"
+
+
+async def audited_body(
+    db: Database, scope: Scope, params: export.ExportParams, via: str
+) -> AsyncGenerator[bytes]:
+    """The CSV chunks, then (however the stream ends) the audit event."""
+    run = export.ExportRun()
+    try:
+        async with contextlib.aclosing(export.csv_chunks(db, scope, params, run)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+    finally:
+        if not run.complete:
+            log.warning(
+                "progress export for viewer %s stopped after %d rows", scope.viewer_id, run.rows
+            )
+        # Shielded: a client that leaves mid-download cancels the stream, not its audit.
+        with anyio.CancelScope(shield=True):
+            await export.record_export(db, scope, params, run, via)
+
+
+def progress_csv_endpoint(
+    db: Database, settings: Settings
+) -> Callable[[Request], Awaitable[Response]]:
+    async def progress_csv(request: Request) -> Response:
+        signed = export_links.is_signed(request.query_params.multi_items())
+        try:
+            viewer = await _viewer(db, settings, request)
+            scope = await load_scope(db, viewer)
+            # Before the parameters, so a student learns nothing from them.
+            export.require_export_access(scope)
+            params = _params(request)
+            await export.check_access(db, scope, params)
+        except AppError as exc:
+            response = app_error_response(exc)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        return StreamingResponse(
+            audited_body(db, scope, params, "signed-link" if signed else "http"),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{_filename()}"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    return progress_csv

@@ -1,0 +1,42 @@
+"""`progressExportUrl`: a signed download link for the group progress CSV.
+
+For dashboards that cannot set an `Authorization` header on a download link. The link is
+checked like the export itself (same parameters, same access rules, `app.export`), bound to
+the viewer and short-lived (`app.export_links`); the download re-checks access.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from app import export, export_links
+from app.models import utcnow
+from resolvers.context import Info
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description=(
+            "A signed link (path and query, relative to this API's origin) that downloads the "
+            "group progress CSV without an Authorization header. It exports as you, with the "
+            "same groups and courses (none given: all you may see), and expires after a few "
+            "minutes. Site admins and group analysts only."
+        )
+    )
+    async def progress_export_url(
+        self,
+        info: Info,
+        group_ids: list[strawberry.ID] | None = None,
+        course_ids: list[strawberry.ID] | None = None,
+    ) -> str:
+        ctx = info.context
+        viewer = ctx.get_viewer()
+        export.require_export_access(ctx.scope)
+        params = export.parse_params(
+            group_ids or [], course_ids or [], group_field="groupIds", course_field="courseIds"
+        )
+        await export.check_access(
+            ctx.db, ctx.scope, params, group_field="groupIds", course_field="courseIds"
+        )
+        return export_links.signed_path(ctx.settings, viewer.id, params.query_items(), utcnow())
