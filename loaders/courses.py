@@ -41,3 +41,19 @@ class LessonsByCourseIdLoader(Loader[int, list[Lesson]]):
             for lesson in rows:
                 by_key[lesson.course_id].append(lesson)
         return [by_key.get(key, []) for key in keys]
+
+
+class LessonByIdLoader(Loader[int, Lesson | None]):
+    """Lessons of courses the viewer may see."""
+
+    async def batch_load(self, keys: Sequence[int]) -> list[Lesson | None]:
+        async with self.db.read() as session:
+            rows = (
+                await session.execute(
+                    select(Lesson).where(
+                        col(Lesson.id).in_(keys), self.scope.courses_clause(col(Lesson.course_id))
+                    )
+                )
+            ).scalars()
+            by_key = {lesson.id: lesson for lesson in rows}
+        return [by_key.get(key) for key in keys]

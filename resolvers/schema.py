@@ -10,10 +10,13 @@ from __future__ import annotations
 import strawberry
 from strawberry.tools import merge_types
 
-from resolvers import auth, users
+from resolvers import auth, courses, groups, lookup, progress, site, users
 from resolvers.errors import ClientSafeErrors
 
-Query = merge_types("Query", (users.Query,))
+Query = merge_types(
+    "Query",
+    (users.Query, lookup.Query, site.Query, groups.Query, courses.Query, progress.Query),
+)
 Mutation = merge_types("Mutation", (auth.Mutation,))
 
 schema = strawberry.Schema(
