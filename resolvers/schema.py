@@ -11,6 +11,7 @@ import strawberry
 from strawberry.tools import merge_types
 
 from resolvers import auth, courses, groups, lookup, progress, site, users
+from resolvers.complexity import QueryCostLimiter
 from resolvers.errors import ClientSafeErrors
 
 Query = merge_types(
@@ -22,7 +23,7 @@ Mutation = merge_types("Mutation", (auth.Mutation,))
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[ClientSafeErrors],
+    extensions=[ClientSafeErrors, QueryCostLimiter],
 )
 
 
