@@ -21,6 +21,11 @@ Field rules:
 - private account data (roles, tokens, assignments list, created at): admins and the user itself.
 - the site's name and plan: anyone signed in; its Group Analyst seat figures: admins only.
 
+Lists derived from these rules: a user's `groups` are only the groups the viewer may see
+(`groups_clause`), so an analyst never learns the name of a member's other groups; a group's
+`analysts` are its unexpired assignments only (for admins too: an expired analyst is not an
+analyst); an analyst's own assignments list holds its unexpired ones, an admin's view holds all.
+
 List filters never reveal a protected field: searching by email only matches users whose
 email the viewer may read (`email_visible_clause`), and filtering by role only matches users
 whose roles the viewer may read (`private_clause`).
