@@ -208,6 +208,9 @@ def summary_rows(scope: Scope, group_ids: Sequence[int]) -> sa.Select[Any]:
             sa.select(
                 col(GroupMembership.group_id).label("group_id"),
                 col(Course.id).label("course_id"),
+                col(Course.name).label("course_name"),
+                col(Course.lesson_count).label("lesson_count"),
+                col(Course.created_at).label("course_created_at"),
                 sa.func.count().label("enrolled"),
                 _count_where(status_clause(ProgressStatus.NOT_STARTED)).label("not_started"),
                 _count_where(status_clause(ProgressStatus.IN_PROGRESS)).label("in_progress"),
@@ -219,7 +222,13 @@ def summary_rows(scope: Scope, group_ids: Sequence[int]) -> sa.Select[Any]:
             col(GroupMembership.group_id).in_(list(group_ids)),
             *report_where(scope, ProgressFilter()),
         )
-        .group_by(col(GroupMembership.group_id), col(Course.id), col(Course.name))
+        .group_by(
+            col(GroupMembership.group_id),
+            col(Course.id),
+            col(Course.name),
+            col(Course.lesson_count),
+            col(Course.created_at),
+        )
         .order_by(col(GroupMembership.group_id), col(Course.name), col(Course.id))
     )
 

@@ -28,15 +28,19 @@ from app.report import (
 )
 from loaders.base import Loader
 from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
+from permissions.policy import Scope
 from resolvers.pagination import CursorValue, after_clause
 
-# An enrollment and its course's lesson count (what the percentages divide by).
-EnrollmentRow = tuple[Enrollment, int]
+# An enrollment and its course (the percentages divide by its lesson count). The course
+# passed the viewer's course scope too, so resolvers may prime `CourseByIdLoader` with it.
+EnrollmentRow = tuple[Enrollment, Course]
 
 
-def _enrollments() -> Any:
-    return select(Enrollment, Course.lesson_count).join(
-        Course, col(Course.id) == col(Enrollment.course_id)
+def _enrollments(scope: Scope) -> Any:
+    return (
+        select(Enrollment, Course)
+        .join(Course, col(Course.id) == col(Enrollment.course_id))
+        .where(scope.courses_clause(col(Course.id)))
     )
 
 
@@ -45,14 +49,14 @@ class ProgressByIdLoader(Loader[int, EnrollmentRow | None]):
         async with self.db.read() as session:
             rows = (
                 await session.execute(
-                    _enrollments().where(
+                    _enrollments(self.scope).where(
                         col(Enrollment.id).in_(keys),
                         self.scope.enrollments_clause(col(Enrollment.user_id)),
                     )
                 )
             ).all()
         by_key: dict[int | None, EnrollmentRow] = {
-            enrollment.id: (enrollment, lessons) for enrollment, lessons in rows
+            enrollment.id: (enrollment, course) for enrollment, course in rows
         }
         return [by_key.get(key) for key in keys]
 
@@ -64,7 +68,7 @@ class ProgressByUserIdLoader(Loader[int, list[EnrollmentRow]]):
         async with self.db.read() as session:
             rows = (
                 await session.execute(
-                    _enrollments()
+                    _enrollments(self.scope)
                     .where(
                         col(Enrollment.user_id).in_(keys),
                         self.scope.enrollments_clause(col(Enrollment.user_id)),
@@ -73,8 +77,8 @@ class ProgressByUserIdLoader(Loader[int, list[EnrollmentRow]]):
                 )
             ).all()
         by_key: dict[int, list[EnrollmentRow]] = defaultdict(list)
-        for enrollment, lessons in rows:
-            by_key[enrollment.user_id].append((enrollment, lessons))
+        for enrollment, course in rows:
+            by_key[enrollment.user_id].append((enrollment, course))
         return [by_key.get(key, []) for key in keys]
 
 
@@ -115,14 +119,22 @@ class ProgressCountByGroupIdLoader(CountLoader[ProgressFilter]):
         )
 
 
-class ProgressSummaryByGroupIdLoader(Loader[int, list[CourseSummary]]):
-    """Per course, the figures of the group's report rows (one grouped statement)."""
+class ProgressSummaryByGroupIdLoader(Loader[int, list[tuple[CourseSummary, Course]]]):
+    """Per course, the figures of the group's report rows (one grouped statement), with the
+    course (in the viewer's course scope, so resolvers may prime `CourseByIdLoader`)."""
 
-    async def batch_load(self, keys: Sequence[int]) -> list[list[CourseSummary]]:
+    async def batch_load(self, keys: Sequence[int]) -> list[list[tuple[CourseSummary, Course]]]:
+        stmt = summary_rows(self.scope, keys).where(self.scope.courses_clause(col(Course.id)))
         async with self.db.read() as session:
-            rows = (await session.execute(summary_rows(self.scope, keys))).all()
-        by_key: dict[int, list[CourseSummary]] = defaultdict(list)
+            rows = (await session.execute(stmt)).all()
+        by_key: dict[int, list[tuple[CourseSummary, Course]]] = defaultdict(list)
         for row in rows:
             summary = course_summary(row)
-            by_key[summary.group_id].append(summary)
+            course = Course(
+                id=row.course_id,
+                name=row.course_name,
+                lesson_count=row.lesson_count,
+                created_at=row.course_created_at,
+            )
+            by_key[summary.group_id].append((summary, course))
         return [by_key.get(key, []) for key in keys]

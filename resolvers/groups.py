@@ -138,8 +138,11 @@ class GroupType(Node):
 
     @strawberry.field(description="Per course: how this group's members stand, in course order.")
     async def progress_summary(self, info: Info) -> list[CourseProgressSummaryType]:
-        summaries = await info.context.loaders.progress_summary_by_group_id.load(self.db_id)
-        return [CourseProgressSummaryType.from_summary(s) for s in summaries]
+        loaders = info.context.loaders
+        rows = await loaders.progress_summary_by_group_id.load(self.db_id)
+        for _, course in rows:
+            loaders.course_by_id.remember(course)
+        return [CourseProgressSummaryType.from_summary(summary) for summary, _ in rows]
 
 
 def group_item(group: Group) -> tuple[GroupType, list[CursorValue]]:

@@ -42,7 +42,10 @@ async def _lesson(ctx: Context, pk: int) -> Node | None:
 
 async def _progress(ctx: Context, pk: int) -> Node | None:
     row = await ctx.loaders.progress_by_id.load(pk)
-    return ProgressType.from_enrollment(*row) if row else None
+    if row is None:
+        return None
+    enrollment, course = row
+    return ProgressType.from_enrollment(enrollment, course.lesson_count)
 
 
 async def _assignment(ctx: Context, pk: int) -> Node | None:

@@ -103,10 +103,15 @@ class UserType(Node):
     ) -> list[Annotated[ProgressType, strawberry.lazy("resolvers.progress")]]:
         from resolvers.progress import ProgressType
 
-        rows = await info.context.loaders.progress_by_user_id.load(self.owner_id)
+        loaders = info.context.loaders
+        rows = await loaders.progress_by_user_id.load(self.owner_id)
+        for _, course in rows:
+            loaders.course_by_id.remember(course)
         return [
-            ProgressType.from_enrollment(enrollment, lessons, group_id=self.via_group_id)
-            for enrollment, lessons in rows
+            ProgressType.from_enrollment(
+                enrollment, course.lesson_count, group_id=self.via_group_id
+            )
+            for enrollment, course in rows
         ]
 
 
