@@ -122,7 +122,7 @@ class GroupType(Node):
         after: str | None = None,
         filter: ProgressFilterInput | None = None,
     ) -> Connection[Annotated[ProgressType, strawberry.lazy("resolvers.progress")]]:
-        from resolvers.progress import progress_item
+        from resolvers.progress import progress_from_report_row
 
         loaders = info.context.loaders
         size = check_page(first, after, REPORT_ORDER)
@@ -134,7 +134,8 @@ class GroupType(Node):
         async def count() -> int:
             return await loaders.progress_count_by_group_id.load((self.db_id, flt))
 
-        return build_connection([progress_item(row) for row, _ in rows], size, after, count)
+        items = [(progress_from_report_row(row), key) for row, key in rows]
+        return build_connection(items, size, after, count)
 
     @strawberry.field(description="Per course: how this group's members stand, in course order.")
     async def progress_summary(self, info: Info) -> list[CourseProgressSummaryType]:
