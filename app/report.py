@@ -13,7 +13,9 @@ Invariants:
   lesson rows: floor(1000 * done / lessons) / 10, so 100.0 means every lesson is done and a
   course without lessons reports 0.0;
 - status: NOT_STARTED (nothing viewed or completed), COMPLETED (`completed_at` set: reached
-  100% once), IN_PROGRESS otherwise.
+  100% once), IN_PROGRESS otherwise;
+- a summary (`summary_rows`) aggregates exactly the report rows of its groups, in SQL, so its
+  figures always agree with the rows a client could page through.
 """
 
 from __future__ import annotations
@@ -147,4 +149,97 @@ def report_rows(scope: Scope, flt: ProgressFilter) -> sa.Select[Any]:
         report_from(sa.select(*REPORT_COLUMNS))
         .where(*report_where(scope, flt))
         .order_by(*REPORT_ORDER)
+    )
+
+
+def report_key_columns() -> list[Any]:
+    """`REPORT_ORDER` as labelled columns (`_k0`…), so a row carries its own cursor key."""
+    return [column.label(f"_k{i}") for i, column in enumerate(REPORT_ORDER)]
+
+
+def report_key(row: Any) -> list[Any]:
+    return [row._mapping[f"_k{i}"] for i in range(len(REPORT_ORDER))]
+
+
+def permille_completed() -> ColumnElement[int]:
+    """`percent` in SQL, times ten: floor(1000 * completed / lessons), 0 without lessons."""
+    lessons = col(Course.lesson_count)
+    done = col(Enrollment.lessons_completed)
+    return sa.case(
+        (lessons <= 0, 0),
+        (done >= lessons, 1000),
+        else_=(done * 1000) // lessons,
+    )
+
+
+def _count_where(clause: ColumnElement[bool]) -> Any:
+    return sa.func.sum(sa.case((clause, 1), else_=0))
+
+
+@dataclass(frozen=True)
+class CourseSummary:
+    """Aggregates of one group's report rows for one course."""
+
+    group_id: int
+    course_id: int
+    enrolled: int
+    not_started: int
+    in_progress: int
+    completed: int
+    permille_sum: int
+
+    @property
+    def average_percent_completed(self) -> float:
+        """The mean of the rows' `percentCompleted`, rounded down to one decimal."""
+        if self.enrolled <= 0:
+            return 0.0
+        return (self.permille_sum // self.enrolled) / 10
+
+    @property
+    def completion_rate(self) -> float:
+        """Completed rows as a percentage of enrolled rows, rounded down to one decimal."""
+        return percent(self.completed, self.enrolled)
+
+
+def summary_rows(scope: Scope, group_ids: Sequence[int]) -> sa.Select[Any]:
+    """One row per (visible group, course) with report rows, in group, course-name order."""
+    return (
+        report_from(
+            sa.select(
+                col(GroupMembership.group_id).label("group_id"),
+                col(Course.id).label("course_id"),
+                col(Course.name).label("course_name"),
+                col(Course.lesson_count).label("lesson_count"),
+                col(Course.created_at).label("course_created_at"),
+                sa.func.count().label("enrolled"),
+                _count_where(status_clause(ProgressStatus.NOT_STARTED)).label("not_started"),
+                _count_where(status_clause(ProgressStatus.IN_PROGRESS)).label("in_progress"),
+                _count_where(status_clause(ProgressStatus.COMPLETED)).label("completed"),
+                sa.func.sum(permille_completed()).label("permille_sum"),
+            )
+        )
+        .where(
+            col(GroupMembership.group_id).in_(list(group_ids)),
+            *report_where(scope, ProgressFilter()),
+        )
+        .group_by(
+            col(GroupMembership.group_id),
+            col(Course.id),
+            col(Course.name),
+            col(Course.lesson_count),
+            col(Course.created_at),
+        )
+        .order_by(col(GroupMembership.group_id), col(Course.name), col(Course.id))
+    )
+
+
+def course_summary(row: Any) -> CourseSummary:
+    return CourseSummary(
+        group_id=row.group_id,
+        course_id=row.course_id,
+        enrolled=int(row.enrolled),
+        not_started=int(row.not_started or 0),
+        in_progress=int(row.in_progress or 0),
+        completed=int(row.completed or 0),
+        permille_sum=int(row.permille_sum or 0),
     )

@@ -5,9 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.db import Database
-from loaders.courses import CourseByIdLoader, LessonsByCourseIdLoader
-from loaders.groups import GroupByIdLoader
-from loaders.users import RolesByUserIdLoader, UserByIdLoader
+from loaders.assignments import AssignmentByIdLoader, AssignmentsByAnalystIdLoader
+from loaders.courses import CourseByIdLoader, LessonByIdLoader, LessonsByCourseIdLoader
+from loaders.groups import GroupByIdLoader, GroupsByMemberIdLoader
+from loaders.progress import (
+    ProgressByGroupIdLoader,
+    ProgressByIdLoader,
+    ProgressByUserIdLoader,
+    ProgressCountByGroupIdLoader,
+    ProgressSummaryByGroupIdLoader,
+)
+from loaders.users import (
+    AnalystsByGroupIdLoader,
+    MemberCountByGroupIdLoader,
+    MembersByGroupIdLoader,
+    RolesByUserIdLoader,
+    UserByIdLoader,
+)
 from permissions.policy import Scope
 
 
@@ -18,6 +32,18 @@ class Loaders:
     group_by_id: GroupByIdLoader
     course_by_id: CourseByIdLoader
     lessons_by_course_id: LessonsByCourseIdLoader
+    lesson_by_id: LessonByIdLoader
+    groups_by_member_id: GroupsByMemberIdLoader
+    members_by_group_id: MembersByGroupIdLoader
+    member_count_by_group_id: MemberCountByGroupIdLoader
+    analysts_by_group_id: AnalystsByGroupIdLoader
+    assignment_by_id: AssignmentByIdLoader
+    assignments_by_analyst_id: AssignmentsByAnalystIdLoader
+    progress_by_id: ProgressByIdLoader
+    progress_by_user_id: ProgressByUserIdLoader
+    progress_by_group_id: ProgressByGroupIdLoader
+    progress_count_by_group_id: ProgressCountByGroupIdLoader
+    progress_summary_by_group_id: ProgressSummaryByGroupIdLoader
 
     @classmethod
     def create(cls, db: Database, scope: Scope) -> Loaders:
@@ -27,4 +53,16 @@ class Loaders:
             group_by_id=GroupByIdLoader(db, scope),
             course_by_id=CourseByIdLoader(db, scope),
             lessons_by_course_id=LessonsByCourseIdLoader(db, scope),
+            lesson_by_id=LessonByIdLoader(db, scope),
+            groups_by_member_id=GroupsByMemberIdLoader(db, scope),
+            members_by_group_id=MembersByGroupIdLoader(db, scope),
+            member_count_by_group_id=MemberCountByGroupIdLoader(db, scope),
+            analysts_by_group_id=AnalystsByGroupIdLoader(db, scope),
+            assignment_by_id=AssignmentByIdLoader(db, scope),
+            assignments_by_analyst_id=AssignmentsByAnalystIdLoader(db, scope),
+            progress_by_id=ProgressByIdLoader(db, scope),
+            progress_by_user_id=ProgressByUserIdLoader(db, scope),
+            progress_by_group_id=ProgressByGroupIdLoader(db, scope),
+            progress_count_by_group_id=ProgressCountByGroupIdLoader(db, scope),
+            progress_summary_by_group_id=ProgressSummaryByGroupIdLoader(db, scope),
         )

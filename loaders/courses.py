@@ -12,6 +12,12 @@ from loaders.base import Loader
 
 
 class CourseByIdLoader(Loader[int, Course | None]):
+    def remember(self, course: Course) -> None:
+        """Cache a course read by another scoped statement (one that applied
+        `courses_clause`), so resolving it later costs no statement."""
+        assert course.id is not None
+        self.prime(course.id, course)
+
     async def batch_load(self, keys: Sequence[int]) -> list[Course | None]:
         async with self.db.read() as session:
             rows = (
@@ -41,3 +47,19 @@ class LessonsByCourseIdLoader(Loader[int, list[Lesson]]):
             for lesson in rows:
                 by_key[lesson.course_id].append(lesson)
         return [by_key.get(key, []) for key in keys]
+
+
+class LessonByIdLoader(Loader[int, Lesson | None]):
+    """Lessons of courses the viewer may see."""
+
+    async def batch_load(self, keys: Sequence[int]) -> list[Lesson | None]:
+        async with self.db.read() as session:
+            rows = (
+                await session.execute(
+                    select(Lesson).where(
+                        col(Lesson.id).in_(keys), self.scope.courses_clause(col(Lesson.course_id))
+                    )
+                )
+            ).scalars()
+            by_key = {lesson.id: lesson for lesson in rows}
+        return [by_key.get(key) for key in keys]

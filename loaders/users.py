@@ -1,14 +1,21 @@
-"""Loaders for users and their roles."""
+"""Loaders for users: by id, their roles, a group's members (paged) and its analysts."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
-from app.models import Role, User, UserRole
+from app.models import AnalystAssignment, GroupMembership, Role, User, UserRole
 from loaders.base import Loader
+from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
+from permissions.policy import Scope, active_assignment
+from resolvers.pagination import CursorValue, after_clause
 
 
 class UserByIdLoader(Loader[int, User | None]):
@@ -40,4 +47,122 @@ class RolesByUserIdLoader(Loader[int, list[Role]]):
         by_key: dict[int, list[Role]] = defaultdict(list)
         for row in rows:
             by_key[row.user_id].append(Role(row.role))
+        return [by_key.get(key, []) for key in keys]
+
+
+# The order of every list of people: last name, first name, email, then id (total).
+USER_ORDER: tuple[Any, ...] = (
+    col(User.last_name),
+    col(User.first_name),
+    col(User.email_key),
+    col(User.id),
+)
+
+# What a listing reads of a user: never the password hash.
+USER_COLUMNS: tuple[Any, ...] = (
+    col(User.id),
+    col(User.first_name),
+    col(User.last_name),
+    col(User.email),
+    col(User.email_key),
+    col(User.company),
+    col(User.created_at),
+)
+
+
+def user_from_row(row: Any) -> User:
+    m = row._mapping
+    return User(**{c.key: m[c.key] for c in USER_COLUMNS})
+
+
+def user_key(row: Any) -> list[CursorValue]:
+    m = row._mapping
+    return [m["last_name"], m["first_name"], m["email_key"], m["id"]]
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def user_search_clause(scope: Scope, search: str | None) -> ColumnElement[bool]:
+    """Name contains `search`, or email does where the viewer may read that email."""
+    if search is None or not search.strip():
+        return sa.true()
+    pattern = like_pattern(search)
+    return sa.or_(
+        sa.func.lower(col(User.first_name)).like(pattern, escape="\\"),
+        sa.func.lower(col(User.last_name)).like(pattern, escape="\\"),
+        sa.and_(
+            col(User.email_key).like(pattern, escape="\\"),
+            scope.email_visible_clause(col(User.id)),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class MemberArgs:
+    first: int
+    after: str | None
+    search: str | None
+
+
+def _members(scope: Scope, owners: list[int], search: str | None) -> sa.Select[Any]:
+    return (
+        sa.select(col(GroupMembership.group_id).label(OWNER))
+        .select_from(GroupMembership)
+        .join(User, col(User.id) == col(GroupMembership.user_id))
+        .where(
+            col(GroupMembership.group_id).in_(owners),
+            scope.groups_clause(col(GroupMembership.group_id)),
+            scope.users_clause(col(User.id)),
+            user_search_clause(scope, search),
+        )
+    )
+
+
+class MembersByGroupIdLoader(PageLoader[MemberArgs, User]):
+    """A page of each group's members, in `USER_ORDER`."""
+
+    def statement(self, owners: list[int], args: MemberArgs) -> sa.Select[Any]:
+        stmt = _members(self.scope, owners, args.search).add_columns(*USER_COLUMNS)
+        stmt = stmt.where(after_clause(USER_ORDER, args.after))
+        return first_rows_per_owner(stmt, col(GroupMembership.group_id), USER_ORDER, args.first + 1)
+
+    def item(self, row: Any) -> tuple[User, list[CursorValue]]:
+        return user_from_row(row), user_key(row)
+
+
+class MemberCountByGroupIdLoader(CountLoader[str | None]):
+    """Key: (group id, search)."""
+
+    def statement(self, owners: list[int], args: str | None) -> sa.Select[Any]:
+        return (
+            _members(self.scope, owners, args)
+            .add_columns(sa.func.count().label("n"))
+            .group_by(col(GroupMembership.group_id))
+        )
+
+
+class AnalystsByGroupIdLoader(Loader[int, list[User]]):
+    """The analysts whose assignment to the group is in force (expired ones are not analysts)."""
+
+    async def batch_load(self, keys: Sequence[int]) -> list[list[User]]:
+        async with self.db.read() as session:
+            rows = (
+                await session.execute(
+                    select(User, AnalystAssignment.group_id)
+                    .join(AnalystAssignment, col(AnalystAssignment.analyst_id) == col(User.id))
+                    .where(
+                        col(AnalystAssignment.group_id).in_(keys),
+                        active_assignment(self.scope.now),
+                        self.scope.groups_clause(col(AnalystAssignment.group_id)),
+                        self.scope.users_clause(col(User.id)),
+                    )
+                    .order_by(*USER_ORDER)
+                )
+            ).all()
+        by_key: dict[int, list[User]] = defaultdict(list)
+        for user, group_id in rows:
+            by_key[group_id].append(user)
         return [by_key.get(key, []) for key in keys]

@@ -19,6 +19,16 @@ Field rules:
 - `User.email`: admins, the user itself, an analyst of a group the user is a member of;
 - `Progress.expiresAt`: admins, the student itself, an analyst of a group the student is in;
 - private account data (roles, tokens, assignments list, created at): admins and the user itself.
+- the site's name and plan: anyone signed in; its Group Analyst seat figures: admins only.
+
+Lists derived from these rules: a user's `groups` are only the groups the viewer may see
+(`groups_clause`), so an analyst never learns the name of a member's other groups; a group's
+`analysts` are its unexpired assignments only (for admins too: an expired analyst is not an
+analyst); an analyst's own assignments list holds its unexpired ones, an admin's view holds all.
+
+List filters never reveal a protected field: searching by email only matches users whose
+email the viewer may read (`email_visible_clause`), and filtering by role only matches users
+whose roles the viewer may read (`private_clause`).
 
 Nothing out of scope is ever an error: it is absent, exactly like a row that does not exist.
 
@@ -125,6 +135,12 @@ class Scope:
     def can_see_all_courses(self) -> bool:
         return self.is_admin or self.is_analyst
 
+    def can_see_site(self) -> bool:
+        return not self.is_anonymous
+
+    def can_see_seats(self) -> bool:
+        return self.is_admin
+
     def can_export_reports(self) -> bool:
         """Admins and group analysts may export group progress (an analyst only its groups)."""
         return self.is_admin or self.is_analyst
@@ -193,6 +209,25 @@ class Scope:
         if self.analysed_group_ids:
             clauses += [user_id.in_(self._members_of_analysed()), user_id.in_(self._co_analysts())]
         return sa.or_(*clauses)
+
+    def email_visible_clause(self, user_id: Column) -> ColumnElement[bool]:
+        """Users whose email (and company) the viewer may read: the SQL twin of `can_see_email`."""
+        if self.is_anonymous:
+            return sa.false()
+        if self.is_admin:
+            return sa.true()
+        clauses = [user_id == self.viewer_id]
+        if self.analysed_group_ids:
+            clauses.append(user_id.in_(self._members_of_analysed()))
+        return sa.or_(*clauses)
+
+    def private_clause(self, user_id: Column) -> ColumnElement[bool]:
+        """Rows private to their user (roles, assignments list): the twin of `can_see_private`."""
+        if self.is_anonymous:
+            return sa.false()
+        if self.is_admin:
+            return sa.true()
+        return user_id == self.viewer_id
 
     def groups_clause(self, group_id: Column) -> ColumnElement[bool]:
         if self.is_admin:

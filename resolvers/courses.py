@@ -1,12 +1,18 @@
-"""The `Course` and `Lesson` types."""
+"""The `Course` and `Lesson` types and the `courses` list."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import sqlalchemy as sa
 import strawberry
+from sqlmodel import col
 
 from app.models import Course, Lesson
 from resolvers.context import Info
+from resolvers.listing import list_page
 from resolvers.node import Node, to_global_id
+from resolvers.pagination import Connection, CursorValue
 
 
 @strawberry.type(name="Lesson", description="One lesson of a course, in course order.")
@@ -42,3 +48,25 @@ class CourseType(Node):
     async def lessons(self, info: Info) -> list[LessonType]:
         lessons = await info.context.loaders.lessons_by_course_id.load(self.db_id)
         return [LessonType.from_model(lesson) for lesson in lessons]
+
+
+COURSE_ORDER: tuple[Any, ...] = (col(Course.name), col(Course.id))
+
+
+def course_item(row: Any) -> tuple[CourseType, list[CursorValue]]:
+    course: Course = row[0]
+    assert course.id is not None
+    return CourseType.from_model(course), [course.name, course.id]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="The courses you may see (a student: its own), by name. "
+        "`first`: 1 to 100, default 25."
+    )
+    async def courses(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[CourseType]:
+        stmt = sa.select(Course).where(info.context.scope.courses_clause(col(Course.id)))
+        return await list_page(info.context, stmt, COURSE_ORDER, first, after, course_item)

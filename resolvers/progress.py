@@ -1,21 +1,39 @@
-"""The `Progress` type: one student in one course, seen through one group in reports."""
+"""The `Progress` type (one student in one course, seen through one group in reports) and the
+`groupProgress` report.
+
+Invariant: report rows come from `app.report` (the CSV export's SQL), so both agree on
+which rows exist, their order and their percentages.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 import strawberry
 
 from app.models import Enrollment
-from app.report import ProgressStatus, percent, status_of
+from app.report import (
+    REPORT_COLUMNS,
+    REPORT_ORDER,
+    ProgressStatus,
+    percent,
+    report_from,
+    report_key,
+    report_key_columns,
+    report_where,
+    status_of,
+)
 from permissions.fields import ExpiryVisible, visible_to
 from resolvers.context import Info
 from resolvers.courses import CourseType
 from resolvers.groups import GroupType
+from resolvers.listing import list_page
 from resolvers.node import Node, to_global_id
+from resolvers.pagination import Connection, CursorValue
+from resolvers.progress_filter import ProgressFilterInput, to_filter
 from resolvers.users import UserType
-
-strawberry.enum(ProgressStatus, description="Where a student stands in a course.")
 
 
 @strawberry.type(name="Progress", description="One student's progress in one course.")
@@ -79,3 +97,41 @@ class ProgressType(Node):
             return None
         group = await info.context.loaders.group_by_id.load(self.group_id)
         return GroupType.from_model(group) if group else None
+
+
+def progress_from_report_row(row: Any) -> ProgressType:
+    """A `Progress` from an `app.report` row, reported under the row's group."""
+    enrollment = Enrollment(
+        id=row.enrollment_id,
+        user_id=row.student_id,
+        course_id=row.course_id,
+        activated_at=row.activated_at,
+        expires_at=row.expires_at,
+        completed_at=row.completed_at,
+        lessons_viewed=row.lessons_viewed,
+        lessons_completed=row.lessons_completed,
+    )
+    return ProgressType.from_enrollment(enrollment, row.lesson_count, group_id=row.group_id)
+
+
+def progress_item(row: Any) -> tuple[ProgressType, list[CursorValue]]:
+    return progress_from_report_row(row), report_key(row)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="Report rows (one per group, member and enrollment) across the groups you "
+        "may see, by group, last name, first name, email, course. `first`: 1 to 100, default 25."
+    )
+    async def group_progress(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: ProgressFilterInput | None = None,
+    ) -> Connection[ProgressType]:
+        stmt = report_from(sa.select(*REPORT_COLUMNS, *report_key_columns())).where(
+            *report_where(info.context.scope, to_filter(filter))
+        )
+        return await list_page(info.context, stmt, REPORT_ORDER, first, after, progress_item)

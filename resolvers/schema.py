@@ -15,15 +15,33 @@ from resolvers import (
     audit_log,
     auth,
     course_admin,
+    courses,
     exports,
     group_admin,
+    groups,
+    lookup,
+    progress,
     progress_events,
+    site,
     user_admin,
     users,
 )
+from resolvers.complexity import QueryCostLimiter
 from resolvers.errors import ClientSafeErrors
 
-Query = merge_types("Query", (users.Query, audit_log.Query, exports.Query))
+Query = merge_types(
+    "Query",
+    (
+        users.Query,
+        lookup.Query,
+        site.Query,
+        groups.Query,
+        courses.Query,
+        progress.Query,
+        exports.Query,
+        audit_log.Query,
+    ),
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -39,7 +57,7 @@ Mutation = merge_types(
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[ClientSafeErrors],
+    extensions=[ClientSafeErrors, QueryCostLimiter],
 )
 
 

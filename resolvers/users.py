@@ -1,15 +1,32 @@
-"""The `User` type and the `viewer` query."""
+"""The `User` type, the `viewer` query and the `users` list.
+
+Invariants: a user is only ever built from a row the scope allowed (loaders and `users`
+filter in SQL); its protected fields ask `permissions.fields`; a user reached through a
+group (`Group.members`) remembers that group, so its progress rows report under it.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
+import sqlalchemy as sa
 import strawberry
+from sqlmodel import col, select
 
-from app.models import Role, User
+from app.models import AnalystAssignment, Role, User, UserRole
+from loaders.users import USER_COLUMNS, USER_ORDER, user_from_row, user_key, user_search_clause
 from permissions.fields import EmailVisible, PrivateToUser, visible_to
+from permissions.policy import active_assignment
 from resolvers.context import Info
-from resolvers.node import Node, to_global_id
+from resolvers.listing import list_page
+from resolvers.node import Node, from_global_id, to_global_id
+from resolvers.pagination import Connection, CursorValue
+
+if TYPE_CHECKING:
+    from resolvers.assignments import GroupAnalystAssignmentType
+    from resolvers.groups import GroupType
+    from resolvers.progress import ProgressType
 
 strawberry.enum(Role, description="What a user may do; a user may hold several.")
 
@@ -22,9 +39,11 @@ class UserType(Node):
     email_value: strawberry.Private[str]
     company_value: strawberry.Private[str | None]
     created_at_value: strawberry.Private[datetime]
+    # The group this user was reached through (`Group.members`), if any.
+    via_group_id: strawberry.Private[int | None] = None
 
     @classmethod
-    def from_model(cls, user: User) -> UserType:
+    def from_model(cls, user: User, via_group_id: int | None = None) -> UserType:
         assert user.id is not None
         return cls(
             id=to_global_id("User", user.id),
@@ -34,6 +53,7 @@ class UserType(Node):
             email_value=user.email,
             company_value=user.company,
             created_at_value=user.created_at,
+            via_group_id=via_group_id,
         )
 
     @strawberry.field(extensions=[visible_to(EmailVisible())])
@@ -52,6 +72,65 @@ class UserType(Node):
     async def roles(self, info: Info) -> list[Role]:
         return await info.context.loaders.roles_by_user_id.load(self.owner_id)
 
+    @strawberry.field(
+        description="The user's groups that you may see (an analyst: only the groups it analyses)."
+    )
+    async def groups(
+        self, info: Info
+    ) -> list[Annotated[GroupType, strawberry.lazy("resolvers.groups")]]:
+        from resolvers.groups import GroupType
+
+        groups = await info.context.loaders.groups_by_member_id.load(self.owner_id)
+        return [GroupType.from_model(group) for group in groups]
+
+    @strawberry.field(
+        description="Groups this user reports on as an analyst (admins and the user itself)."
+    )
+    async def analyst_assignments(
+        self, info: Info
+    ) -> list[Annotated[GroupAnalystAssignmentType, strawberry.lazy("resolvers.assignments")]]:
+        from resolvers.assignments import GroupAnalystAssignmentType
+
+        rows = await info.context.loaders.assignments_by_analyst_id.load(self.owner_id)
+        return [GroupAnalystAssignmentType.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="The user's enrollments, in course order, if you may report on this user; "
+        "through `Group.members` each row carries that group."
+    )
+    async def progress(
+        self, info: Info
+    ) -> list[Annotated[ProgressType, strawberry.lazy("resolvers.progress")]]:
+        from resolvers.progress import ProgressType
+
+        loaders = info.context.loaders
+        rows = await loaders.progress_by_user_id.load(self.owner_id)
+        for _, course in rows:
+            loaders.course_by_id.remember(course)
+        return [
+            ProgressType.from_enrollment(
+                enrollment, course.lesson_count, group_id=self.via_group_id
+            )
+            for enrollment, course in rows
+        ]
+
+
+def user_item(row: Any) -> tuple[UserType, list[CursorValue]]:
+    return UserType.from_model(user_from_row(row)), user_key(row)
+
+
+@strawberry.input(description="Every given condition must hold.")
+class UserFilter:
+    role: Role | None = strawberry.field(
+        default=None, description="Users holding this role (whose roles you may see)."
+    )
+    group_analyst_for: strawberry.ID | None = strawberry.field(
+        default=None, description="The analysts (unexpired) of this group."
+    )
+    search: str | None = strawberry.field(
+        default=None, description="Part of a first name, last name or (where visible) email."
+    )
+
 
 @strawberry.type
 class Query:
@@ -62,3 +141,41 @@ class Query:
             return None
         user = await info.context.loaders.user_by_id.load(viewer.id)
         return UserType.from_model(user) if user else None
+
+    @strawberry.field(
+        description="The users you may see, by last name, first name, email. "
+        "`first`: 1 to 100, default 25."
+    )
+    async def users(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: UserFilter | None = None,
+    ) -> Connection[UserType]:
+        scope = info.context.scope
+        where = [scope.users_clause(col(User.id))]
+        if filter is not None:
+            where.append(user_search_clause(scope, filter.search))
+            if filter.role is not None:
+                where += [
+                    col(User.id).in_(
+                        select(UserRole.user_id).where(col(UserRole.role) == filter.role.value)
+                    ),
+                    scope.private_clause(col(User.id)),
+                ]
+            if filter.group_analyst_for is not None:
+                group_id = from_global_id(
+                    filter.group_analyst_for, "Group", "filter.groupAnalystFor"
+                )
+                where.append(
+                    col(User.id).in_(
+                        select(AnalystAssignment.analyst_id).where(
+                            col(AnalystAssignment.group_id) == group_id,
+                            active_assignment(scope.now),
+                            scope.groups_clause(col(AnalystAssignment.group_id)),
+                        )
+                    )
+                )
+        stmt = sa.select(*USER_COLUMNS).where(*where)
+        return await list_page(info.context, stmt, USER_ORDER, first, after, user_item)

@@ -1,0 +1,140 @@
+"""Loaders for progress: enrollments by id or student, and report rows/summaries per group.
+
+Report rows and summaries are built by `app.report`, the same SQL as the CSV export.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from app.models import Course, Enrollment, GroupMembership
+from app.report import (
+    REPORT_COLUMNS,
+    REPORT_ORDER,
+    CourseSummary,
+    ProgressFilter,
+    course_summary,
+    report_from,
+    report_key,
+    report_key_columns,
+    report_where,
+    summary_rows,
+)
+from loaders.base import Loader
+from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
+from permissions.policy import Scope
+from resolvers.pagination import CursorValue, after_clause
+
+# An enrollment and its course (the percentages divide by its lesson count). The course
+# passed the viewer's course scope too, so resolvers may prime `CourseByIdLoader` with it.
+EnrollmentRow = tuple[Enrollment, Course]
+
+
+def _enrollments(scope: Scope) -> Any:
+    return (
+        select(Enrollment, Course)
+        .join(Course, col(Course.id) == col(Enrollment.course_id))
+        .where(scope.courses_clause(col(Course.id)))
+    )
+
+
+class ProgressByIdLoader(Loader[int, EnrollmentRow | None]):
+    async def batch_load(self, keys: Sequence[int]) -> list[EnrollmentRow | None]:
+        async with self.db.read() as session:
+            rows = (
+                await session.execute(
+                    _enrollments(self.scope).where(
+                        col(Enrollment.id).in_(keys),
+                        self.scope.enrollments_clause(col(Enrollment.user_id)),
+                    )
+                )
+            ).all()
+        by_key: dict[int | None, EnrollmentRow] = {
+            enrollment.id: (enrollment, course) for enrollment, course in rows
+        }
+        return [by_key.get(key) for key in keys]
+
+
+class ProgressByUserIdLoader(Loader[int, list[EnrollmentRow]]):
+    """A student's enrollments, in course-name order, if the viewer may report on it."""
+
+    async def batch_load(self, keys: Sequence[int]) -> list[list[EnrollmentRow]]:
+        async with self.db.read() as session:
+            rows = (
+                await session.execute(
+                    _enrollments(self.scope)
+                    .where(
+                        col(Enrollment.user_id).in_(keys),
+                        self.scope.enrollments_clause(col(Enrollment.user_id)),
+                    )
+                    .order_by(col(Course.name), col(Course.id))
+                )
+            ).all()
+        by_key: dict[int, list[EnrollmentRow]] = defaultdict(list)
+        for enrollment, course in rows:
+            by_key[enrollment.user_id].append((enrollment, course))
+        return [by_key.get(key, []) for key in keys]
+
+
+@dataclass(frozen=True)
+class ProgressArgs:
+    first: int
+    after: str | None
+    filter: ProgressFilter
+
+
+def _report(scope: Any, owners: list[int], flt: ProgressFilter, *columns: Any) -> sa.Select[Any]:
+    return report_from(sa.select(col(GroupMembership.group_id).label(OWNER), *columns)).where(
+        col(GroupMembership.group_id).in_(owners), *report_where(scope, flt)
+    )
+
+
+class ProgressByGroupIdLoader(PageLoader[ProgressArgs, Any]):
+    """A page of each group's report rows (`app.report` columns), in report order."""
+
+    def statement(self, owners: list[int], args: ProgressArgs) -> sa.Select[Any]:
+        stmt = _report(
+            self.scope, owners, args.filter, *REPORT_COLUMNS, *report_key_columns()
+        ).where(after_clause(REPORT_ORDER, args.after))
+        return first_rows_per_owner(
+            stmt, col(GroupMembership.group_id), REPORT_ORDER, args.first + 1
+        )
+
+    def item(self, row: Any) -> tuple[Any, list[CursorValue]]:
+        return row, report_key(row)
+
+
+class ProgressCountByGroupIdLoader(CountLoader[ProgressFilter]):
+    """Key: (group id, filter)."""
+
+    def statement(self, owners: list[int], args: ProgressFilter) -> sa.Select[Any]:
+        return _report(self.scope, owners, args, sa.func.count().label("n")).group_by(
+            col(GroupMembership.group_id)
+        )
+
+
+class ProgressSummaryByGroupIdLoader(Loader[int, list[tuple[CourseSummary, Course]]]):
+    """Per course, the figures of the group's report rows (one grouped statement), with the
+    course (in the viewer's course scope, so resolvers may prime `CourseByIdLoader`)."""
+
+    async def batch_load(self, keys: Sequence[int]) -> list[list[tuple[CourseSummary, Course]]]:
+        stmt = summary_rows(self.scope, keys).where(self.scope.courses_clause(col(Course.id)))
+        async with self.db.read() as session:
+            rows = (await session.execute(stmt)).all()
+        by_key: dict[int, list[tuple[CourseSummary, Course]]] = defaultdict(list)
+        for row in rows:
+            summary = course_summary(row)
+            course = Course(
+                id=row.course_id,
+                name=row.course_name,
+                lesson_count=row.lesson_count,
+                created_at=row.course_created_at,
+            )
+            by_key[summary.group_id].append((summary, course))
+        return [by_key.get(key, []) for key in keys]

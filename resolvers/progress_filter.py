@@ -1,0 +1,64 @@
+"""The progress filter input shared by `groupProgress` and `Group.progress`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.errors import bad_input
+from app.report import ProgressFilter, ProgressStatus
+from resolvers.node import from_global_id
+
+strawberry.enum(ProgressStatus, description="Where a student stands in a course.")
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise bad_input(field, f"'{field}' must include a time zone, e.g. '2026-01-31T00:00:00Z'.")
+    return value
+
+
+@strawberry.input(name="ProgressFilter", description="Every given condition must hold.")
+class ProgressFilterInput:
+    group_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Only rows reported under these groups."
+    )
+    course_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Only these courses."
+    )
+    status: ProgressStatus | None = None
+    activated_after: datetime | None = strawberry.field(
+        default=None, description="Enrolled at or after this moment."
+    )
+    activated_before: datetime | None = strawberry.field(
+        default=None, description="Enrolled before this moment."
+    )
+    completed_after: datetime | None = strawberry.field(
+        default=None, description="Completed at or after this moment."
+    )
+    completed_before: datetime | None = strawberry.field(
+        default=None, description="Completed before this moment."
+    )
+
+    def to_filter(self) -> ProgressFilter:
+        """A hashable `ProgressFilter` (loaders batch by it); BAD_USER_INPUT on bad ids."""
+        groups = self.group_ids
+        courses = self.course_ids
+        return ProgressFilter(
+            group_ids=None
+            if groups is None
+            else tuple(sorted({from_global_id(g, "Group", "filter.groupIds") for g in groups})),
+            course_ids=None
+            if courses is None
+            else tuple(sorted({from_global_id(c, "Course", "filter.courseIds") for c in courses})),
+            status=self.status,
+            activated_after=_aware(self.activated_after, "filter.activatedAfter"),
+            activated_before=_aware(self.activated_before, "filter.activatedBefore"),
+            completed_after=_aware(self.completed_after, "filter.completedAfter"),
+            completed_before=_aware(self.completed_before, "filter.completedBefore"),
+        )
+
+
+def to_filter(value: ProgressFilterInput | None) -> ProgressFilter:
+    return ProgressFilter() if value is None else value.to_filter()
