@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import strawberry
 from sqlmodel import col, select
 
-from app.models import Plan, Role, Site, UserRole
+from app import seats
+from app.models import Site
 from resolvers.context import Info
 
 
@@ -22,20 +22,17 @@ class SiteType:
     plan: str = strawberry.field(
         description="BASIC, PRO, PRO_GROWTH, PREMIER or PLUS; it decides the analyst seats."
     )
-    seat_limit: strawberry.Private[int | None]
+    model: strawberry.Private[Site]
 
     @strawberry.field(description="Site admins only; null for everyone else.")
     async def group_analyst_seats(self, info: Info) -> GroupAnalystSeats | None:
         ctx = info.context
         if not ctx.scope.can_see_seats():
             return None
+        # The same count that `SEAT_LIMIT_REACHED` enforces.
         async with ctx.db.read() as session:
-            used = (
-                await session.execute(
-                    select(sa.func.count()).where(col(UserRole.role) == Role.GROUP_ANALYST.value)
-                )
-            ).scalar_one()
-        return GroupAnalystSeats(used=int(used), limit=self.seat_limit)
+            usage = await seats.usage(session, self.model)
+        return GroupAnalystSeats(used=usage.used, limit=usage.limit)
 
 
 @strawberry.type
@@ -46,14 +43,9 @@ class Query:
         if not ctx.scope.can_see_site():
             return None
         async with ctx.db.read() as session:
-            row = (
-                await session.execute(
-                    select(Site.name, Site.plan_code, Plan.group_analyst_seats)
-                    .join(Plan, col(Plan.code) == col(Site.plan_code))
-                    .order_by(col(Site.id))
-                    .limit(1)
-                )
-            ).one_or_none()
-        if row is None:
+            site = (
+                await session.execute(select(Site).order_by(col(Site.id)).limit(1))
+            ).scalar_one_or_none()
+        if site is None:
             return None
-        return SiteType(name=row.name, plan=row.plan_code, seat_limit=row.group_analyst_seats)
+        return SiteType(name=site.name, plan=site.plan_code, model=site)
