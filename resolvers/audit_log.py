@@ -10,17 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-import sqlalchemy as sa
 import strawberry
 from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 from strawberry.scalars import JSON
 
-from app.errors import bad_input, forbidden
+from app.errors import forbidden
 from app.models import AuditEvent
+from app.validation import aware
 from resolvers.context import Info
 from resolvers.node import Node, from_global_id, to_global_id
-from resolvers.pagination import Connection, build_connection, decode_cursor, page_size
+from resolvers.pagination import Connection, bad_cursor, build_connection, decode_cursor, page_size
 from resolvers.users import UserType
 
 
@@ -71,16 +71,17 @@ def _where(flt: AuditEventFilter | None) -> list[ColumnElement[bool]]:
         return []
     out: list[ColumnElement[bool]] = []
     if flt.actor_id is not None:
-        out.append(col(AuditEvent.actor_id) == from_global_id(flt.actor_id, "User", "actorId"))
+        out.append(
+            col(AuditEvent.actor_id) == from_global_id(flt.actor_id, "User", "filter.actorId")
+        )
     if flt.action is not None:
         out.append(col(AuditEvent.action) == flt.action)
-    for name, value in (("since", flt.since), ("until", flt.until)):
-        if value is not None and value.tzinfo is None:
-            raise bad_input(name, f"'{name}' must include a time zone, e.g. 'Z'.")
-    if flt.since is not None:
-        out.append(col(AuditEvent.at) >= flt.since)
-    if flt.until is not None:
-        out.append(col(AuditEvent.at) < flt.until)
+    since = aware("filter.since", flt.since)
+    until = aware("filter.until", flt.until)
+    if since is not None:
+        out.append(col(AuditEvent.at) >= since)
+    if until is not None:
+        out.append(col(AuditEvent.at) < until)
     return out
 
 
@@ -104,7 +105,7 @@ class Query:
         if after is not None:
             (last_id,) = decode_cursor(after, 1)
             if not isinstance(last_id, int):
-                raise bad_input("after", "'after' is not a cursor from this list.")
+                raise bad_cursor()
             page_where.append(col(AuditEvent.id) < last_id)
         async with ctx.db.read() as session:
             events = (
@@ -121,9 +122,7 @@ class Query:
 
         async def count() -> int:
             async with ctx.db.read() as session:
-                stmt = (
-                    select(func.count()).select_from(AuditEvent).where(sa.and_(sa.true(), *where))
-                )
+                stmt = select(func.count()).select_from(AuditEvent).where(*where)
                 return int((await session.execute(stmt)).scalar_one())
 
         return build_connection(rows, size, after, count)

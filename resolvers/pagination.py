@@ -20,7 +20,7 @@ import sqlalchemy as sa
 import strawberry
 from sqlalchemy import ColumnElement
 
-from app.errors import bad_input
+from app.errors import AppError, bad_input
 
 T = TypeVar("T")
 
@@ -53,8 +53,12 @@ def decode_cursor(cursor: str, arity: int) -> list[CursorValue]:
         or len(key) != arity
         or not all(v is None or isinstance(v, str | int) for v in key)
     ):
-        raise bad_input("after", "'after' is not a cursor from this list; start again without it.")
+        raise bad_cursor()
     return key
+
+
+def bad_cursor() -> AppError:
+    return bad_input("after", "'after' is not a cursor from this list; start again without it.")
 
 
 def after_clause(order_by: Sequence[ColumnElement[Any]], cursor: str | None) -> ColumnElement[bool]:

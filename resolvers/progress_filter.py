@@ -6,17 +6,11 @@ from datetime import datetime
 
 import strawberry
 
-from app.errors import bad_input
 from app.report import ProgressFilter, ProgressStatus
+from app.validation import aware
 from resolvers.node import from_global_id
 
 strawberry.enum(ProgressStatus, description="Where a student stands in a course.")
-
-
-def _aware(value: datetime | None, field: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise bad_input(field, f"'{field}' must include a time zone, e.g. '2026-01-31T00:00:00Z'.")
-    return value
 
 
 @strawberry.input(name="ProgressFilter", description="Every given condition must hold.")
@@ -53,10 +47,10 @@ class ProgressFilterInput:
             if courses is None
             else tuple(sorted({from_global_id(c, "Course", "filter.courseIds") for c in courses})),
             status=self.status,
-            activated_after=_aware(self.activated_after, "filter.activatedAfter"),
-            activated_before=_aware(self.activated_before, "filter.activatedBefore"),
-            completed_after=_aware(self.completed_after, "filter.completedAfter"),
-            completed_before=_aware(self.completed_before, "filter.completedBefore"),
+            activated_after=aware("filter.activatedAfter", self.activated_after),
+            activated_before=aware("filter.activatedBefore", self.activated_before),
+            completed_after=aware("filter.completedAfter", self.completed_after),
+            completed_before=aware("filter.completedBefore", self.completed_before),
         )
 
 

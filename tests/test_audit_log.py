@@ -107,8 +107,8 @@ async def test_bad_arguments(api: Api, cast: Cast) -> None:
         ({"first": 0}, "first"),
         ({"first": 101}, "first"),
         ({"after": "nonsense"}, "after"),
-        ({"filter": {"actorId": gid("Group", 1)}}, "actorId"),
-        ({"filter": {"since": "2026-01-01T00:00:00"}}, "since"),
+        ({"filter": {"actorId": gid("Group", 1)}}, "filter.actorId"),
+        ({"filter": {"since": "2026-01-01T00:00:00"}}, "filter.since"),
     ):
         error = await call(api, EVENTS, variables, token, "BAD_USER_INPUT")
         assert error["extensions"]["field"] == field

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -92,3 +94,16 @@ def test_create_token_for_known_and_unknown_email(capsys: pytest.CaptureFixture[
     assert main(["create-token", "--email", "BOSS@acme.test"]) == 0
     assert capsys.readouterr().out.startswith("ga_")
     assert main(["create-token", "--email", "nobody@acme.test"]) == 1
+
+
+def test_starting_the_command_line_hashes_no_password() -> None:
+    # The dummy Argon2 hash (64 MiB, tens of ms) is made on the first login, not at import.
+    probe = (
+        "import app.cli, app.main\n"
+        "from app.security import _dummy_hash\n"
+        "assert _dummy_hash.cache_info().currsize == 0\n"
+        "from app.security import verify_password\n"
+        "assert not verify_password(None, 'x')\n"
+        "assert _dummy_hash.cache_info().currsize == 1\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)  # noqa: S603
