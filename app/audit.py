@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.ids import to_global_id
 from app.models import AuditEvent, utcnow
-from resolvers.node import to_global_id
 
 
 def ref(type_name: str, pk: int) -> str:

@@ -37,6 +37,7 @@ from sqlmodel import col, select
 from app import audit
 from app.db import Database
 from app.errors import bad_input, forbidden, not_found
+from app.ids import from_global_id, to_global_id
 from app.models import Course, Enrollment, Group, User
 from app.report import (
     ProgressFilter,
@@ -47,7 +48,6 @@ from app.report import (
     report_where,
 )
 from permissions.policy import Scope
-from resolvers.node import from_global_id, to_global_id
 
 HEADER = (
     "Student First Name",

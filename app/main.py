@@ -5,6 +5,8 @@ Invariants:
 - the app keeps no state beyond the engine, so any number of workers can serve one database;
 - a request with a bad token is refused with 401 and code UNAUTHENTICATED before any resolver
   runs; a request with no token is anonymous.
+This is the composition root: with `app.cli` (`export-schema`), the only `app/` module that
+imports `resolvers/`; everything else in `app/` stays below the GraphQL layer.
 """
 
 from __future__ import annotations

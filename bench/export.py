@@ -35,11 +35,11 @@ from sqlalchemy.dialects import sqlite
 from app import accounts
 from app.db import Database
 from app.demo import DemoSpec, load_demo
+from app.ids import to_global_id
 from app.migrate import upgrade
 from app.models import utcnow
 from app.report import ProgressFilter, report_rows
 from permissions.policy import system_scope
-from resolvers.node import to_global_id
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"

@@ -18,8 +18,8 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
+from app.keyset import CursorValue
 from loaders.base import Loader
-from resolvers.pagination import CursorValue
 
 A = TypeVar("A", bound=Hashable)
 T = TypeVar("T")

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from app.keyset import CursorValue, after_clause
 from app.models import Course, Enrollment, GroupMembership
 from app.report import (
     REPORT_COLUMNS,
@@ -29,7 +30,6 @@ from app.report import (
 from loaders.base import Loader
 from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
 from permissions.policy import Scope
-from resolvers.pagination import CursorValue, after_clause
 
 # An enrollment and its course (the percentages divide by its lesson count). The course
 # passed the viewer's course scope too, so resolvers may prime `CourseByIdLoader` with it.

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
+from app.keyset import CursorValue, after_clause
 from app.models import AnalystAssignment, GroupMembership, Role, User, UserRole
 from loaders.base import Loader
 from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
 from permissions.policy import Scope, active_assignment
-from resolvers.pagination import CursorValue, after_clause
 
 
 class UserByIdLoader(Loader[int, User | None]):

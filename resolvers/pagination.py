@@ -1,33 +1,37 @@
-"""Relay connections with keyset pagination.
+"""Relay connections over keyset pages (cursors and their SQL: `app.keyset`, re-exported).
 
 Invariants:
 - `first` defaults to 25 and must be 1..100 (BAD_USER_INPUT otherwise): no list is unbounded;
-- a cursor encodes the sort key of its row, and the next page starts strictly after that
-  key, so inserts before the cursor never shift or repeat rows (keyset, not offset);
-- every order ends with a unique column, so the order is total and deterministic;
 - `totalCount` runs its COUNT only when asked for.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-import sqlalchemy as sa
 import strawberry
-from sqlalchemy import ColumnElement
 
-from app.errors import AppError, bad_input
+from app.errors import bad_input
+from app.keyset import CursorValue, after_clause, bad_cursor, decode_cursor, encode_cursor
+
+__all__ = [
+    "Connection",
+    "CursorValue",
+    "Edge",
+    "PageInfo",
+    "after_clause",
+    "bad_cursor",
+    "build_connection",
+    "decode_cursor",
+    "encode_cursor",
+    "page_size",
+]
 
 T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
-
-CursorValue = str | int | None
 
 
 def page_size(first: int | None) -> int:
@@ -36,36 +40,6 @@ def page_size(first: int | None) -> int:
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise bad_input("first", f"'first' must be between 1 and {MAX_PAGE_SIZE}.")
     return first
-
-
-def encode_cursor(key: Sequence[CursorValue]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode()
-
-
-def decode_cursor(cursor: str, arity: int) -> list[CursorValue]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4))
-        key = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        key = None
-    if (
-        not isinstance(key, list)
-        or len(key) != arity
-        or not all(v is None or isinstance(v, str | int) for v in key)
-    ):
-        raise bad_cursor()
-    return key
-
-
-def bad_cursor() -> AppError:
-    return bad_input("after", "'after' is not a cursor from this list; start again without it.")
-
-
-def after_clause(order_by: Sequence[ColumnElement[Any]], cursor: str | None) -> ColumnElement[bool]:
-    if cursor is None:
-        return sa.true()
-    values = decode_cursor(cursor, len(order_by))
-    return sa.tuple_(*order_by) > sa.tuple_(*(sa.literal(v) for v in values))
 
 
 @strawberry.type

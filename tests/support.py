@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from app import accounts
 from app.db import Database
+from app.ids import to_global_id
 from app.models import (
     AnalystAssignment,
     Course,
@@ -27,7 +28,6 @@ from app.models import (
     utcnow,
 )
 from app.security import hash_password
-from resolvers.node import to_global_id
 
 _counter = itertools.count(1)
 

@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 
 from app import accounts
 from app.db import Database
+from app.ids import parse_global_id
 from app.models import (
     AnalystAssignment,
     Course,
@@ -29,7 +30,6 @@ from app.models import (
     UserRole,
     utcnow,
 )
-from resolvers.node import parse_global_id
 from tests.support import Api
 
 ROLE_SETS = st.sets(st.sampled_from([Role.SITE_ADMIN, Role.GROUP_ANALYST, Role.STUDENT]))

@@ -1,0 +1,39 @@
+"""Opaque global ids: `base64("Type:pk")`, as GraphQL clients, audit details and export
+links know objects.
+
+Invariant: decoding never raises anything but BAD_USER_INPUT, and a well-formed id of the
+wrong type is reported as such, so clients cannot confuse a User id with a Group id.
+This module is below `resolvers/` (which re-exports it from `resolvers.node`), so `app/`
+code (audit, export) can name objects without importing the GraphQL layer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import strawberry
+
+from app.errors import bad_input
+
+
+def to_global_id(type_name: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode())
+
+
+def parse_global_id(value: str) -> tuple[str, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    type_name, sep, pk = raw.partition(":")
+    if not sep or not type_name or not pk.isdigit() or len(pk) > 18:
+        return None
+    return type_name, int(pk)
+
+
+def from_global_id(value: str, expected_type: str, field: str) -> int:
+    parsed = parse_global_id(value)
+    if parsed is None or parsed[0] != expected_type:
+        raise bad_input(field, f"'{field}' must be the id of a {expected_type}.")
+    return parsed[1]
