@@ -21,21 +21,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import audit, validation
-from app.errors import bad_input, forbidden, not_found
+from app.errors import bad_input, require
 from app.group_admin import get_group
-from app.models import AnalystAssignment, Role, User, UserRole, utcnow
-from app.writes import locked
+from app.models import AnalystAssignment, Role, utcnow
+from app.user_admin import locked_user, roles_of
 from permissions.policy import Scope
 
 
-async def _analyst(session: AsyncSession, user_id: int) -> User:
-    """The user, locked against a concurrent role change while we assign."""
-    user = (
-        await session.execute(locked(select(User).where(col(User.id) == user_id), shared=True))
+async def _assignment(
+    session: AsyncSession, user_id: int, group_id: int
+) -> AnalystAssignment | None:
+    return (
+        await session.execute(
+            select(AnalystAssignment).where(
+                col(AnalystAssignment.analyst_id) == user_id,
+                col(AnalystAssignment.group_id) == group_id,
+            )
+        )
     ).scalar_one_or_none()
-    if user is None:
-        raise not_found("user", field="userId")
-    return user
 
 
 async def assign_analyst(
@@ -47,8 +50,9 @@ async def assign_analyst(
     expires_at: datetime | None,
 ) -> tuple[AnalystAssignment, bool]:
     """The assignment and whether anything changed (created, or its expiry updated)."""
-    if not scope.can_assign_analysts():
-        raise forbidden("Only site owners and admins assign groups to Group Analysts.")
+    require(
+        scope.can_assign_analysts(), "Only site owners and admins assign groups to Group Analysts."
+    )
     now = utcnow()
     expires_at = validation.aware("expiresAt", expires_at)
     if expires_at is not None and expires_at <= now:
@@ -56,35 +60,24 @@ async def assign_analyst(
             "expiresAt",
             "'expiresAt' must be in the future; use unassignGroupAnalyst to end access.",
         )
-    user = await _analyst(session, user_id)
+    # Locked against a concurrent revocation of GROUP_ANALYST while we assign.
+    user = await locked_user(session, user_id, shared=True)
     await get_group(session, group_id)
-    is_analyst = (
-        await session.execute(
-            select(UserRole.user_id).where(
-                col(UserRole.user_id) == user_id, col(UserRole.role) == Role.GROUP_ANALYST.value
-            )
-        )
-    ).scalar_one_or_none()
-    if is_analyst is None:
+    if Role.GROUP_ANALYST not in await roles_of(session, user_id):
         raise bad_input(
             "userId",
             f"{user.first_name} {user.last_name} does not hold the GROUP_ANALYST role; "
             "grant it first with setUserRoles (or createUser), then assign the group.",
         )
-    assignment = (
-        await session.execute(
-            select(AnalystAssignment).where(
-                col(AnalystAssignment.analyst_id) == user_id,
-                col(AnalystAssignment.group_id) == group_id,
-            )
-        )
-    ).scalar_one_or_none()
+    assignment = await _assignment(session, user_id, group_id)
     if assignment is not None:
         if assignment.expires_at == expires_at:
             return assignment, False
         before = assignment.expires_at
         assignment.expires_at = expires_at
-        details: dict[str, Any] = {"expiresAt": {"before": _iso(before), "after": _iso(expires_at)}}
+        details: dict[str, Any] = {
+            "expiresAt": {"before": audit.iso(before), "after": audit.iso(expires_at)}
+        }
         created = False
     else:
         assignment = AnalystAssignment(
@@ -96,7 +89,7 @@ async def assign_analyst(
         )
         session.add(assignment)
         await session.flush()
-        details = {"expiresAt": _iso(expires_at)}
+        details = {"expiresAt": audit.iso(expires_at)}
         created = True
     audit.record(
         session,
@@ -117,18 +110,10 @@ async def unassign_analyst(
     session: AsyncSession, scope: Scope, *, user_id: int, group_id: int
 ) -> bool:
     """Whether an assignment was removed; removing one that does not exist is no error."""
-    if not scope.can_assign_analysts():
-        raise forbidden("Only site owners and admins unassign Group Analysts.")
-    await _analyst(session, user_id)
+    require(scope.can_assign_analysts(), "Only site owners and admins unassign Group Analysts.")
+    await locked_user(session, user_id, shared=True)
     await get_group(session, group_id)
-    assignment = (
-        await session.execute(
-            select(AnalystAssignment).where(
-                col(AnalystAssignment.analyst_id) == user_id,
-                col(AnalystAssignment.group_id) == group_id,
-            )
-        )
-    ).scalar_one_or_none()
+    assignment = await _assignment(session, user_id, group_id)
     if assignment is None:
         return False
     await session.delete(assignment)
@@ -141,11 +126,7 @@ async def unassign_analyst(
         details={
             "analystId": audit.ref("User", user_id),
             "groupId": audit.ref("Group", group_id),
-            "expiresAt": _iso(assignment.expires_at),
+            "expiresAt": audit.iso(assignment.expires_at),
         },
     )
     return True
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None

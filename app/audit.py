@@ -9,6 +9,7 @@ Invariants:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,11 @@ from app.models import AuditEvent, utcnow
 def ref(type_name: str, pk: int) -> str:
     """How `details` name another object: its GraphQL global id, as clients know it."""
     return str(to_global_id(type_name, pk))
+
+
+def iso(value: datetime | None) -> str | None:
+    """How `details` hold a moment: ISO 8601, or null."""
+    return value.isoformat() if value else None
 
 
 def record(

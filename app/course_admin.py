@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import audit, validation
-from app.errors import AppError, ErrorCode, bad_input, conflict, forbidden, not_found
+from app.errors import AppError, ErrorCode, bad_input, conflict, not_found, require
 from app.models import Course, Enrollment, Lesson, User, utcnow
 from app.writes import locked
 from permissions.policy import Scope
@@ -36,8 +36,7 @@ ENROLLMENTS_ADMINS_ONLY = (
 async def create_course(
     session: AsyncSession, scope: Scope, *, name: str, lesson_titles: Sequence[str]
 ) -> Course:
-    if not scope.can_manage_courses():
-        raise forbidden("Only site owners and admins create courses.")
+    require(scope.can_manage_courses(), "Only site owners and admins create courses.")
     name = validation.text("name", name, validation.COURSE_NAME_MAX)
     if len(lesson_titles) > validation.MAX_LESSONS_PER_COURSE:
         raise bad_input(
@@ -84,10 +83,6 @@ async def _enrollment(
     return (await session.execute(locked(stmt) if lock else stmt)).scalar_one_or_none()
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 async def enroll(
     session: AsyncSession,
     scope: Scope,
@@ -97,8 +92,7 @@ async def enroll(
     activated_at: datetime | None,
     expires_at: datetime | None,
 ) -> tuple[Enrollment, Course]:
-    if not scope.can_manage_enrollments():
-        raise forbidden(ENROLLMENTS_ADMINS_ONLY)
+    require(scope.can_manage_enrollments(), ENROLLMENTS_ADMINS_ONLY)
     activated_at = validation.aware("activatedAt", activated_at) or utcnow()
     expires_at = validation.aware("expiresAt", expires_at)
     validation.ends_after("expiresAt", expires_at, activated_at, "'activatedAt'")
@@ -121,8 +115,8 @@ async def enroll(
         details={
             "userId": audit.ref("User", user_id),
             "courseId": audit.ref("Course", course_id),
-            "activatedAt": _iso(activated_at),
-            "expiresAt": _iso(expires_at),
+            "activatedAt": audit.iso(activated_at),
+            "expiresAt": audit.iso(expires_at),
         },
     )
     return enrollment, course
@@ -137,8 +131,7 @@ async def update_enrollment(
     expires_at: datetime | None,
 ) -> tuple[Enrollment, Course]:
     """Set the expiry (None: the student never loses access)."""
-    if not scope.can_manage_enrollments():
-        raise forbidden(ENROLLMENTS_ADMINS_ONLY)
+    require(scope.can_manage_enrollments(), ENROLLMENTS_ADMINS_ONLY)
     expires_at = validation.aware("expiresAt", expires_at)
     course = await _user_and_course(session, user_id, course_id)
     enrollment = await _enrollment(session, user_id, course_id, lock=True)
@@ -162,7 +155,7 @@ async def update_enrollment(
         details={
             "userId": audit.ref("User", user_id),
             "courseId": audit.ref("Course", course_id),
-            "expiresAt": {"before": _iso(before), "after": _iso(expires_at)},
+            "expiresAt": {"before": audit.iso(before), "after": audit.iso(expires_at)},
         },
     )
     return enrollment, course
@@ -170,8 +163,7 @@ async def update_enrollment(
 
 async def unenroll(session: AsyncSession, scope: Scope, *, user_id: int, course_id: int) -> bool:
     """Whether an enrollment was removed."""
-    if not scope.can_manage_enrollments():
-        raise forbidden(ENROLLMENTS_ADMINS_ONLY)
+    require(scope.can_manage_enrollments(), ENROLLMENTS_ADMINS_ONLY)
     await _user_and_course(session, user_id, course_id)
     enrollment = await _enrollment(session, user_id, course_id, lock=True)
     if enrollment is None:
@@ -186,10 +178,10 @@ async def unenroll(session: AsyncSession, scope: Scope, *, user_id: int, course_
         details={
             "userId": audit.ref("User", user_id),
             "courseId": audit.ref("Course", course_id),
-            "activatedAt": _iso(enrollment.activated_at),
+            "activatedAt": audit.iso(enrollment.activated_at),
             "lessonsViewed": enrollment.lessons_viewed,
             "lessonsCompleted": enrollment.lessons_completed,
-            "completedAt": _iso(enrollment.completed_at),
+            "completedAt": audit.iso(enrollment.completed_at),
         },
     )
     return True

@@ -66,3 +66,9 @@ def bad_input(field: str, message: str) -> AppError:
 
 def conflict(field: str, message: str) -> AppError:
     return AppError(ErrorCode.CONFLICT, message, field=field)
+
+
+def require(allowed: bool, message: str) -> None:
+    """FORBIDDEN with `message` unless `allowed` (an answer of `permissions.policy.Scope`)."""
+    if not allowed:
+        raise forbidden(message)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import audit, validation
-from app.errors import AppError, ErrorCode, conflict, forbidden, not_found
+from app.errors import AppError, ErrorCode, conflict, not_found, require
 from app.models import AnalystAssignment, Group, GroupMembership, User, utcnow
 from app.writes import locked
 from permissions.policy import Scope
@@ -49,8 +49,7 @@ async def _name_taken(session: AsyncSession, name: str, except_id: int | None = 
 
 
 async def create_group(session: AsyncSession, scope: Scope, *, name: str) -> Group:
-    if not scope.can_manage_groups():
-        raise forbidden(ADMINS_ONLY)
+    require(scope.can_manage_groups(), ADMINS_ONLY)
     name = validation.text("name", name, validation.GROUP_NAME_MAX)
     await _name_taken(session, name)
     group = Group(name=name, name_key=_name_key(name), created_at=utcnow())
@@ -68,8 +67,7 @@ async def create_group(session: AsyncSession, scope: Scope, *, name: str) -> Gro
 
 
 async def rename_group(session: AsyncSession, scope: Scope, *, group_id: int, name: str) -> Group:
-    if not scope.can_manage_groups():
-        raise forbidden(ADMINS_ONLY)
+    require(scope.can_manage_groups(), ADMINS_ONLY)
     name = validation.text("name", name, validation.GROUP_NAME_MAX)
     group = await get_group(session, group_id, lock=True)
     if group.name == name:
@@ -93,8 +91,7 @@ async def _count(session: AsyncSession, stmt: object) -> int:
 
 
 async def delete_group(session: AsyncSession, scope: Scope, *, group_id: int) -> Group:
-    if not scope.can_manage_groups():
-        raise forbidden(ADMINS_ONLY)
+    require(scope.can_manage_groups(), ADMINS_ONLY)
     group = await get_group(session, group_id, lock=True)
     members = await _count(
         session,
@@ -147,8 +144,7 @@ async def add_members(
     session: AsyncSession, scope: Scope, *, group_id: int, user_ids: Sequence[int]
 ) -> tuple[Group, list[int]]:
     """Returns the group and the ids actually added (not members before)."""
-    if not scope.can_manage_groups():
-        raise forbidden(ADMINS_ONLY)
+    require(scope.can_manage_groups(), ADMINS_ONLY)
     user_ids = validation.id_list("userIds", user_ids)
     group = await get_group(session, group_id)
     await _existing_users(session, user_ids)
@@ -174,8 +170,7 @@ async def remove_members(
     session: AsyncSession, scope: Scope, *, group_id: int, user_ids: Sequence[int]
 ) -> tuple[Group, list[int]]:
     """Returns the group and the ids actually removed (members before)."""
-    if not scope.can_manage_groups():
-        raise forbidden(ADMINS_ONLY)
+    require(scope.can_manage_groups(), ADMINS_ONLY)
     user_ids = validation.id_list("userIds", user_ids)
     group = await get_group(session, group_id)
     await _existing_users(session, user_ids)

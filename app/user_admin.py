@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from app import audit, seats, validation
 from app.accounts import email_key
-from app.errors import conflict, forbidden, not_found
+from app.errors import conflict, not_found, require
 from app.models import AnalystAssignment, Role, User, UserRole, utcnow
 from app.security import hash_password
 from app.writes import locked
@@ -36,16 +36,11 @@ OWNER_ROLES_FIXED = (
 )
 
 
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise forbidden(message)
-
-
 def check_grants(scope: Scope, changed: Iterable[Role]) -> None:
     for role in sorted(changed):
         if role is Role.SITE_OWNER:
-            _require(scope.can_grant(role), OWNER_ROLES_FIXED)
-        _require(scope.can_grant(role), f"Only the site owner grants or revokes {role.value}.")
+            require(scope.can_grant(role), OWNER_ROLES_FIXED)
+        require(scope.can_grant(role), f"Only the site owner grants or revokes {role.value}.")
 
 
 async def roles_of(session: AsyncSession, user_id: int) -> frozenset[Role]:
@@ -72,7 +67,7 @@ async def create_user(
     password: str | None,
     roles: Iterable[Role],
 ) -> User:
-    _require(scope.can_manage_users(), "Only site owners and admins create users.")
+    require(scope.can_manage_users(), "Only site owners and admins create users.")
     wanted = frozenset(roles)
     check_grants(scope, wanted)
     first_name = validation.text("firstName", first_name, validation.PERSON_NAME_MAX)
@@ -117,9 +112,10 @@ async def create_user(
     return user
 
 
-async def _locked_user(session: AsyncSession, user_id: int) -> User:
+async def locked_user(session: AsyncSession, user_id: int, *, shared: bool = False) -> User:
+    """The user, locked against concurrent changes (`shared`: only against role changes)."""
     user = (
-        await session.execute(locked(select(User).where(col(User.id) == user_id)))
+        await session.execute(locked(select(User).where(col(User.id) == user_id), shared=shared))
     ).scalar_one_or_none()
     if user is None:
         raise not_found("user", field="userId")
@@ -138,7 +134,7 @@ async def update_user(
     clear_company: bool = False,
 ) -> User:
     """None leaves a field as it is; `clear_company` removes the company."""
-    _require(scope.can_manage_users(), "Only site owners and admins edit users.")
+    require(scope.can_manage_users(), "Only site owners and admins edit users.")
     changes: dict[str, Any] = {}
     if first_name is not None:
         changes["first_name"] = validation.text("firstName", first_name, validation.PERSON_NAME_MAX)
@@ -151,8 +147,8 @@ async def update_user(
     elif company is not None:
         changes["company"] = validation.optional_text("company", company, validation.COMPANY_MAX)
 
-    user = await _locked_user(session, user_id)
-    _require(
+    user = await locked_user(session, user_id)
+    require(
         scope.can_edit_user(await roles_of(session, user_id)),
         "Only the site owner edits the owner's account.",
     )
@@ -183,15 +179,13 @@ async def update_user(
 async def set_user_roles(
     session: AsyncSession, scope: Scope, *, user_id: int, roles: Iterable[Role]
 ) -> User:
-    _require(scope.can_manage_users(), "Only site owners and admins change roles.")
+    require(scope.can_manage_users(), "Only site owners and admins change roles.")
     wanted = frozenset(roles)
     # Lock order site → user (app.writes): the site lock also serialises seat counting.
     await seats.lock_site(session)
-    user = await _locked_user(session, user_id)
+    user = await locked_user(session, user_id)
     current = await roles_of(session, user_id)
-    _require(
-        scope.can_change_roles_of(current) and Role.SITE_OWNER not in wanted, OWNER_ROLES_FIXED
-    )
+    require(scope.can_change_roles_of(current) and Role.SITE_OWNER not in wanted, OWNER_ROLES_FIXED)
     added, removed = wanted - current, current - wanted
     check_grants(scope, added | removed)
     if not added and not removed:

@@ -11,7 +11,6 @@ from datetime import datetime
 import strawberry
 
 from app import assignment_admin
-from app.writes import run_write
 from resolvers.assignments import GroupAnalystAssignmentType
 from resolvers.context import Info
 from resolvers.node import from_global_id
@@ -54,14 +53,11 @@ class Mutation:
     async def assign_group_analyst(
         self, info: Info, input: AssignGroupAnalystInput
     ) -> AssignGroupAnalystPayload:
-        ctx = info.context
-        ctx.get_viewer()
         user_id = from_global_id(input.user_id, "User", "userId")
         group_id = from_global_id(input.group_id, "Group", "groupId")
-        assignment, _changed = await run_write(
-            ctx.db,
-            lambda s: assignment_admin.assign_analyst(
-                s, ctx.scope, user_id=user_id, group_id=group_id, expires_at=input.expires_at
+        assignment, _changed = await info.context.write(
+            lambda s, scope: assignment_admin.assign_analyst(
+                s, scope, user_id=user_id, group_id=group_id, expires_at=input.expires_at
             ),
         )
         return AssignGroupAnalystPayload(
@@ -72,14 +68,11 @@ class Mutation:
     async def unassign_group_analyst(
         self, info: Info, input: UnassignGroupAnalystInput
     ) -> UnassignGroupAnalystPayload:
-        ctx = info.context
-        ctx.get_viewer()
         user_id = from_global_id(input.user_id, "User", "userId")
         group_id = from_global_id(input.group_id, "Group", "groupId")
-        removed = await run_write(
-            ctx.db,
-            lambda s: assignment_admin.unassign_analyst(
-                s, ctx.scope, user_id=user_id, group_id=group_id
+        removed = await info.context.write(
+            lambda s, scope: assignment_admin.unassign_analyst(
+                s, scope, user_id=user_id, group_id=group_id
             ),
         )
         return UnassignGroupAnalystPayload(removed=removed)

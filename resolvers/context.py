@@ -1,23 +1,29 @@
 """The typed request context every resolver receives.
 
-Invariant: built once per request by `build_context`; the scope is computed there, before
+Invariants: built once per request by `build_context`; the scope is computed there, before
 any resolver runs, and never changes during the request. Loaders are created fresh per
-request, so nothing cached leaks between viewers.
+request, so nothing cached leaks between viewers. A mutation writes through `Context.write`:
+signed in first (UNAUTHENTICATED otherwise), then one transaction (`app.writes.run_write`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, overload
+from typing import Literal, TypeVar, overload
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Viewer
 from app.db import Database
 from app.errors import unauthenticated
 from app.settings import Settings
+from app.writes import run_write
 from loaders import Loaders
 from permissions.policy import Scope, load_scope
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,6 +44,11 @@ class Context:
         if self.viewer is None and required:
             raise unauthenticated()
         return self.viewer
+
+    async def write(self, work: Callable[[AsyncSession, Scope], Awaitable[T]]) -> T:
+        """Run `work(session, scope)` as the signed-in viewer, in one write transaction."""
+        self.get_viewer()
+        return await run_write(self.db, lambda session: work(session, self.scope))
 
 
 Info = strawberry.Info[Context, None]

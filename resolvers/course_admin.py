@@ -12,7 +12,6 @@ from datetime import datetime
 import strawberry
 
 from app import course_admin
-from app.writes import run_write
 from resolvers.context import Info
 from resolvers.courses import CourseType
 from resolvers.node import from_global_id
@@ -84,26 +83,20 @@ def _ids(user_id: strawberry.ID, course_id: strawberry.ID) -> tuple[int, int]:
 class Mutation:
     @strawberry.mutation(description="Create a course with its lessons (admins).")
     async def create_course(self, info: Info, input: CreateCourseInput) -> CreateCoursePayload:
-        ctx = info.context
-        ctx.get_viewer()
-        course = await run_write(
-            ctx.db,
-            lambda s: course_admin.create_course(
-                s, ctx.scope, name=input.name, lesson_titles=input.lesson_titles
+        course = await info.context.write(
+            lambda s, scope: course_admin.create_course(
+                s, scope, name=input.name, lesson_titles=input.lesson_titles
             ),
         )
         return CreateCoursePayload(course=CourseType.from_model(course))
 
     @strawberry.mutation(description="Enroll a user in a course (admins; never Group Analysts).")
     async def enroll_user(self, info: Info, input: EnrollUserInput) -> EnrollUserPayload:
-        ctx = info.context
-        ctx.get_viewer()
         user_id, course_id = _ids(input.user_id, input.course_id)
-        enrollment, course = await run_write(
-            ctx.db,
-            lambda s: course_admin.enroll(
+        enrollment, course = await info.context.write(
+            lambda s, scope: course_admin.enroll(
                 s,
-                ctx.scope,
+                scope,
                 user_id=user_id,
                 course_id=course_id,
                 activated_at=input.activated_at,
@@ -118,13 +111,10 @@ class Mutation:
     async def update_enrollment(
         self, info: Info, input: UpdateEnrollmentInput
     ) -> UpdateEnrollmentPayload:
-        ctx = info.context
-        ctx.get_viewer()
         user_id, course_id = _ids(input.user_id, input.course_id)
-        enrollment, course = await run_write(
-            ctx.db,
-            lambda s: course_admin.update_enrollment(
-                s, ctx.scope, user_id=user_id, course_id=course_id, expires_at=input.expires_at
+        enrollment, course = await info.context.write(
+            lambda s, scope: course_admin.update_enrollment(
+                s, scope, user_id=user_id, course_id=course_id, expires_at=input.expires_at
             ),
         )
         return UpdateEnrollmentPayload(
@@ -135,11 +125,8 @@ class Mutation:
         description="Remove a user's enrollment and its lesson progress (admins); idempotent."
     )
     async def unenroll_user(self, info: Info, input: UnenrollUserInput) -> UnenrollUserPayload:
-        ctx = info.context
-        ctx.get_viewer()
         user_id, course_id = _ids(input.user_id, input.course_id)
-        removed = await run_write(
-            ctx.db,
-            lambda s: course_admin.unenroll(s, ctx.scope, user_id=user_id, course_id=course_id),
+        removed = await info.context.write(
+            lambda s, scope: course_admin.unenroll(s, scope, user_id=user_id, course_id=course_id),
         )
         return UnenrollUserPayload(removed=removed)

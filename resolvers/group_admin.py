@@ -10,7 +10,6 @@ from __future__ import annotations
 import strawberry
 
 from app import group_admin
-from app.writes import run_write
 from resolvers.context import Info
 from resolvers.groups import GroupType
 from resolvers.node import from_global_id, to_global_id
@@ -77,21 +76,16 @@ class RemoveGroupMembersPayload:
 class Mutation:
     @strawberry.mutation(description="Create a group (admins). Names are unique, ignoring case.")
     async def create_group(self, info: Info, input: CreateGroupInput) -> CreateGroupPayload:
-        ctx = info.context
-        ctx.get_viewer()
-        group = await run_write(
-            ctx.db, lambda s: group_admin.create_group(s, ctx.scope, name=input.name)
+        group = await info.context.write(
+            lambda s, scope: group_admin.create_group(s, scope, name=input.name)
         )
         return CreateGroupPayload(group=GroupType.from_model(group))
 
     @strawberry.mutation(description="Rename a group (admins).")
     async def rename_group(self, info: Info, input: RenameGroupInput) -> RenameGroupPayload:
-        ctx = info.context
-        ctx.get_viewer()
         group_id = from_global_id(input.group_id, "Group", "groupId")
-        group = await run_write(
-            ctx.db,
-            lambda s: group_admin.rename_group(s, ctx.scope, group_id=group_id, name=input.name),
+        group = await info.context.write(
+            lambda s, scope: group_admin.rename_group(s, scope, group_id=group_id, name=input.name),
         )
         return RenameGroupPayload(group=GroupType.from_model(group))
 
@@ -100,23 +94,22 @@ class Mutation:
         "its users and their enrollments stay."
     )
     async def delete_group(self, info: Info, input: DeleteGroupInput) -> DeleteGroupPayload:
-        ctx = info.context
-        ctx.get_viewer()
         group_id = from_global_id(input.group_id, "Group", "groupId")
-        await run_write(ctx.db, lambda s: group_admin.delete_group(s, ctx.scope, group_id=group_id))
+        await info.context.write(
+            lambda s, scope: group_admin.delete_group(s, scope, group_id=group_id)
+        )
         return DeleteGroupPayload(deleted_group_id=to_global_id("Group", group_id))
 
     @strawberry.mutation(description="Add users to a group (admins); idempotent.")
     async def add_group_members(
         self, info: Info, input: GroupMembersInput
     ) -> AddGroupMembersPayload:
-        ctx = info.context
-        ctx.get_viewer()
         group_id = from_global_id(input.group_id, "Group", "groupId")
         user_ids = _user_ids(input.user_ids)
-        group, added = await run_write(
-            ctx.db,
-            lambda s: group_admin.add_members(s, ctx.scope, group_id=group_id, user_ids=user_ids),
+        group, added = await info.context.write(
+            lambda s, scope: group_admin.add_members(
+                s, scope, group_id=group_id, user_ids=user_ids
+            ),
         )
         return AddGroupMembersPayload(
             group=GroupType.from_model(group),
@@ -127,14 +120,11 @@ class Mutation:
     async def remove_group_members(
         self, info: Info, input: GroupMembersInput
     ) -> RemoveGroupMembersPayload:
-        ctx = info.context
-        ctx.get_viewer()
         group_id = from_global_id(input.group_id, "Group", "groupId")
         user_ids = _user_ids(input.user_ids)
-        group, removed = await run_write(
-            ctx.db,
-            lambda s: group_admin.remove_members(
-                s, ctx.scope, group_id=group_id, user_ids=user_ids
+        group, removed = await info.context.write(
+            lambda s, scope: group_admin.remove_members(
+                s, scope, group_id=group_id, user_ids=user_ids
             ),
         )
         return RemoveGroupMembersPayload(

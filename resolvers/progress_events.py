@@ -11,7 +11,6 @@ from datetime import datetime
 import strawberry
 
 from app import lesson_events
-from app.writes import run_write
 from resolvers.context import Info
 from resolvers.courses import LessonType
 from resolvers.node import from_global_id
@@ -36,14 +35,11 @@ class LessonEventPayload:
 
 
 async def _record(info: Info, input: LessonEventInput, *, complete: bool) -> LessonEventPayload:
-    ctx = info.context
-    ctx.get_viewer()
     lesson_id = from_global_id(input.lesson_id, "Lesson", "lessonId")
     user_id = None if input.user_id is None else from_global_id(input.user_id, "User", "userId")
-    event = await run_write(
-        ctx.db,
-        lambda s: lesson_events.record_lesson_event(
-            s, ctx.scope, lesson_id=lesson_id, user_id=user_id, complete=complete
+    event = await info.context.write(
+        lambda s, scope: lesson_events.record_lesson_event(
+            s, scope, lesson_id=lesson_id, user_id=user_id, complete=complete
         ),
     )
     return LessonEventPayload(

@@ -10,7 +10,6 @@ import strawberry
 
 from app import user_admin
 from app.models import Role
-from app.writes import run_write
 from resolvers.context import Info
 from resolvers.node import from_global_id
 from resolvers.users import UserType
@@ -69,13 +68,10 @@ class SetUserRolesPayload:
 class Mutation:
     @strawberry.mutation(description="Create a user (admins). Email must be unused.")
     async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
-        ctx = info.context
-        ctx.get_viewer()
-        user = await run_write(
-            ctx.db,
-            lambda session: user_admin.create_user(
+        user = await info.context.write(
+            lambda session, scope: user_admin.create_user(
                 session,
-                ctx.scope,
+                scope,
                 first_name=input.first_name,
                 last_name=input.last_name,
                 email=input.email,
@@ -88,16 +84,13 @@ class Mutation:
 
     @strawberry.mutation(description="Change a user's name, email or company (admins).")
     async def update_user(self, info: Info, input: UpdateUserInput) -> UpdateUserPayload:
-        ctx = info.context
-        ctx.get_viewer()
         user_id = from_global_id(input.user_id, "User", "userId")
         company_given = input.company is not strawberry.UNSET
         company = input.company if company_given else None
-        user = await run_write(
-            ctx.db,
-            lambda session: user_admin.update_user(
+        user = await info.context.write(
+            lambda session, scope: user_admin.update_user(
                 session,
-                ctx.scope,
+                scope,
                 user_id=user_id,
                 first_name=input.first_name,
                 last_name=input.last_name,
@@ -112,13 +105,10 @@ class Mutation:
         description="Set a user's roles to exactly the given set (admins; SITE_ADMIN: the owner)."
     )
     async def set_user_roles(self, info: Info, input: SetUserRolesInput) -> SetUserRolesPayload:
-        ctx = info.context
-        ctx.get_viewer()
         user_id = from_global_id(input.user_id, "User", "userId")
-        user = await run_write(
-            ctx.db,
-            lambda session: user_admin.set_user_roles(
-                session, ctx.scope, user_id=user_id, roles=input.roles
+        user = await info.context.write(
+            lambda session, scope: user_admin.set_user_roles(
+                session, scope, user_id=user_id, roles=input.roles
             ),
         )
         return SetUserRolesPayload(user=UserType.from_model(user))
