@@ -310,11 +310,11 @@ async def test_every_export_is_audited(small: Small, api: Any, db: Database) -> 
     )
     events = await export_events(db)
     assert [
-        (e.actor_id, e.details["group_ids"], e.details["rows"], e.details["complete"])
+        (e.actor_id, e.target_type, e.details["groupIds"], e.details["rows"], e.details["complete"])
         for e in events
     ] == [
-        (small.analyst_a.id, [small.alpha.id], 3, True),
-        (small.world.owner.id, [small.beta.id], 3, True),
+        (small.analyst_a.id, "Group", [gid("Group", small.alpha.id)], 3, True),
+        (small.world.owner.id, "Group", [gid("Group", small.beta.id)], 3, True),
     ]
     assert events[0].details["via"] == "http"
 
@@ -608,7 +608,7 @@ async def test_download_cut_short_is_audited_as_incomplete(small: Small, db: Dat
     await body.aclose()  # what the server does when the client leaves
     [event] = await export_events(db)
     assert event.details["complete"] is False
-    assert event.details["group_ids"] == "all"
+    assert event.details["groupIds"] == "all"
 
 
 def test_command_line_scope_is_an_admin_and_not_anonymous() -> None:
