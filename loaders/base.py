@@ -3,14 +3,17 @@
 Invariant: a batch never shares a session with another task (sibling resolvers and
 batches run concurrently), and every statement is filtered by the request's scope, so a
 loader can only return what the viewer may see; `batch_load` answers `None` (or `[]`) for
-keys out of scope, exactly as for keys that do not exist.
+keys out of scope, exactly as for keys that do not exist (`one_per_key`, `all_per_key`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import Generic, TypeVar
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Row
+from sqlalchemy.sql import Executable
 from strawberry.dataloader import DataLoader
 
 from app.db import Database
@@ -18,6 +21,21 @@ from permissions.policy import Scope
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+T = TypeVar("T")
+
+
+def one_per_key(keys: Sequence[K], found: Iterable[tuple[K, T]]) -> list[T | None]:
+    """For each key, its item, or None when the statement returned none for it."""
+    by_key = dict(found)
+    return [by_key.get(key) for key in keys]
+
+
+def all_per_key(keys: Sequence[K], found: Iterable[tuple[K, T]]) -> list[list[T]]:
+    """For each key, its items in the statement's order ([] when none)."""
+    by_key: dict[K, list[T]] = defaultdict(list)
+    for key, item in found:
+        by_key[key].append(item)
+    return [by_key.get(key, []) for key in keys]
 
 
 class Loader(DataLoader[K, V], Generic[K, V]):
@@ -31,3 +49,8 @@ class Loader(DataLoader[K, V], Generic[K, V]):
 
     async def batch_load(self, keys: Sequence[K]) -> list[V]:
         raise NotImplementedError
+
+    async def fetch(self, statement: Executable) -> Sequence[Row[*tuple[Any, ...]]]:
+        """Every row of `statement`, read in a session of this batch's own."""
+        async with self.db.read() as session:
+            return (await session.execute(statement)).all()

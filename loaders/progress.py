@@ -5,7 +5,6 @@ Report rows and summaries are built by `app.report`, the same SQL as the CSV exp
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,7 @@ from app.report import (
     report_where,
     summary_rows,
 )
-from loaders.base import Loader
+from loaders.base import Loader, all_per_key, one_per_key
 from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
 from permissions.policy import Scope
 
@@ -46,40 +45,28 @@ def _enrollments(scope: Scope) -> Any:
 
 class ProgressByIdLoader(Loader[int, EnrollmentRow | None]):
     async def batch_load(self, keys: Sequence[int]) -> list[EnrollmentRow | None]:
-        async with self.db.read() as session:
-            rows = (
-                await session.execute(
-                    _enrollments(self.scope).where(
-                        col(Enrollment.id).in_(keys),
-                        self.scope.enrollments_clause(col(Enrollment.user_id)),
-                    )
-                )
-            ).all()
-        by_key: dict[int | None, EnrollmentRow] = {
-            enrollment.id: (enrollment, course) for enrollment, course in rows
-        }
-        return [by_key.get(key) for key in keys]
+        rows = await self.fetch(
+            _enrollments(self.scope).where(
+                col(Enrollment.id).in_(keys),
+                self.scope.enrollments_clause(col(Enrollment.user_id)),
+            )
+        )
+        return one_per_key(keys, ((e.id, (e, course)) for e, course in rows))
 
 
 class ProgressByUserIdLoader(Loader[int, list[EnrollmentRow]]):
     """A student's enrollments, in course-name order, if the viewer may report on it."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[EnrollmentRow]]:
-        async with self.db.read() as session:
-            rows = (
-                await session.execute(
-                    _enrollments(self.scope)
-                    .where(
-                        col(Enrollment.user_id).in_(keys),
-                        self.scope.enrollments_clause(col(Enrollment.user_id)),
-                    )
-                    .order_by(col(Course.name), col(Course.id))
-                )
-            ).all()
-        by_key: dict[int, list[EnrollmentRow]] = defaultdict(list)
-        for enrollment, course in rows:
-            by_key[enrollment.user_id].append((enrollment, course))
-        return [by_key.get(key, []) for key in keys]
+        rows = await self.fetch(
+            _enrollments(self.scope)
+            .where(
+                col(Enrollment.user_id).in_(keys),
+                self.scope.enrollments_clause(col(Enrollment.user_id)),
+            )
+            .order_by(col(Course.name), col(Course.id))
+        )
+        return all_per_key(keys, ((e.user_id, (e, course)) for e, course in rows))
 
 
 @dataclass(frozen=True)
@@ -89,7 +76,7 @@ class ProgressArgs:
     filter: ProgressFilter
 
 
-def _report(scope: Any, owners: list[int], flt: ProgressFilter, *columns: Any) -> sa.Select[Any]:
+def _report(scope: Scope, owners: list[int], flt: ProgressFilter, *columns: Any) -> sa.Select[Any]:
     return report_from(sa.select(col(GroupMembership.group_id).label(OWNER), *columns)).where(
         col(GroupMembership.group_id).in_(owners), *report_where(scope, flt)
     )
@@ -124,17 +111,17 @@ class ProgressSummaryByGroupIdLoader(Loader[int, list[tuple[CourseSummary, Cours
     course (in the viewer's course scope, so resolvers may prime `CourseByIdLoader`)."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[tuple[CourseSummary, Course]]]:
-        stmt = summary_rows(self.scope, keys).where(self.scope.courses_clause(col(Course.id)))
-        async with self.db.read() as session:
-            rows = (await session.execute(stmt)).all()
-        by_key: dict[int, list[tuple[CourseSummary, Course]]] = defaultdict(list)
-        for row in rows:
-            summary = course_summary(row)
-            course = Course(
-                id=row.course_id,
-                name=row.course_name,
-                lesson_count=row.lesson_count,
-                created_at=row.course_created_at,
-            )
-            by_key[summary.group_id].append((summary, course))
-        return [by_key.get(key, []) for key in keys]
+        rows = await self.fetch(
+            summary_rows(self.scope, keys).where(self.scope.courses_clause(col(Course.id)))
+        )
+        return all_per_key(keys, ((row.group_id, _summary_and_course(row)) for row in rows))
+
+
+def _summary_and_course(row: Any) -> tuple[CourseSummary, Course]:
+    course = Course(
+        id=row.course_id,
+        name=row.course_name,
+        lesson_count=row.lesson_count,
+        created_at=row.course_created_at,
+    )
+    return course_summary(row), course

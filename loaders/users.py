@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,41 +12,29 @@ from sqlmodel import col, select
 
 from app.keyset import CursorValue, after_clause
 from app.models import AnalystAssignment, GroupMembership, Role, User, UserRole
-from loaders.base import Loader
+from loaders.base import Loader, all_per_key, one_per_key
 from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
 from permissions.policy import Scope, active_assignment
 
 
 class UserByIdLoader(Loader[int, User | None]):
     async def batch_load(self, keys: Sequence[int]) -> list[User | None]:
-        async with self.db.read() as session:
-            rows = (
-                await session.execute(
-                    select(User).where(
-                        col(User.id).in_(keys), self.scope.users_clause(col(User.id))
-                    )
-                )
-            ).scalars()
-            by_key = {user.id: user for user in rows}
-        return [by_key.get(key) for key in keys]
+        rows = await self.fetch(
+            select(User).where(col(User.id).in_(keys), self.scope.users_clause(col(User.id)))
+        )
+        return one_per_key(keys, ((user.id, user) for (user,) in rows))
 
 
 class RolesByUserIdLoader(Loader[int, list[Role]]):
     """Roles of users the caller already knows it may see (the field checks privacy)."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[Role]]:
-        async with self.db.read() as session:
-            rows = (
-                await session.execute(
-                    select(UserRole.user_id, UserRole.role)
-                    .where(col(UserRole.user_id).in_(keys))
-                    .order_by(col(UserRole.user_id), col(UserRole.role))
-                )
-            ).all()
-        by_key: dict[int, list[Role]] = defaultdict(list)
-        for row in rows:
-            by_key[row.user_id].append(Role(row.role))
-        return [by_key.get(key, []) for key in keys]
+        rows = await self.fetch(
+            select(UserRole.user_id, UserRole.role)
+            .where(col(UserRole.user_id).in_(keys))
+            .order_by(col(UserRole.user_id), col(UserRole.role))
+        )
+        return all_per_key(keys, ((user_id, Role(role)) for user_id, role in rows))
 
 
 # The order of every list of people: last name, first name, email, then id (total).
@@ -148,21 +135,15 @@ class AnalystsByGroupIdLoader(Loader[int, list[User]]):
     """The analysts whose assignment to the group is in force (expired ones are not analysts)."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[User]]:
-        async with self.db.read() as session:
-            rows = (
-                await session.execute(
-                    select(User, AnalystAssignment.group_id)
-                    .join(AnalystAssignment, col(AnalystAssignment.analyst_id) == col(User.id))
-                    .where(
-                        col(AnalystAssignment.group_id).in_(keys),
-                        active_assignment(self.scope.now),
-                        self.scope.groups_clause(col(AnalystAssignment.group_id)),
-                        self.scope.users_clause(col(User.id)),
-                    )
-                    .order_by(*USER_ORDER)
-                )
-            ).all()
-        by_key: dict[int, list[User]] = defaultdict(list)
-        for user, group_id in rows:
-            by_key[group_id].append(user)
-        return [by_key.get(key, []) for key in keys]
+        rows = await self.fetch(
+            select(User, AnalystAssignment.group_id)
+            .join(AnalystAssignment, col(AnalystAssignment.analyst_id) == col(User.id))
+            .where(
+                col(AnalystAssignment.group_id).in_(keys),
+                active_assignment(self.scope.now),
+                self.scope.groups_clause(col(AnalystAssignment.group_id)),
+                self.scope.users_clause(col(User.id)),
+            )
+            .order_by(*USER_ORDER)
+        )
+        return all_per_key(keys, ((group_id, user) for user, group_id in rows))
