@@ -15,7 +15,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func, select, text
@@ -36,6 +36,7 @@ from app.models import (
     Site,
     User,
     UserRole,
+    table_of,
 )
 from app.progress import ProgressBar
 from app.security import hash_password
@@ -169,10 +170,6 @@ class DemoSummary:
     accounts: dict[str, int] = field(default_factory=dict)
 
 
-def _table(model: type[SQLModel]) -> sa.Table:
-    return cast(sa.Table, model.__table__)  # type: ignore[attr-defined]
-
-
 class _Writer:
     """Buffers rows per table and inserts them in batches, parents before children."""
 
@@ -201,7 +198,7 @@ class _Writer:
         for model in self.ORDER:
             rows = self.buffers[model]
             if rows:
-                await self.conn.execute(sa.insert(_table(model)), rows)
+                await self.conn.execute(sa.insert(table_of(model)), rows)
                 rows.clear()
 
 
@@ -337,7 +334,7 @@ async def load_demo(db: Database, spec: DemoSpec, show_progress: bool = False) -
                         "first_name": first,
                         "last_name": last,
                         "email": email,
-                        "email_key": email,
+                        "email_key": email_key(email),
                         "company": company,
                         "password_hash": None,
                         "created_at": created + timedelta(minutes=index),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -49,6 +49,11 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a model, for bulk inserts (`insert(table_of(User)), rows`)."""
+    return cast(sa.Table, model.__table__)  # type: ignore[attr-defined]
 
 
 def utcnow() -> datetime:

@@ -26,14 +26,10 @@ from app.models import (
     Role,
     User,
     UserRole,
+    table_of,
     utcnow,
 )
 from tests.support import World
-
-
-def _table(model: type[SQLModel]) -> sa.Table:
-    table: sa.Table = model.__table__  # type: ignore[attr-defined]
-    return table
 
 
 @dataclass
@@ -50,11 +46,11 @@ async def _insert(db: Database, model: type[SQLModel], rows: list[dict[str, Any]
     assert all(row.keys() == rows[0].keys() for row in rows)
     if rows:
         async with db.write() as session:
-            await session.execute(sa.insert(_table(model)), rows)
+            await session.execute(sa.insert(table_of(model)), rows)
 
 
 async def _ids(db: Database, model: type[SQLModel], column: str, values: list[str]) -> list[int]:
-    table = _table(model)
+    table = table_of(model)
     async with db.read() as session:
         rows = (
             await session.execute(

@@ -71,14 +71,12 @@ async def call(
 
 
 async def audit_count(world: World, action: str | None = None) -> int:
-    async with world.db.read() as session:
-        stmt = select(func.count()).select_from(AuditEvent)
-        if action is not None:
-            stmt = stmt.where(col(AuditEvent.action) == action)
-        return int((await session.execute(stmt)).scalar_one())
+    stmt = select(func.count()).select_from(AuditEvent)
+    if action is not None:
+        stmt = stmt.where(col(AuditEvent.action) == action)
+    (count,) = await world.scalars(stmt)
+    return int(count)
 
 
 async def roles_of(world: World, user_id: int | None) -> set[str]:
-    async with world.db.read() as session:
-        rows = await session.execute(select(UserRole.role).where(col(UserRole.user_id) == user_id))
-        return set(rows.scalars())
+    return set(await world.scalars(select(UserRole.role).where(col(UserRole.user_id) == user_id)))

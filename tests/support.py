@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from sqlmodel import select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app import accounts
 from app.db import Database
@@ -30,6 +31,7 @@ from app.models import (
 from app.security import hash_password
 
 _counter = itertools.count(1)
+T = TypeVar("T")
 
 
 def gid(type_name: str, pk: int | None) -> str:
@@ -100,12 +102,7 @@ class World:
             group = Group(name=name, name_key=name.lower(), created_at=utcnow())
             session.add(group)
             await session.flush()
-            assert group.id is not None
-            for member in members:
-                assert member.id is not None
-                session.add(
-                    GroupMembership(group_id=group.id, user_id=member.id, added_at=utcnow())
-                )
+        await self.add_members(group, *members)
         return group
 
     async def add_members(self, group: Group, *members: User) -> None:
@@ -169,6 +166,11 @@ class World:
             )
             session.add(enrollment)
         return enrollment
+
+    async def scalars(self, statement: SelectOfScalar[T]) -> list[T]:
+        """What a one-column (or one-model) select reads now, in a short session of its own."""
+        async with self.db.read() as session:
+            return list((await session.execute(statement)).scalars())
 
     async def token(self, user: User, ttl: timedelta = timedelta(hours=1)) -> str:
         assert user.id is not None

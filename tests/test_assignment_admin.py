@@ -28,8 +28,7 @@ mutation($user: ID!, $group: ID!) {
 
 
 async def assignments(cast: Cast) -> list[AnalystAssignment]:
-    async with cast.world.db.read() as session:
-        return list((await session.execute(select(AnalystAssignment))).scalars())
+    return await cast.world.scalars(select(AnalystAssignment))
 
 
 @pytest.mark.parametrize(("role", "expected"), ADMINS_ONLY)

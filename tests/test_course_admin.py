@@ -42,8 +42,7 @@ mutation($user: ID!, $course: ID!) {
 
 
 async def enrollments(cast: Cast) -> list[Enrollment]:
-    async with cast.world.db.read() as session:
-        return list((await session.execute(select(Enrollment))).scalars())
+    return await cast.world.scalars(select(Enrollment))
 
 
 @pytest.mark.parametrize(("role", "expected"), ADMINS_ONLY)

@@ -30,16 +30,15 @@ mutation($id: ID!, $users: [ID!]!) {
 
 
 async def group_names(cast: Cast) -> list[str]:
-    async with cast.world.db.read() as session:
-        return sorted((await session.execute(select(Group.name))).scalars())
+    return sorted(await cast.world.scalars(select(Group.name)))
 
 
 async def member_ids(cast: Cast, group_id: int | None) -> set[int]:
-    async with cast.world.db.read() as session:
-        rows = await session.execute(
+    return set(
+        await cast.world.scalars(
             select(GroupMembership.user_id).where(col(GroupMembership.group_id) == group_id)
         )
-        return set(rows.scalars())
+    )
 
 
 @pytest.mark.parametrize(("role", "expected"), ADMINS_ONLY)

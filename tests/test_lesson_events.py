@@ -25,25 +25,21 @@ COMPLETE = VIEW.replace("markLessonViewed", "completeLesson")
 
 
 async def lessons_of(world: World, course: Course) -> list[str]:
-    async with world.db.read() as session:
-        rows = await session.execute(
-            select(Lesson.id)
-            .where(col(Lesson.course_id) == course.id)
-            .order_by(col(Lesson.position))
-        )
-        return [gid("Lesson", lesson_id) for lesson_id in rows.scalars()]
+    lessons = await world.scalars(
+        select(Lesson).where(col(Lesson.course_id) == course.id).order_by(col(Lesson.position))
+    )
+    return [gid("Lesson", lesson.id) for lesson in lessons]
 
 
 async def enrollment_of(world: World, user: User) -> Enrollment:
-    async with world.db.read() as session:
-        return (
-            await session.execute(select(Enrollment).where(col(Enrollment.user_id) == user.id))
-        ).scalar_one()
+    (enrollment,) = await world.scalars(
+        select(Enrollment).where(col(Enrollment.user_id) == user.id)
+    )
+    return enrollment
 
 
 async def lesson_rows(world: World) -> list[LessonProgress]:
-    async with world.db.read() as session:
-        return list((await session.execute(select(LessonProgress))).scalars())
+    return await world.scalars(select(LessonProgress))
 
 
 @pytest.fixture
