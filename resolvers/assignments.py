@@ -8,9 +8,9 @@ import strawberry
 
 from app.models import AnalystAssignment
 from resolvers.context import Info
-from resolvers.groups import GroupType
+from resolvers.groups import GroupType, load_group
 from resolvers.node import Node, to_global_id
-from resolvers.users import UserType
+from resolvers.users import UserType, load_user
 
 
 @strawberry.type(
@@ -38,17 +38,12 @@ class GroupAnalystAssignmentType(Node):
 
     @strawberry.field
     async def analyst(self, info: Info) -> UserType | None:
-        user = await info.context.loaders.user_by_id.load(self.analyst_id)
-        return UserType.from_model(user) if user else None
+        return await load_user(info.context, self.analyst_id)
 
     @strawberry.field
     async def group(self, info: Info) -> GroupType | None:
-        group = await info.context.loaders.group_by_id.load(self.group_id)
-        return GroupType.from_model(group) if group else None
+        return await load_group(info.context, self.group_id)
 
     @strawberry.field(description="Who assigned it; null if that account is gone or not visible.")
     async def assigned_by(self, info: Info) -> UserType | None:
-        if self.assigned_by_id is None:
-            return None
-        user = await info.context.loaders.user_by_id.load(self.assigned_by_id)
-        return UserType.from_model(user) if user else None
+        return await load_user(info.context, self.assigned_by_id)

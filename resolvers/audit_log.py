@@ -21,7 +21,7 @@ from app.validation import aware
 from resolvers.context import Info
 from resolvers.node import Node, from_global_id, to_global_id
 from resolvers.pagination import Connection, bad_cursor, build_connection, decode_cursor, page_size
-from resolvers.users import UserType
+from resolvers.users import UserType, load_user
 
 
 @strawberry.type(name="AuditEvent", description="One change made through the API or the CLI.")
@@ -52,10 +52,7 @@ class AuditEventType(Node):
 
     @strawberry.field(description="Who made the change; null for the command line.")
     async def actor(self, info: Info) -> UserType | None:
-        if self.actor_id is None:
-            return None
-        user = await info.context.loaders.user_by_id.load(self.actor_id)
-        return UserType.from_model(user) if user else None
+        return await load_user(info.context, self.actor_id)
 
 
 @strawberry.input

@@ -9,7 +9,7 @@ import strawberry
 from sqlmodel import col
 
 from app.models import Course, Lesson
-from resolvers.context import Info
+from resolvers.context import Context, Info
 from resolvers.listing import list_page
 from resolvers.node import Node, to_global_id
 from resolvers.pagination import Connection, CursorValue
@@ -48,6 +48,16 @@ class CourseType(Node):
     async def lessons(self, info: Info) -> list[LessonType]:
         lessons = await info.context.loaders.lessons_by_course_id.load(self.db_id)
         return [LessonType.from_model(lesson) for lesson in lessons]
+
+
+async def load_course(ctx: Context, course_id: int) -> CourseType | None:
+    course = await ctx.loaders.course_by_id.load(course_id)
+    return CourseType.from_model(course) if course else None
+
+
+async def load_lesson(ctx: Context, lesson_id: int) -> LessonType | None:
+    lesson = await ctx.loaders.lesson_by_id.load(lesson_id)
+    return LessonType.from_model(lesson) if lesson else None
 
 
 COURSE_ORDER: tuple[Any, ...] = (col(Course.name), col(Course.id))

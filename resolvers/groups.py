@@ -18,8 +18,8 @@ from app.models import Group
 from app.report import REPORT_ORDER, CourseSummary
 from loaders.progress import ProgressArgs
 from loaders.users import USER_ORDER, MemberArgs, like_pattern
-from resolvers.context import Info
-from resolvers.courses import CourseType
+from resolvers.context import Context, Info
+from resolvers.courses import CourseType, load_course
 from resolvers.listing import check_page, list_page
 from resolvers.node import Node, to_global_id
 from resolvers.pagination import Connection, CursorValue, build_connection
@@ -63,8 +63,7 @@ class CourseProgressSummaryType:
 
     @strawberry.field
     async def course(self, info: Info) -> CourseType | None:
-        course = await info.context.loaders.course_by_id.load(self.course_id)
-        return CourseType.from_model(course) if course else None
+        return await load_course(info.context, self.course_id)
 
 
 @strawberry.type(name="Group", description="A cohort of students.")
@@ -144,6 +143,14 @@ class GroupType(Node):
         for _, course in rows:
             loaders.course_by_id.remember(course)
         return [CourseProgressSummaryType.from_summary(summary) for summary, _ in rows]
+
+
+async def load_group(ctx: Context, group_id: int | None) -> GroupType | None:
+    """The group through its scoped loader; null when absent, out of scope, or no id."""
+    if group_id is None:
+        return None
+    group = await ctx.loaders.group_by_id.load(group_id)
+    return GroupType.from_model(group) if group else None
 
 
 def group_item(group: Group) -> tuple[GroupType, list[CursorValue]]:

@@ -13,31 +13,11 @@ import strawberry
 from app.errors import bad_input
 from resolvers.assignments import GroupAnalystAssignmentType
 from resolvers.context import Context, Info
-from resolvers.courses import CourseType, LessonType
-from resolvers.groups import GroupType
+from resolvers.courses import load_course, load_lesson
+from resolvers.groups import load_group
 from resolvers.node import Node, parse_global_id
 from resolvers.progress import ProgressType
-from resolvers.users import UserType
-
-
-async def _user(ctx: Context, pk: int) -> Node | None:
-    user = await ctx.loaders.user_by_id.load(pk)
-    return UserType.from_model(user) if user else None
-
-
-async def _group(ctx: Context, pk: int) -> Node | None:
-    group = await ctx.loaders.group_by_id.load(pk)
-    return GroupType.from_model(group) if group else None
-
-
-async def _course(ctx: Context, pk: int) -> Node | None:
-    course = await ctx.loaders.course_by_id.load(pk)
-    return CourseType.from_model(course) if course else None
-
-
-async def _lesson(ctx: Context, pk: int) -> Node | None:
-    lesson = await ctx.loaders.lesson_by_id.load(pk)
-    return LessonType.from_model(lesson) if lesson else None
+from resolvers.users import load_user
 
 
 async def _progress(ctx: Context, pk: int) -> Node | None:
@@ -54,10 +34,10 @@ async def _assignment(ctx: Context, pk: int) -> Node | None:
 
 
 FETCHERS: dict[str, Callable[[Context, int], Awaitable[Node | None]]] = {
-    "User": _user,
-    "Group": _group,
-    "Course": _course,
-    "Lesson": _lesson,
+    "User": load_user,
+    "Group": load_group,
+    "Course": load_course,
+    "Lesson": load_lesson,
     "Progress": _progress,
     "GroupAnalystAssignment": _assignment,
 }

@@ -27,13 +27,13 @@ from app.report import (
 )
 from permissions.fields import ExpiryVisible, visible_to
 from resolvers.context import Info
-from resolvers.courses import CourseType
-from resolvers.groups import GroupType
+from resolvers.courses import CourseType, load_course
+from resolvers.groups import GroupType, load_group
 from resolvers.listing import list_page
 from resolvers.node import Node, to_global_id
 from resolvers.pagination import Connection, CursorValue
 from resolvers.progress_filter import ProgressFilterInput, to_filter
-from resolvers.users import UserType
+from resolvers.users import UserType, load_user
 
 
 @strawberry.type(name="Progress", description="One student's progress in one course.")
@@ -83,20 +83,15 @@ class ProgressType(Node):
 
     @strawberry.field
     async def student(self, info: Info) -> UserType | None:
-        user = await info.context.loaders.user_by_id.load(self.owner_id)
-        return UserType.from_model(user) if user else None
+        return await load_user(info.context, self.owner_id)
 
     @strawberry.field
     async def course(self, info: Info) -> CourseType | None:
-        course = await info.context.loaders.course_by_id.load(self.course_id)
-        return CourseType.from_model(course) if course else None
+        return await load_course(info.context, self.course_id)
 
     @strawberry.field(description="The group this row is reported under; null outside reports.")
     async def group(self, info: Info) -> GroupType | None:
-        if self.group_id is None:
-            return None
-        group = await info.context.loaders.group_by_id.load(self.group_id)
-        return GroupType.from_model(group) if group else None
+        return await load_group(info.context, self.group_id)
 
 
 def progress_from_report_row(row: Any) -> ProgressType:

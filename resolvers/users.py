@@ -18,7 +18,7 @@ from app.models import AnalystAssignment, Role, User, UserRole
 from loaders.users import USER_COLUMNS, USER_ORDER, user_from_row, user_key, user_search_clause
 from permissions.fields import EmailVisible, PrivateToUser, visible_to
 from permissions.policy import active_assignment
-from resolvers.context import Info
+from resolvers.context import Context, Info
 from resolvers.listing import list_page
 from resolvers.node import Node, from_global_id, to_global_id
 from resolvers.pagination import Connection, CursorValue
@@ -115,6 +115,14 @@ class UserType(Node):
         ]
 
 
+async def load_user(ctx: Context, user_id: int | None) -> UserType | None:
+    """The user through its scoped loader; null when absent, out of scope, or no id."""
+    if user_id is None:
+        return None
+    user = await ctx.loaders.user_by_id.load(user_id)
+    return UserType.from_model(user) if user else None
+
+
 def user_item(row: Any) -> tuple[UserType, list[CursorValue]]:
     return UserType.from_model(user_from_row(row)), user_key(row)
 
@@ -137,10 +145,7 @@ class Query:
     @strawberry.field(description="The signed-in user, or null without a token.")
     async def viewer(self, info: Info) -> UserType | None:
         viewer = info.context.get_viewer(required=False)
-        if viewer is None:
-            return None
-        user = await info.context.loaders.user_by_id.load(viewer.id)
-        return UserType.from_model(user) if user else None
+        return await load_user(info.context, viewer.id if viewer else None)
 
     @strawberry.field(
         description="The users you may see, by last name, first name, email. "
