@@ -84,10 +84,11 @@ async def record_lesson_event(
             "enroll them first (enrollUser).",
         )
     now = utcnow()
-    if not scope.is_admin and enrollment.expires_at is not None and enrollment.expires_at <= now:
+    ended = enrollment.expires_at
+    if ended is not None and ended <= now and not scope.can_record_progress_after_expiry():
         raise forbidden(
             f"Access to the course '{course.name}' ended on "
-            f"{enrollment.expires_at.date().isoformat()}; progress can no longer be recorded."
+            f"{ended.date().isoformat()}; progress can no longer be recorded."
         )
 
     progress = await session.get(LessonProgress, (enrollment.id, lesson_id))

@@ -38,8 +38,8 @@ Write rules (the `can_*` methods under "write rules"; mutations in `app/*_admin.
   edits the owner's account;
 - site admin: users (not the owner), roles (not the owner's, not SITE_ADMIN), groups, analyst
   assignments, courses, enrollments, anyone's lesson progress, the audit trail;
-- group analyst, student: their own lesson progress only (tokens are handled in
-  `resolvers.auth`); never enrollments (the seed's FAQ);
+- group analyst, student: their own lesson progress only; never enrollments (the seed's FAQ);
+- everyone signed in: its own API tokens, and nobody else's (`can_use_token_of`);
 - SITE_OWNER is never granted or revoked and nobody changes the owner's roles, so there is
   always exactly one owner.
 A refused write is FORBIDDEN when the target is visible to the viewer and NOT_FOUND when it is
@@ -182,6 +182,14 @@ class Scope:
     def can_record_progress_for(self, user_id: int) -> bool:
         """Everyone signed in records its own lesson progress; admins anyone's (imports)."""
         return self.is_admin or self.is_self(user_id)
+
+    def can_record_progress_after_expiry(self) -> bool:
+        """A student whose course access has ended records nothing; admins still can."""
+        return self.is_admin
+
+    def can_use_token_of(self, user_id: int) -> bool:
+        """API tokens are their user's alone: to see and revoke (admins included)."""
+        return self.is_self(user_id)
 
     def can_read_audit(self) -> bool:
         return self.is_admin

@@ -18,7 +18,7 @@ from strawberry.scalars import JSON
 from app.errors import forbidden
 from app.models import AuditEvent
 from app.validation import aware
-from resolvers.context import Info
+from resolvers.context import Context, Info
 from resolvers.node import Node, from_global_id, to_global_id
 from resolvers.pagination import Connection, bad_cursor, build_connection, decode_cursor, page_size
 from resolvers.users import UserType, load_user
@@ -53,6 +53,14 @@ class AuditEventType(Node):
     @strawberry.field(description="Who made the change; null for the command line.")
     async def actor(self, info: Info) -> UserType | None:
         return await load_user(info.context, self.actor_id)
+
+
+async def load_audit_event(ctx: Context, event_id: int) -> AuditEventType | None:
+    if not ctx.scope.can_read_audit():
+        return None
+    async with ctx.db.read() as session:
+        event = await session.get(AuditEvent, event_id)
+    return AuditEventType.from_model(event) if event else None
 
 
 @strawberry.input

@@ -1,7 +1,8 @@
 """Sign-in and API tokens: `login`, `createApiToken`, `revokeApiToken`.
 
 Invariants: a wrong password and an unknown email give the same error; a token's secret is
-returned once, at creation; a viewer can only list and revoke its own tokens.
+returned once, at creation; a viewer can only fetch (`node`) and revoke its own tokens
+(`Scope.can_use_token_of`); anyone else's token answers exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import strawberry
-from sqlmodel import col, select
 
 from app import accounts, audit, validation
 from app.errors import bad_input, not_found, unauthenticated
 from app.models import ApiToken, utcnow
-from resolvers.context import Info
+from resolvers.context import Context, Info
 from resolvers.node import Node, from_global_id, to_global_id
 from resolvers.users import UserType
 
@@ -73,6 +73,14 @@ class RevokeApiTokenInput:
 @strawberry.type
 class RevokeApiTokenPayload:
     api_token: ApiTokenType
+
+
+async def load_api_token(ctx: Context, token_id: int) -> ApiTokenType | None:
+    async with ctx.db.read() as session:
+        token = await session.get(ApiToken, token_id)
+    if token is None or not ctx.scope.can_use_token_of(token.user_id):
+        return None
+    return ApiTokenType.from_model(token)
 
 
 MAX_TOKEN_NAME = 100
@@ -143,14 +151,8 @@ class Mutation:
         viewer = ctx.get_viewer()
         token_id = from_global_id(input.id, "ApiToken", "id")
         async with ctx.db.write() as session:
-            token = (
-                await session.execute(
-                    select(ApiToken).where(
-                        col(ApiToken.id) == token_id, col(ApiToken.user_id) == viewer.id
-                    )
-                )
-            ).scalar_one_or_none()
-            if token is None:
+            token = await session.get(ApiToken, token_id)
+            if token is None or not ctx.scope.can_use_token_of(token.user_id):
                 raise not_found("API token of yours", field="id")
             if token.revoked_at is None:
                 token.revoked_at = utcnow()

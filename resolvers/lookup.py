@@ -12,6 +12,8 @@ import strawberry
 
 from app.errors import bad_input
 from resolvers.assignments import GroupAnalystAssignmentType
+from resolvers.audit_log import load_audit_event
+from resolvers.auth import load_api_token
 from resolvers.context import Context, Info
 from resolvers.courses import load_course, load_lesson
 from resolvers.groups import load_group
@@ -40,6 +42,8 @@ FETCHERS: dict[str, Callable[[Context, int], Awaitable[Node | None]]] = {
     "Lesson": load_lesson,
     "Progress": _progress,
     "GroupAnalystAssignment": _assignment,
+    "ApiToken": load_api_token,
+    "AuditEvent": load_audit_event,
 }
 
 

@@ -120,3 +120,19 @@ async def test_a_refused_change_leaves_no_event(api: Api, cast: Cast) -> None:
     data = await call(api, EVENTS, {}, cast.token("owner"), None)
     actions = [e["node"]["action"] for e in data["auditEvents"]["edges"]]
     assert actions == ["site.init"]
+
+
+NODE_EVENT = "query($id: ID!) { node(id: $id) { id ... on AuditEvent { action } } }"
+
+
+@pytest.mark.parametrize(
+    ("role", "sees"),
+    [("anonymous", False), ("student", False), ("analyst", False), ("admin", True)],
+)
+async def test_an_audit_event_is_fetchable_by_node_by_admins_only(
+    api: Api, cast: Cast, role: str, sees: bool
+) -> None:
+    data = await call(api, EVENTS, {"first": 1}, cast.token("owner"), None)
+    event = data["auditEvents"]["edges"][0]["node"]
+    found = await api.data(NODE_EVENT, {"id": event["id"]}, token=cast.token(role))
+    assert found == {"node": {"id": event["id"], "action": event["action"]} if sees else None}

@@ -134,3 +134,18 @@ async def test_graphiql_is_served(api: Api) -> None:
     response = await api.client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+
+
+NODE_TOKEN = "query($id: ID!) { node(id: $id) { id ... on ApiToken { name } } }"
+
+
+async def test_a_token_is_fetchable_by_node_only_by_its_user(api: Api, world: World) -> None:
+    admin = await world.user("Adam", "Admin", Role.SITE_ADMIN)
+    owner_token = await world.token(world.owner)
+    created = (await api.data(CREATE, {"name": "mine"}, token=owner_token))["createApiToken"]
+    token_id = created["apiToken"]["id"]
+    mine = await api.data(NODE_TOKEN, {"id": token_id}, token=owner_token)
+    assert mine == {"node": {"id": token_id, "name": "mine"}}
+    # Anyone else, an admin included, and anonymous: as if it did not exist.
+    for token in (await world.token(admin), None):
+        assert await api.data(NODE_TOKEN, {"id": token_id}, token=token) == {"node": None}
