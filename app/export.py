@@ -24,11 +24,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -161,32 +163,29 @@ async def check_access(
     """
     require_export_access(scope)
     async with db.read() as session:
-        if params.group_ids:
-            seen = set(
-                (
-                    await session.execute(
-                        select(Group.id).where(
-                            col(Group.id).in_(params.group_ids),
-                            scope.groups_clause(col(Group.id)),
-                        )
-                    )
-                ).scalars()
-            )
-            if seen != set(params.group_ids):
-                raise not_found("group", field=group_field)
-        if params.course_ids:
-            seen = set(
-                (
-                    await session.execute(
-                        select(Course.id).where(
-                            col(Course.id).in_(params.course_ids),
-                            scope.courses_clause(col(Course.id)),
-                        )
-                    )
-                ).scalars()
-            )
-            if seen != set(params.course_ids):
-                raise not_found("course", field=course_field)
+        groups_ok = await _all_visible(
+            session, col(Group.id), params.group_ids, scope.groups_clause
+        )
+        if not groups_ok:
+            raise not_found("group", field=group_field)
+        courses_ok = await _all_visible(
+            session, col(Course.id), params.course_ids, scope.courses_clause
+        )
+        if not courses_ok:
+            raise not_found("course", field=course_field)
+
+
+async def _all_visible(
+    session: AsyncSession,
+    id_column: Any,
+    ids: tuple[int, ...] | None,
+    clause: Callable[[Any], ColumnElement[bool]],
+) -> bool:
+    """Whether every one of `ids` exists and passes the scope's `clause` (no ids: true)."""
+    if not ids:
+        return True
+    found = await session.execute(select(id_column).where(id_column.in_(ids), clause(id_column)))
+    return set(found.scalars()) == set(ids)
 
 
 class UnknownNames(ValueError):

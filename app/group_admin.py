@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app import audit, validation
 from app.errors import AppError, ErrorCode, conflict, not_found, require
@@ -86,8 +87,8 @@ async def rename_group(session: AsyncSession, scope: Scope, *, group_id: int, na
     return group
 
 
-async def _count(session: AsyncSession, stmt: object) -> int:
-    return int((await session.execute(stmt)).scalar_one())  # type: ignore[call-overload]
+async def _count(session: AsyncSession, stmt: SelectOfScalar[int]) -> int:
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def delete_group(session: AsyncSession, scope: Scope, *, group_id: int) -> Group:
