@@ -3,12 +3,14 @@
 #   tests/with_postgres.sh <command...>
 # Exports GROUPANALYST_TEST_POSTGRES_URL (an admin URL; the tests create their own databases).
 # Installs PostgreSQL from Debian's packages when it is missing and we are root (as in CI);
-# otherwise exits 3 so the caller can say the PostgreSQL run was skipped.
+# otherwise exits 77 (no code of pytest's, which uses 0-5) so the caller can say the
+# PostgreSQL run was skipped. Otherwise the exit code is the command's.
 set -euo pipefail
 
 find_bindir() {
   local d
-  for d in /usr/lib/postgresql/*/bin; do
+  # The newest installed major version (Debian keeps each under /usr/lib/postgresql/<major>).
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
     [ -x "$d/initdb" ] && { echo "$d"; return 0; }
   done
   command -v initdb >/dev/null 2>&1 && { dirname "$(command -v initdb)"; return 0; }
@@ -22,10 +24,10 @@ if [ -z "$bindir" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
     apt-get install -y -qq postgresql >&2
-    bindir=$(find_bindir)
+    bindir=$(find_bindir) || { echo "PostgreSQL installed, but no initdb found." >&2; exit 1; }
   else
     echo "PostgreSQL is not installed (and we are not root to install it)." >&2
-    exit 3
+    exit 77
   fi
 fi
 
