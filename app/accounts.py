@@ -10,7 +10,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,11 +102,6 @@ async def issue_token(
     session.add(token)
     await session.flush()
     return token, secret
-
-
-async def issue_login_token(session: AsyncSession, user_id: int, ttl: timedelta) -> str:
-    _, secret = await issue_token(session, user_id, "login", utcnow() + ttl)
-    return secret
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:

@@ -28,10 +28,6 @@ class SeatUsage:
     used: int
     limit: int | None  # None: unlimited
 
-    @property
-    def free(self) -> int | None:
-        return None if self.limit is None else max(self.limit - self.used, 0)
-
 
 async def lock_site(session: AsyncSession) -> Site:
     """Take the site lock: the first lock of any transaction that grants roles."""

@@ -39,8 +39,10 @@ OWNER_ROLES_FIXED = (
 def check_grants(scope: Scope, changed: Iterable[Role]) -> None:
     for role in sorted(changed):
         if role is Role.SITE_OWNER:
-            require(scope.can_grant(role), OWNER_ROLES_FIXED)
-        require(scope.can_grant(role), f"Only the site owner grants or revokes {role.value}.")
+            message = OWNER_ROLES_FIXED
+        else:
+            message = f"Only the site owner grants or revokes {role.value}."
+        require(scope.can_grant(role), message)
 
 
 async def roles_of(session: AsyncSession, user_id: int) -> frozenset[Role]:
