@@ -83,6 +83,11 @@ async def _enrollment(
     return (await session.execute(locked(stmt) if lock else stmt)).scalar_one_or_none()
 
 
+def _refs(user_id: int, course_id: int) -> dict[str, str]:
+    """How an enrollment's audit details name its user and course."""
+    return {"userId": audit.ref("User", user_id), "courseId": audit.ref("Course", course_id)}
+
+
 async def enroll(
     session: AsyncSession,
     scope: Scope,
@@ -113,8 +118,7 @@ async def enroll(
         target_type="Progress",
         target_id=enrollment.id,
         details={
-            "userId": audit.ref("User", user_id),
-            "courseId": audit.ref("Course", course_id),
+            **_refs(user_id, course_id),
             "activatedAt": audit.iso(activated_at),
             "expiresAt": audit.iso(expires_at),
         },
@@ -153,8 +157,7 @@ async def update_enrollment(
         target_type="Progress",
         target_id=enrollment.id,
         details={
-            "userId": audit.ref("User", user_id),
-            "courseId": audit.ref("Course", course_id),
+            **_refs(user_id, course_id),
             "expiresAt": {"before": audit.iso(before), "after": audit.iso(expires_at)},
         },
     )
@@ -176,8 +179,7 @@ async def unenroll(session: AsyncSession, scope: Scope, *, user_id: int, course_
         target_type="Progress",
         target_id=enrollment.id,
         details={
-            "userId": audit.ref("User", user_id),
-            "courseId": audit.ref("Course", course_id),
+            **_refs(user_id, course_id),
             "activatedAt": audit.iso(enrollment.activated_at),
             "lessonsViewed": enrollment.lessons_viewed,
             "lessonsCompleted": enrollment.lessons_completed,

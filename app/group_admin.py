@@ -141,15 +141,23 @@ async def _member_ids(session: AsyncSession, group_id: int, user_ids: Sequence[i
     return set(rows.scalars())
 
 
+async def _membership_change(
+    session: AsyncSession, scope: Scope, group_id: int, user_ids: Sequence[int]
+) -> tuple[Group, list[int], set[int]]:
+    """The checks both member mutations make, in order: permission, ids, the group, every
+    user; then the group, the ids (deduplicated) and which of them are members now."""
+    require(scope.can_manage_groups(), ADMINS_ONLY)
+    unique_ids = validation.id_list("userIds", user_ids)
+    group = await get_group(session, group_id)
+    await _existing_users(session, unique_ids)
+    return group, unique_ids, await _member_ids(session, group_id, unique_ids)
+
+
 async def add_members(
     session: AsyncSession, scope: Scope, *, group_id: int, user_ids: Sequence[int]
 ) -> tuple[Group, list[int]]:
     """Returns the group and the ids actually added (not members before)."""
-    require(scope.can_manage_groups(), ADMINS_ONLY)
-    user_ids = validation.id_list("userIds", user_ids)
-    group = await get_group(session, group_id)
-    await _existing_users(session, user_ids)
-    already = await _member_ids(session, group_id, user_ids)
+    group, user_ids, already = await _membership_change(session, scope, group_id, user_ids)
     added = [uid for uid in user_ids if uid not in already]
     if added:
         now = utcnow()
@@ -171,11 +179,7 @@ async def remove_members(
     session: AsyncSession, scope: Scope, *, group_id: int, user_ids: Sequence[int]
 ) -> tuple[Group, list[int]]:
     """Returns the group and the ids actually removed (members before)."""
-    require(scope.can_manage_groups(), ADMINS_ONLY)
-    user_ids = validation.id_list("userIds", user_ids)
-    group = await get_group(session, group_id)
-    await _existing_users(session, user_ids)
-    present = await _member_ids(session, group_id, user_ids)
+    group, user_ids, present = await _membership_change(session, scope, group_id, user_ids)
     removed = [uid for uid in user_ids if uid in present]
     if removed:
         await session.execute(
