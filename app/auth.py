@@ -4,18 +4,18 @@ Invariants:
 - a request without `Authorization` is anonymous; one with a token that is unknown, expired
   or revoked is refused (401, code UNAUTHENTICATED) rather than silently downgraded, so a
   client learns at once that its token is dead;
-- the viewer's roles are read with the token, once per request.
+- the viewer and its roles are read with the token in one statement, once per request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlalchemy import Row, Select, select
+from sqlmodel import col
 from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -55,49 +55,49 @@ class InvalidToken(AuthenticationError):
     pass
 
 
+def _viewer_rows(stmt: Select[Any]) -> Select[Any]:
+    """The user's columns and each of its roles (one row per role; one with NULL if none)."""
+    return stmt.add_columns(
+        col(User.id), col(User.first_name), col(User.last_name), col(User.email), col(UserRole.role)
+    ).outerjoin(UserRole, col(UserRole.user_id) == col(User.id))
+
+
+def _viewer(rows: Sequence[Row[Any]]) -> Viewer:
+    first = rows[0]
+    return Viewer(
+        id=first.id,
+        first_name=first.first_name,
+        last_name=first.last_name,
+        email=first.email,
+        roles=frozenset(Role(row.role) for row in rows if row.role is not None),
+    )
+
+
 async def viewer_for_token(db: Database, token: str, now: datetime | None = None) -> Viewer:
     now = now or utcnow()
+    stmt = _viewer_rows(
+        select()
+        .select_from(User)
+        .join(ApiToken, col(ApiToken.user_id) == col(User.id))
+        .where(
+            col(ApiToken.token_hash) == token_digest(token),
+            col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.expires_at) > now,
+        )
+    )
     async with db.read() as session:
-        row = (
-            await session.execute(
-                select(User.id, User.first_name, User.last_name, User.email)
-                .join(ApiToken, col(ApiToken.user_id) == col(User.id))
-                .where(
-                    col(ApiToken.token_hash) == token_digest(token),
-                    col(ApiToken.revoked_at).is_(None),
-                    col(ApiToken.expires_at) > now,
-                )
-            )
-        ).one_or_none()
-        if row is None:
-            raise InvalidToken("The token is unknown, expired or revoked; log in again.")
-        return await _viewer(session, row)
+        rows = (await session.execute(stmt)).all()
+    if not rows:
+        raise InvalidToken("The token is unknown, expired or revoked; log in again.")
+    return _viewer(rows)
 
 
 async def viewer_by_id(db: Database, user_id: int) -> Viewer | None:
     """The user as a viewer with its current roles (signed export links name their viewer)."""
+    stmt = _viewer_rows(select().select_from(User).where(col(User.id) == user_id))
     async with db.read() as session:
-        row = (
-            await session.execute(
-                select(User.id, User.first_name, User.last_name, User.email).where(
-                    col(User.id) == user_id
-                )
-            )
-        ).one_or_none()
-        return None if row is None else await _viewer(session, row)
-
-
-async def _viewer(session: AsyncSession, row: Row[Any]) -> Viewer:
-    roles = (
-        await session.execute(select(UserRole.role).where(col(UserRole.user_id) == row.id))
-    ).scalars()
-    return Viewer(
-        id=row.id,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        email=row.email,
-        roles=frozenset(Role(r) for r in roles),
-    )
+        rows = (await session.execute(stmt)).all()
+    return _viewer(rows) if rows else None
 
 
 def bearer_token(conn: HTTPConnection) -> str | None:

@@ -40,7 +40,7 @@ query Dashboard {
 
 # SQL statements of the analyst dashboard, whatever the world's size (SQLite's explicit
 # BEGIN per session is not counted):
-#   2  token → viewer, and its roles (app.auth)
+#   1  token → viewer with its roles (app.auth)
 #   2  the scope: analysed groups with their analysts, and their members (permissions.policy)
 #   2  the groups page, and its totalCount
 #   1  every group's members page (one windowed statement), 1 their counts (one grouped COUNT)
@@ -48,7 +48,7 @@ query Dashboard {
 # and none for `course { name }`: the progress and summary statements join the course (in
 # the viewer's course scope) and prime the course loader with it, so whichever of the two
 # resolves first, no course is left to fetch.
-DASHBOARD_STATEMENTS = 10
+DASHBOARD_STATEMENTS = 9
 
 
 @contextmanager
@@ -125,8 +125,8 @@ async def test_absurd_nested_query_is_refused_before_running(
     error = body["errors"][0]
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert "smaller `first`" in error["message"]
-    # Only the token and its roles were read; no resolver ran.
-    assert len(statements) == 2
+    # Only the token, with its viewer and roles, was read; no resolver ran.
+    assert len(statements) == 1
 
 
 async def test_too_deep_query_is_refused(api: Api, world: World) -> None:
