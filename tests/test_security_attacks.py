@@ -75,9 +75,7 @@ async def scene(world: World) -> Scene:
         ("s3", s3),
     ]:
         tokens[name] = await world.token(user)
-    return Scene(
-        admin, analyst, co, expired, other, dual, s1, s3, alpha, beta, course, zen, tokens
-    )
+    return Scene(admin, analyst, co, expired, other, dual, s1, s3, alpha, beta, course, zen, tokens)
 
 
 def cursor(*values: Any) -> str:
@@ -155,15 +153,31 @@ async def test_members_paginate_by_name_and_id(api: Api, world: World, scene: Sc
 
 @pytest.mark.parametrize(
     "values",
-    [[1, 2, 3], [None, None, None], ["a", "b", "c"], [[1], {}, 2], ["x"] * 4],
-)
+    [[1, 2, 3], [None, None, None], ["a", "b", "c"], [[1], {}, 2], ["x"] * 4,
+     ["a", "b", 10**30], ["a", "b", True]],
+)  # fmt: skip
 async def test_a_crafted_cursor_of_the_wrong_shape_is_bad_input(
     api: Api, scene: Scene, values: list[Any]
 ) -> None:
-    """Never an internal error (PostgreSQL refuses to compare a text column with a number)."""
+    """Never an internal error (PostgreSQL refuses to compare a text column with a number,
+    or an integer column with a number beyond 64 bits)."""
     for token in ("analyst", "admin"):
         body = await api.raw(USERS, {"after": cursor(*values)}, scene.tokens[token])
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+        nested = await api.raw(
+            """query($id: ID!, $after: String) { node(id: $id) { ... on Group {
+              members(after: $after) { totalCount } } } }""",
+            {"id": gid("Group", scene.alpha.id), "after": cursor(*values)},
+            scene.tokens[token],
+        )
+        assert nested["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", nested
+
+
+async def test_a_crafted_audit_cursor_is_bad_input(api: Api, scene: Scene) -> None:
+    query = "query($after: String) { auditEvents(after: $after) { totalCount } }"
+    for value in (10**30, "x", None):
+        code = await api.error_code(query, {"after": cursor(value)}, scene.tokens["admin"])
+        assert code == "BAD_USER_INPUT"
 
 
 # -- node(id:) with every type name -------------------------------------------------------
@@ -218,9 +232,7 @@ async def test_node_of_any_type_answers_missing_and_hidden_alike(
             assert probe == missing, (viewer, type_name, pk)
 
 
-async def test_a_student_cannot_reach_an_unenrolled_courses_lessons(
-    api: Api, scene: Scene
-) -> None:
+async def test_a_student_cannot_reach_an_unenrolled_courses_lessons(api: Api, scene: Scene) -> None:
     lessons = await api.data(
         "query($id: ID!) { node(id: $id) { ... on Course { lessons { id } } } }",
         {"id": gid("Course", scene.zen.id)},
@@ -272,7 +284,9 @@ async def test_role_and_group_filters_reveal_nothing_hidden(api: Api, scene: Sce
     # Another group's analysts: as empty as a group that does not exist.
     for viewer in ("analyst", "expired", "s1"):
         hidden = await api.raw(
-            USERS, {"filter": {"groupAnalystFor": gid("Group", scene.beta.id)}}, scene.tokens[viewer]
+            USERS,
+            {"filter": {"groupAnalystFor": gid("Group", scene.beta.id)}},
+            scene.tokens[viewer],
         )
         missing = await api.raw(
             USERS, {"filter": {"groupAnalystFor": gid("Group", 999_999)}}, scene.tokens[viewer]
@@ -346,7 +360,9 @@ async def test_a_revoked_role_stops_access_and_frees_the_assignments(
     revoke = """mutation($id: ID!) { setUserRoles(input: {userId: $id, roles: [STUDENT]}) {
       user { id } } }"""
     await api.data(revoke, {"id": gid("User", scene.co.id)}, scene.tokens["admin"])
-    data = await api.data("{ groups { totalCount } users { totalCount } }", token=scene.tokens["co"])
+    data = await api.data(
+        "{ groups { totalCount } users { totalCount } }", token=scene.tokens["co"]
+    )
     assert data == {"groups": {"totalCount": 0}, "users": {"totalCount": 1}}
     analysts = await api.data(
         "query($id: ID!) { node(id: $id) { ... on Group { analysts { lastName } } } }",
@@ -405,7 +421,9 @@ async def test_complete_lesson_for_someone_else(api: Api, scene: Scene) -> None:
     )
     lesson = lessons["node"]["lessons"][0]["id"]
     # A student: another student is as absent as a user that does not exist.
-    hidden = await api.raw(COMPLETE, {"l": lesson, "u": gid("User", scene.s3.id)}, scene.tokens["s1"])
+    hidden = await api.raw(
+        COMPLETE, {"l": lesson, "u": gid("User", scene.s3.id)}, scene.tokens["s1"]
+    )
     missing = await api.raw(COMPLETE, {"l": lesson, "u": gid("User", 999_999)}, scene.tokens["s1"])
     assert errors_without_locations(hidden) == errors_without_locations(missing)
     assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"
