@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import httpx
 import pytest
 from sqlmodel import col, update
 
+from app import export_links
 from app.db import Database
+from app.main import create_app
 from app.models import AnalystAssignment, Course, Group, Role, User, utcnow
+from app.settings import Settings
 from tests.support import Api, World, gid
 
 
@@ -537,3 +541,26 @@ async def test_a_signed_link_carries_no_access_of_its_own(
     replay = await api.client.get(link)
     assert replay.status_code == 404
     assert "sue.one" not in replay.text
+
+
+async def test_without_a_configured_key_links_cannot_be_forged(
+    db: Database, scene: Scene, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    """A deployment that forgot GROUPANALYST_SECRET_KEY must not sign links with a key
+    printed in the source: anyone could forge the owner's link and export every email."""
+    monkeypatch.delenv("GROUPANALYST_SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    settings = Settings.from_env()
+    assert settings.secret_key != "dev-only-change-me"  # noqa: S105
+    public = replace(settings, secret_key="dev-only-change-me")  # noqa: S106
+    forged = export_links.signed_path(public, scene.admin.id or 0, [], utcnow())
+    app = create_app(settings, db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get(forged)
+        assert response.status_code == 401
+        assert "uma.hidden" not in response.text
+        # A link the deployment signed itself still works.
+        own = export_links.signed_path(settings, scene.admin.id or 0, [], utcnow())
+        assert (await client.get(own)).status_code == 200
+    assert Settings().secret_key != Settings().secret_key  # no shared default
