@@ -551,8 +551,8 @@ async def test_without_a_configured_key_links_cannot_be_forged(
     monkeypatch.delenv("GROUPANALYST_SECRET_KEY", raising=False)
     monkeypatch.setenv("DATABASE_URL", database_url)
     settings = Settings.from_env()
-    assert settings.secret_key != "dev-only-change-me"  # noqa: S105
-    public = replace(settings, secret_key="dev-only-change-me")  # noqa: S106
+    assert settings.secret_key != "dev-only-change-me"
+    public = replace(settings, secret_key="dev-only-change-me")
     forged = export_links.signed_path(public, scene.admin.id or 0, [], utcnow())
     app = create_app(settings, db)
     transport = httpx.ASGITransport(app=app)
