@@ -564,3 +564,86 @@ async def test_without_a_configured_key_links_cannot_be_forged(
         own = export_links.signed_path(settings, scene.admin.id or 0, [], utcnow())
         assert (await client.get(own)).status_code == 200
     assert Settings().secret_key != Settings().secret_key  # no shared default
+
+
+async def test_a_lesson_of_another_course_answers_like_a_missing_one(
+    api: Api, scene: Scene
+) -> None:
+    lessons = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on Course { lessons { id } } } }",
+        {"id": gid("Course", scene.zen.id)},
+        scene.tokens["admin"],
+    )
+    zen_lesson = lessons["node"]["lessons"][0]["id"]
+    hidden = await api.raw(COMPLETE, {"l": zen_lesson}, scene.tokens["s1"])
+    missing = await api.raw(COMPLETE, {"l": gid("Lesson", 999_999)}, scene.tokens["s1"])
+    assert errors_without_locations(hidden) == errors_without_locations(missing)
+    assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert "Zen" not in str(hidden)
+
+
+async def test_dead_tokens_and_lost_roles_stop_everything(
+    api: Api, world: World, scene: Scene
+) -> None:
+    link = (
+        await api.data(
+            "query($g: [ID!]) { progressExportUrl(groupIds: $g) }",
+            {"g": [gid("Group", scene.alpha.id)]},
+            scene.tokens["analyst"],
+        )
+    )["progressExportUrl"]
+    expired_token = await world.token(scene.analyst, ttl=timedelta(seconds=-1))
+    created = await api.data(
+        'mutation { createApiToken(input: {name: "x"}) { token apiToken { id } } }',
+        token=scene.tokens["analyst"],
+    )
+    revoked_token = created["createApiToken"]["token"]
+    await api.data(
+        "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { id } } }",
+        {"id": created["createApiToken"]["apiToken"]["id"]},
+        scene.tokens["analyst"],
+    )
+    for dead in (expired_token, revoked_token, "ga_forged"):
+        response = await api.post("{ users { totalCount } }", token=dead)
+        assert response.status_code == 401
+        assert (await _csv(api, [], dead)).status_code == 401
+    # The analyst loses its role: its signed link (still unexpired) exports nothing.
+    await api.data(
+        """mutation($id: ID!) { setUserRoles(input: {userId: $id, roles: [STUDENT]}) {
+          user { id } } }""",
+        {"id": gid("User", scene.analyst.id)},
+        scene.tokens["admin"],
+    )
+    response = await api.client.get(link)
+    assert response.status_code == 403
+    assert "sue.one" not in response.text
+
+
+async def test_an_expired_analyst_cannot_export_or_link_its_old_group(
+    api: Api, scene: Scene
+) -> None:
+    query = "query($g: [ID!]) { progressExportUrl(groupIds: $g) }"
+    old = await api.raw(query, {"g": [gid("Group", scene.alpha.id)]}, scene.tokens["expired"])
+    missing = await api.raw(query, {"g": [gid("Group", 999_999)]}, scene.tokens["expired"])
+    assert errors_without_locations(old) == errors_without_locations(missing)
+    assert old["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    a = await _csv(api, [("groupId", gid("Group", scene.alpha.id))], scene.tokens["expired"])
+    b = await _csv(api, [("groupId", gid("Group", 999_999))], scene.tokens["expired"])
+    assert (a.status_code, a.json()) == (b.status_code, b.json()) and a.status_code == 404
+    everything = await _csv(api, [], scene.tokens["expired"])
+    assert everything.status_code == 200
+    assert everything.text.count("\n") == 1  # the header only
+
+
+async def test_graphql_over_get_runs_no_mutation_and_respects_scope(api: Api, scene: Scene) -> None:
+    headers = {"Authorization": f"Bearer {scene.tokens['analyst']}"}
+    mutation = 'mutation { createGroup(input: {name: "Via GET"}) { group { id } } }'
+    response = await api.client.get("/graphql", params={"query": mutation}, headers=headers)
+    assert response.status_code in (400, 405)
+    read = await api.client.get(
+        "/graphql",
+        params={"query": '{ users(filter: {search: "uma"}) { totalCount } }'},
+        headers=headers,
+    )
+    if read.status_code == 200:
+        assert read.json()["data"]["users"]["totalCount"] == 0
