@@ -647,3 +647,15 @@ async def test_graphql_over_get_runs_no_mutation_and_respects_scope(api: Api, sc
     )
     if read.status_code == 200:
         assert read.json()["data"]["users"]["totalCount"] == 0
+
+
+async def test_a_variables_default_does_not_bypass_the_cost_limit(api: Api, scene: Scene) -> None:
+    """`first: $n` with `$n: Int = 100` left out runs pages of 100: the estimate must too."""
+    nested = "users(first: $n) { edges { node { groups { members(first: $n) { edges { node { "
+    nested += "groups { members(first: $n) { edges { node { id } } } } } } } } } } }"
+    with_default = "query($n: Int = 100) { " + nested + " }"
+    assert await api.error_code(with_default, token=scene.tokens["admin"]) == "QUERY_TOO_COMPLEX"
+    given = "query($n: Int) { " + nested + " }"
+    assert await api.error_code(given, {"n": 100}, scene.tokens["admin"]) == "QUERY_TOO_COMPLEX"
+    # Small pages still run.
+    assert await api.data(with_default, {"n": 2}, scene.tokens["admin"])
