@@ -32,6 +32,7 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    value_from_ast_untyped,
 )
 from strawberry.extensions import SchemaExtension
 
@@ -125,6 +126,19 @@ class _Walker:
                 yield from self._parts(fragment.selection_set, owner, seen | {name})
 
 
+def _with_defaults(
+    operation: OperationDefinitionNode, variables: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """The variables as execution sees them: a variable left out takes its declared default
+    (`query($n: Int = 100)`), so the estimate cannot be told a smaller page than will run."""
+    values = dict(variables)
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in values and definition.default_value is not None:
+            values[name] = value_from_ast_untyped(definition.default_value)
+    return values
+
+
 def estimate(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -148,7 +162,7 @@ def estimate(
         OperationType.MUTATION: schema.mutation_type,
         OperationType.SUBSCRIPTION: schema.subscription_type,
     }
-    walker = _Walker(schema, fragments, variables or {})
+    walker = _Walker(schema, fragments, _with_defaults(operation, variables or {}))
     return walker.walk(operation.selection_set, roots[operation.operation], 1, 0)
 
 
