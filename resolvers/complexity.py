@@ -1,7 +1,8 @@
 """Refuse operations too costly to run: `QUERY_TOO_COMPLEX`, before any resolver runs.
 
 The estimate: every field selected costs the number of times it may run, i.e. the product
-of the page sizes (`first`, or the default 25) of the connections enclosing it; plain lists
+of the page sizes (`first`: a variable left out takes its declared default, as in execution;
+no `first`: 25) of the connections enclosing it; plain lists
 count as one (they are bounded by the data: a user's courses, a group's analysts). Depth is
 the number of nested field levels. Introspection fields (`__schema`, `__type`) are free, so
 GraphiQL keeps working.
