@@ -659,3 +659,15 @@ async def test_a_variables_default_does_not_bypass_the_cost_limit(api: Api, scen
     assert await api.error_code(given, {"n": 100}, scene.tokens["admin"]) == "QUERY_TOO_COMPLEX"
     # Small pages still run.
     assert await api.data(with_default, {"n": 2}, scene.tokens["admin"])
+
+
+@pytest.mark.parametrize("pk", ["\N{SUPERSCRIPT TWO}", "\N{ARABIC-INDIC DIGIT ONE}", "0x1"])
+async def test_a_crafted_global_id_is_bad_input_or_absent(api: Api, scene: Scene, pk: str) -> None:
+    """Digits that are not ASCII are not ids: never an internal error, nor a second spelling."""
+    forged = base64.urlsafe_b64encode(f"Group:{pk}".encode()).decode()
+    body = await api.raw(NODE, {"id": forged}, scene.tokens["admin"])
+    assert body.get("data") in (None, {"node": None}), body
+    if body.get("errors"):
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    response = await _csv(api, [("groupId", forged)], scene.tokens["admin"])
+    assert response.status_code == 400, response.text
