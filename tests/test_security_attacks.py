@@ -363,7 +363,11 @@ async def test_a_revoked_role_stops_access_and_frees_the_assignments(
 ) -> None:
     revoke = """mutation($id: ID!) { setUserRoles(input: {userId: $id, roles: [STUDENT]}) {
       user { id } } }"""
+    seats = "{ site { groupAnalystSeats { used } } }"
+    before = (await api.data(seats, token=scene.tokens["admin"]))["site"]["groupAnalystSeats"]
     await api.data(revoke, {"id": gid("User", scene.co.id)}, scene.tokens["admin"])
+    after = (await api.data(seats, token=scene.tokens["admin"]))["site"]["groupAnalystSeats"]
+    assert after["used"] == before["used"] - 1
     data = await api.data(
         "{ groups { totalCount } users { totalCount } }", token=scene.tokens["co"]
     )
@@ -671,3 +675,20 @@ async def test_a_crafted_global_id_is_bad_input_or_absent(api: Api, scene: Scene
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
     response = await _csv(api, [("groupId", forged)], scene.tokens["admin"])
     assert response.status_code == 400, response.text
+
+
+async def test_a_revoked_admin_sees_only_itself_at_once(
+    api: Api, world: World, scene: Scene
+) -> None:
+    owner = await world.token(world.owner)
+    query = "{ users { totalCount } groups { totalCount } }"
+    assert (await api.data(query, token=scene.tokens["admin"]))["users"]["totalCount"] > 1
+    await api.data(
+        """mutation($id: ID!) { setUserRoles(input: {userId: $id, roles: [STUDENT]}) {
+          user { id } } }""",
+        {"id": gid("User", scene.admin.id)},
+        owner,
+    )
+    data = await api.data(query, token=scene.tokens["admin"])
+    assert data == {"users": {"totalCount": 1}, "groups": {"totalCount": 0}}
+    assert (await _csv(api, [], scene.tokens["admin"])).status_code == 403
