@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -692,3 +692,18 @@ async def test_a_revoked_admin_sees_only_itself_at_once(
     data = await api.data(query, token=scene.tokens["admin"])
     assert data == {"users": {"totalCount": 1}, "groups": {"totalCount": 0}}
     assert (await _csv(api, [], scene.tokens["admin"])).status_code == 403
+
+
+@pytest.mark.parametrize("offset_hours", [-12, 14])
+async def test_an_expiry_in_any_time_zone_is_compared_as_an_instant(
+    api: Api, scene: Scene, offset_hours: int
+) -> None:
+    """SQLite stores text: an expiry given as local time must not shift who sees what."""
+    zone = timezone(timedelta(hours=offset_hours))
+    assign = """mutation($g: ID!, $u: ID!, $e: DateTime) {
+      assignGroupAnalyst(input: {groupId: $g, userId: $u, expiresAt: $e}) { assignment { id } } }"""
+    soon = (utcnow() + timedelta(minutes=30)).astimezone(zone).isoformat()
+    variables = {"g": gid("Group", scene.alpha.id), "u": gid("User", scene.other.id), "e": soon}
+    await api.data(assign, variables, scene.tokens["admin"])
+    groups = await api.data("{ groups { edges { node { name } } } }", token=scene.tokens["other"])
+    assert sorted(e["node"]["name"] for e in groups["groups"]["edges"]) == ["Alpha", "Beta"]
