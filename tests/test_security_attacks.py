@@ -215,6 +215,9 @@ async def test_a_co_analysts_assignment_is_private(api: Api, scene: Scene) -> No
     # Its own assignment, and the admin's view, stay visible.
     mine = await api.data(ASSIGNMENT, {"id": own}, scene.tokens["analyst"])
     assert mine["node"]["id"] == own
+    # Assigned by the owner, whom an analyst may not see: null, not the owner's name.
+    assert mine["node"]["assignedBy"] is None
+    assert mine["node"]["analyst"] == {"lastName": "Analyst"}
     seen = await api.data(ASSIGNMENT, {"id": co_assignment}, scene.tokens["co"])
     assert seen["node"]["expiresAt"] is not None
     assert (await api.data(ASSIGNMENT, {"id": co_assignment}, scene.tokens["admin"]))["node"]
