@@ -710,3 +710,31 @@ async def test_an_expiry_in_any_time_zone_is_compared_as_an_instant(
     await api.data(assign, variables, scene.tokens["admin"])
     groups = await api.data("{ groups { edges { node { name } } } }", token=scene.tokens["other"])
     assert sorted(e["node"]["name"] for e in groups["groups"]["edges"]) == ["Alpha", "Beta"]
+
+
+async def test_aliases_cannot_multiply_password_guesses(api: Api, world: World) -> None:
+    """One request, one password check: 1,000 aliased `login`s would be 1,000 guesses (and
+    1,000 deliberately slow hashes) in one call."""
+    await world.user("Pat", "Word", email="pat@example.com", password="correct horse")
+    guesses = ["nope", "123456", "correct horse"]
+    query = (
+        "mutation { "
+        + " ".join(
+            f'g{n}: login(input: {{email: "pat@example.com", password: "{guess}"}}) {{ token }}'
+            for n, guess in enumerate(guesses)
+        )
+        + " }"
+    )
+    body = await api.raw(query)
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", body
+    assert "token" not in str(body.get("data"))
+    # Through a fragment too.
+    fragment = """mutation { ...Twice }
+      fragment Twice on Mutation {
+        a: login(input: {email: "pat@example.com", password: "x"}) { token }
+        b: login(input: {email: "pat@example.com", password: "correct horse"}) { token } }"""
+    body = await api.raw(fragment)
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", body
+    # One login per request still works.
+    single = 'mutation { login(input: {email: "pat@example.com", password: "correct horse"}) '
+    assert (await api.data(single + "{ token } }"))["login"]["token"]
