@@ -27,7 +27,8 @@ def parse_global_id(value: str) -> tuple[str, int] | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     type_name, sep, pk = raw.partition(":")
-    if not sep or not type_name or not pk.isdigit() or len(pk) > 18:
+    # ASCII only: str.isdigit() accepts "²" (which int() refuses) and other scripts' digits.
+    if not sep or not type_name or not (pk.isascii() and pk.isdigit()) or len(pk) > 18:
         return None
     return type_name, int(pk)
 

@@ -7,6 +7,7 @@ Every setting has a default that serves `make run` on a laptop; production sets
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -38,9 +39,10 @@ class Settings:
     api_token_max_ttl: timedelta = timedelta(days=365)
     cors_origins: list[str] = field(default_factory=list)
     log_level: str = "info"
-    # Signs short-lived export links; a random per-process key would break
-    # links across workers, so production must set one shared value.
-    secret_key: str = "dev-only-change-me"  # noqa: S105
+    # Signs short-lived export links. Unset, it is random per process: never a value
+    # printed in the source, which would let anyone forge any viewer's link. A random key
+    # breaks links across workers (they fail closed, 401), so production sets one value.
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     export_link_ttl: timedelta = timedelta(minutes=5)
     # Upper bound on the estimated cost of one GraphQL operation.
     max_query_cost: int = 50_000
@@ -55,7 +57,7 @@ class Settings:
             api_token_max_ttl=timedelta(days=_int("GROUPANALYST_API_TOKEN_MAX_DAYS", 365)),
             cors_origins=_list("GROUPANALYST_CORS_ORIGINS"),
             log_level=os.environ.get("GROUPANALYST_LOG_LEVEL") or "info",
-            secret_key=os.environ.get("GROUPANALYST_SECRET_KEY") or "dev-only-change-me",
+            secret_key=os.environ.get("GROUPANALYST_SECRET_KEY") or secrets.token_hex(32),
             export_link_ttl=timedelta(seconds=_int("GROUPANALYST_EXPORT_LINK_TTL_SECONDS", 300)),
             max_query_cost=_int("GROUPANALYST_MAX_QUERY_COST", 50_000),
         )

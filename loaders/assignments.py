@@ -16,7 +16,9 @@ class AssignmentByIdLoader(Loader[int, AnalystAssignment | None]):
             select(AnalystAssignment).where(
                 col(AnalystAssignment.id).in_(keys),
                 self.scope.assignments_clause(
-                    col(AnalystAssignment.group_id), col(AnalystAssignment.expires_at)
+                    col(AnalystAssignment.analyst_id),
+                    col(AnalystAssignment.group_id),
+                    col(AnalystAssignment.expires_at),
                 ),
             )
         )
@@ -33,7 +35,9 @@ class AssignmentsByAnalystIdLoader(Loader[int, list[AnalystAssignment]]):
                 col(AnalystAssignment.analyst_id).in_(keys),
                 self.scope.private_clause(col(AnalystAssignment.analyst_id)),
                 self.scope.assignments_clause(
-                    col(AnalystAssignment.group_id), col(AnalystAssignment.expires_at)
+                    col(AnalystAssignment.analyst_id),
+                    col(AnalystAssignment.group_id),
+                    col(AnalystAssignment.expires_at),
                 ),
             )
             .order_by(col(AnalystAssignment.assigned_at), col(AnalystAssignment.id))

@@ -37,13 +37,25 @@ class RolesByUserIdLoader(Loader[int, list[Role]]):
         return all_per_key(keys, ((user_id, Role(role)) for user_id, role in rows))
 
 
-# The order of every list of people: last name, first name, email, then id (total).
-USER_ORDER: tuple[Any, ...] = (
-    col(User.last_name),
-    col(User.first_name),
-    col(User.email_key),
-    col(User.id),
-)
+def user_order(scope: Scope) -> tuple[Any, ...]:
+    """The order of every list of people: last name, first name, email, then id (total).
+
+    The email only where the viewer may read it ('' otherwise): a cursor carries its row's
+    sort key, and a list may hold users whose email the viewer may not read (a co-analyst),
+    so their email in the key would leak it, and a forged cursor would be an oracle for it.
+    """
+    return (
+        col(User.last_name),
+        col(User.first_name),
+        scope.readable_email_key(col(User.id), col(User.email_key)),
+        col(User.id),
+    )
+
+
+def user_columns(scope: Scope) -> tuple[Any, ...]:
+    """`USER_COLUMNS` and the sort key's email part (`user_key` reads it)."""
+    return (*USER_COLUMNS, user_order(scope)[2].label("email_sort"))
+
 
 # What a listing reads of a user: never the password hash.
 USER_COLUMNS: tuple[Any, ...] = (
@@ -64,7 +76,7 @@ def user_from_row(row: Any) -> User:
 
 def user_key(row: Any) -> list[CursorValue]:
     m = row._mapping
-    return [m["last_name"], m["first_name"], m["email_key"], m["id"]]
+    return [m["last_name"], m["first_name"], m["email_sort"], m["id"]]
 
 
 def like_pattern(text: str) -> str:
@@ -109,12 +121,13 @@ def _members(scope: Scope, owners: list[int], search: str | None) -> sa.Select[A
 
 
 class MembersByGroupIdLoader(PageLoader[MemberArgs, User]):
-    """A page of each group's members, in `USER_ORDER`."""
+    """A page of each group's members, in `user_order`."""
 
     def statement(self, owners: list[int], args: MemberArgs) -> sa.Select[Any]:
-        stmt = _members(self.scope, owners, args.search).add_columns(*USER_COLUMNS)
-        stmt = stmt.where(after_clause(USER_ORDER, args.after))
-        return first_rows_per_owner(stmt, col(GroupMembership.group_id), USER_ORDER, args.first + 1)
+        order = user_order(self.scope)
+        stmt = _members(self.scope, owners, args.search).add_columns(*user_columns(self.scope))
+        stmt = stmt.where(after_clause(order, args.after))
+        return first_rows_per_owner(stmt, col(GroupMembership.group_id), order, args.first + 1)
 
     def item(self, row: Any) -> tuple[User, list[CursorValue]]:
         return user_from_row(row), user_key(row)
@@ -144,6 +157,6 @@ class AnalystsByGroupIdLoader(Loader[int, list[User]]):
                 self.scope.groups_clause(col(AnalystAssignment.group_id)),
                 self.scope.users_clause(col(User.id)),
             )
-            .order_by(*USER_ORDER)
+            .order_by(*user_order(self.scope))
         )
         return all_per_key(keys, ((group_id, user) for user, group_id in rows))

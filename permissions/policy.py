@@ -25,6 +25,7 @@ Lists derived from these rules: a user's `groups` are only the groups the viewer
 (`groups_clause`), so an analyst never learns the name of a member's other groups; a group's
 `analysts` are its unexpired assignments only (for admins too: an expired analyst is not an
 analyst); an analyst's own assignments list holds its unexpired ones, an admin's view holds all.
+An assignment (by id too) is private to its analyst and admins (`assignments_clause`).
 
 List filters never reveal a protected field: searching by email only matches users whose
 email the viewer may read (`email_visible_clause`), and filtering by role only matches users
@@ -229,6 +230,14 @@ class Scope:
             clauses.append(user_id.in_(self._members_of_analysed()))
         return sa.or_(*clauses)
 
+    def readable_email_key(self, user_id: Column, email_key: Column) -> Column:
+        """The email key where the viewer may read the email, else '' (for sorting people:
+        a sort key travels in cursors, so it must never hold an email the viewer may not
+        read, nor let a forged cursor compare against one)."""
+        if self.is_admin:
+            return email_key
+        return sa.case((self.email_visible_clause(user_id), email_key), else_=sa.literal(""))
+
     def private_clause(self, user_id: Column) -> ColumnElement[bool]:
         """Rows private to their user (roles, assignments list): the twin of `can_see_private`."""
         if self.is_anonymous:
@@ -264,12 +273,18 @@ class Scope:
             select(Enrollment.course_id).where(col(Enrollment.user_id) == self.viewer_id)
         )
 
-    def assignments_clause(self, group_id: Column, expires_at: Column) -> ColumnElement[bool]:
+    def assignments_clause(
+        self, analyst_id: Column, group_id: Column, expires_at: Column
+    ) -> ColumnElement[bool]:
+        """Admins: every assignment. An analyst: its own assignments in force, never a
+        co-analyst's (co-analysts see each other's names only, not when or by whom they were
+        assigned nor when their access ends)."""
         if self.is_admin:
             return sa.true()
         if not self.analysed_group_ids:
             return sa.false()
         return sa.and_(
+            analyst_id == self.viewer_id,
             group_id.in_(self._analysed()),
             sa.or_(expires_at.is_(None), expires_at > self.now),
         )

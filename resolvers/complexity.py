@@ -1,12 +1,14 @@
 """Refuse operations too costly to run: `QUERY_TOO_COMPLEX`, before any resolver runs.
 
 The estimate: every field selected costs the number of times it may run, i.e. the product
-of the page sizes (`first`, or the default 25) of the connections enclosing it; plain lists
+of the page sizes (`first`: a variable left out takes its declared default, as in execution;
+no `first`: 25) of the connections enclosing it; plain lists
 count as one (they are bounded by the data: a user's courses, a group's analysts). Depth is
 the number of nested field levels. Introspection fields (`__schema`, `__type`) are free, so
 GraphiQL keeps working.
 
-Invariant: an operation above `Settings.max_query_cost` or `MAX_DEPTH` gets one error with
+Invariant: an operation above `Settings.max_query_cost` or `MAX_DEPTH`, or calling `login` more
+than once (`ONCE_PER_OPERATION`), gets one error with
 `extensions.code = "QUERY_TOO_COMPLEX"`, a message saying what to change, and no data.
 """
 
@@ -32,6 +34,7 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    value_from_ast_untyped,
 )
 from strawberry.extensions import SchemaExtension
 
@@ -41,10 +44,17 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 MAX_DEPTH = 15
 
 
+# `login` runs a deliberately slow password hash and mints a token: once per operation, or
+# aliases would turn one request into thousands of hashes (and password guesses).
+ONCE_PER_OPERATION = frozenset({"login"})
+
+
 @dataclass(frozen=True)
 class Estimate:
     cost: int
     depth: int
+    # The most times one `ONCE_PER_OPERATION` mutation is called (aliases, fragments).
+    repeats: int = 0
 
 
 def _page(field: FieldNode, variables: Mapping[str, Any]) -> int:
@@ -125,6 +135,19 @@ class _Walker:
                 yield from self._parts(fragment.selection_set, owner, seen | {name})
 
 
+def _with_defaults(
+    operation: OperationDefinitionNode, variables: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """The variables as execution sees them: a variable left out takes its declared default
+    (`query($n: Int = 100)`), so the estimate cannot be told a smaller page than will run."""
+    values = dict(variables)
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in values and definition.default_value is not None:
+            values[name] = value_from_ast_untyped(definition.default_value)
+    return values
+
+
 def estimate(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -148,11 +171,24 @@ def estimate(
         OperationType.MUTATION: schema.mutation_type,
         OperationType.SUBSCRIPTION: schema.subscription_type,
     }
-    walker = _Walker(schema, fragments, variables or {})
-    return walker.walk(operation.selection_set, roots[operation.operation], 1, 0)
+    walker = _Walker(schema, fragments, _with_defaults(operation, variables or {}))
+    root = roots[operation.operation]
+    found = walker.walk(operation.selection_set, root, 1, 0)
+    calls = [
+        node.name.value
+        for node, _, _ in walker._parts(operation.selection_set, root, frozenset())
+        if node.name.value in ONCE_PER_OPERATION
+    ]
+    repeats = max((calls.count(name) for name in set(calls)), default=0)
+    return Estimate(found.cost, found.depth, repeats)
 
 
 def too_complex(found: Estimate, max_cost: int) -> AppError | None:
+    if found.repeats > 1:
+        return AppError(
+            ErrorCode.QUERY_TOO_COMPLEX,
+            "Call `login` once per request; send one request per sign-in.",
+        )
     if found.depth > MAX_DEPTH:
         return AppError(
             ErrorCode.QUERY_TOO_COMPLEX,

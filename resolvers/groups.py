@@ -17,7 +17,7 @@ from sqlmodel import col
 from app.models import Group
 from app.report import REPORT_ORDER, CourseSummary
 from loaders.progress import ProgressArgs
-from loaders.users import USER_ORDER, MemberArgs, like_pattern
+from loaders.users import MemberArgs, like_pattern, user_order
 from resolvers.context import Context, Info
 from resolvers.courses import CourseType, load_course
 from resolvers.listing import check_page, list_page
@@ -94,7 +94,7 @@ class GroupType(Node):
         search: str | None = None,
     ) -> Connection[UserType]:
         loaders = info.context.loaders
-        size = check_page(first, after, USER_ORDER)
+        size = check_page(first, after, user_order(info.context.scope))
         rows = await loaders.members_by_group_id.load(
             (self.db_id, MemberArgs(first=size, after=after, search=search))
         )

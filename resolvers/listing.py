@@ -17,7 +17,7 @@ from resolvers.pagination import (
     CursorValue,
     after_clause,
     build_connection,
-    decode_cursor,
+    check_cursor,
     page_size,
 )
 
@@ -28,7 +28,7 @@ def check_page(first: int | None, after: str | None, order: Sequence[Any]) -> in
     """The page size; BAD_USER_INPUT for a bad `first` or a cursor of another list."""
     size = page_size(first)
     if after is not None:
-        decode_cursor(after, len(order))
+        check_cursor(order, after)
     return size
 
 

@@ -13,7 +13,14 @@ from typing import Generic, TypeVar
 import strawberry
 
 from app.errors import bad_input
-from app.keyset import CursorValue, after_clause, bad_cursor, decode_cursor, encode_cursor
+from app.keyset import (
+    CursorValue,
+    after_clause,
+    bad_cursor,
+    check_cursor,
+    decode_cursor,
+    encode_cursor,
+)
 
 __all__ = [
     "Connection",
@@ -23,6 +30,7 @@ __all__ = [
     "after_clause",
     "bad_cursor",
     "build_connection",
+    "check_cursor",
     "decode_cursor",
     "encode_cursor",
     "page_size",

@@ -15,7 +15,7 @@ import strawberry
 from sqlmodel import col, select
 
 from app.models import AnalystAssignment, Role, User, UserRole
-from loaders.users import USER_COLUMNS, USER_ORDER, user_from_row, user_key, user_search_clause
+from loaders.users import user_columns, user_from_row, user_key, user_order, user_search_clause
 from permissions.fields import EmailVisible, PrivateToUser, visible_to
 from permissions.policy import active_assignment
 from resolvers.context import Context, Info
@@ -182,5 +182,5 @@ class Query:
                         )
                     )
                 )
-        stmt = sa.select(*USER_COLUMNS).where(*where)
-        return await list_page(info.context, stmt, USER_ORDER, first, after, user_item)
+        stmt = sa.select(*user_columns(scope)).where(*where)
+        return await list_page(info.context, stmt, user_order(scope), first, after, user_item)
