@@ -26,13 +26,16 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
+from cross_web import HTTPException as GraphQLHTTPException
+from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.auth import BearerTokenBackend, Viewer
 from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
-from app.responses import error_response
+from app.responses import code_for_status, error_response, http_error_response
 from app.settings import Settings
 from resolvers.context import Context, build_context
 from resolvers.schema import schema
@@ -56,6 +59,17 @@ class GraphQLApp(GraphQL[Context, None]):
         user = request.scope.get("user")
         viewer = user if isinstance(user, Viewer) else None
         return await build_context(self.db, self.settings, viewer)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry answers a bad request body or method in plain text; ours carry a code."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except GraphQLHTTPException as exc:
+            response = error_response(exc.status_code, code_for_status(exc.status_code), exc.reason)
+        await response(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
@@ -107,6 +121,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         ],
         middleware=middleware,
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error_response},
     )
     app.state.db = database
     app.state.settings = settings

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from app.errors import HTTP_STATUS, AppError, ErrorCode
 
@@ -17,3 +19,18 @@ def error_response(status: int, code: ErrorCode, message: str) -> JSONResponse:
 def app_error_response(exc: AppError) -> JSONResponse:
     """An expected failure with the HTTP status its code stands for."""
     return error_response(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message)
+
+
+def code_for_status(status: int) -> ErrorCode:
+    """The error code a plain HTTP failure (bad body, wrong method, unknown path) carries."""
+    for code, code_status in HTTP_STATUS.items():
+        if code_status == status:
+            return code
+    return ErrorCode.BAD_USER_INPUT if 400 <= status < 500 else ErrorCode.INTERNAL_SERVER_ERROR
+
+
+async def http_error_response(_request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 answers, in the API's error shape."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else "Internal server error."
+    return error_response(status, code_for_status(status), detail)

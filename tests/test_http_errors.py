@@ -1,0 +1,54 @@
+"""Requests that never reach a resolver still get the API's error shape and a code."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import Api
+
+
+def _code(body: dict[str, object]) -> object:
+    errors = body["errors"]
+    assert isinstance(errors, list)
+    return errors[0]["extensions"]["code"]
+
+
+async def test_body_that_is_not_json(api: Api) -> None:
+    response = await api.client.post(
+        "/graphql", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert _code(response.json()) == "BAD_USER_INPUT"
+    assert "JSON" in response.json()["errors"][0]["message"]
+
+
+async def test_body_without_a_query(api: Api) -> None:
+    response = await api.client.post("/graphql", json={})
+    assert response.status_code == 400
+    assert _code(response.json()) == "BAD_USER_INPUT"
+
+
+async def test_mutation_over_get_is_refused_with_a_code(api: Api) -> None:
+    response = await api.client.get(
+        "/graphql",
+        params={"query": 'mutation { login(input: {email: "a", password: "b"}) { token } }'},
+    )
+    assert response.status_code == 400
+    assert _code(response.json()) == "BAD_USER_INPUT"
+    assert "GET" in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [("POST", "/exports/progress.csv", 405, "BAD_USER_INPUT"), ("GET", "/nope", 404, "NOT_FOUND")],
+)
+async def test_unknown_paths_and_methods(
+    api: Api, method: str, path: str, status: int, code: str
+) -> None:
+    response = await api.client.request(method, path)
+    assert response.status_code == status
+    assert _code(response.json()) == code
+
+
+async def test_a_plain_query_still_answers(api: Api) -> None:
+    assert await api.data("{ viewer { id } }") == {"viewer": None}
