@@ -80,9 +80,10 @@ async def create_user(
     # Argon2 is deliberately slow: keep it off the event loop and outside the write lock.
     password_hash = await asyncio.to_thread(hash_password, password) if password else None
 
+    # A taken email is the caller's mistake whatever the seats: say that first.
+    await _email_taken(session, email)
     if Role.GROUP_ANALYST in wanted:
         await seats.claim(session)
-    await _email_taken(session, email)
     user = User(
         first_name=first_name,
         last_name=last_name,

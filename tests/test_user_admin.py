@@ -365,3 +365,23 @@ async def test_set_user_roles_unknown_user(api: Api, cast: Cast) -> None:
         "NOT_FOUND",
     )
     assert error["extensions"]["field"] == "userId"
+
+
+async def test_taken_email_is_reported_before_a_full_plan(api: Api, cast: Cast) -> None:
+    """Retrying a createUser that already succeeded says CONFLICT, even with no seat left."""
+    await cast.world.set_plan("PRO_GROWTH", seats=0)
+    error = await call(
+        api,
+        CREATE,
+        {
+            "input": {
+                "firstName": "Again",
+                "lastName": "Student",
+                "email": cast.student.email.upper(),
+                "roles": ["GROUP_ANALYST"],
+            }
+        },
+        cast.token("admin"),
+        "CONFLICT",
+    )
+    assert error["extensions"]["field"] == "email"
