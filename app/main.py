@@ -16,19 +16,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException as GraphQLHTTPException
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.websockets import WebSocket
-from cross_web import HTTPException as GraphQLHTTPException
-from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from app.auth import BearerTokenBackend, Viewer

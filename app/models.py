@@ -9,6 +9,8 @@ Invariants kept here (not in application code, so they hold across processes):
   make sense with it (memberships, assignments), never to enrollments of other users.
 Plans and their Group Analyst seats are rows in `plan`, not code: `group_analyst_seats` NULL
 means unlimited.
+Ids are never reused, also on SQLite (AUTOINCREMENT): the audit trail and automation keep ids
+of deleted rows, and a new row must never answer to them.
 All timestamps are timezone-aware UTC in Python (see `UTCDateTime`).
 """
 
@@ -84,6 +86,7 @@ class Plan(SQLModel, table=True):
 
 class Site(SQLModel, table=True):
     __tablename__ = "site"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
@@ -93,6 +96,7 @@ class Site(SQLModel, table=True):
 
 class User(SQLModel, table=True):
     __tablename__ = "user_account"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     first_name: str = Field(max_length=100)
@@ -116,6 +120,7 @@ class UserRole(SQLModel, table=True):
 
 class Group(SQLModel, table=True):
     __tablename__ = "student_group"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
@@ -141,6 +146,7 @@ class AnalystAssignment(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("analyst_id", "group_id", name="uq_assignment_analyst_group"),
         sa.Index("ix_assignment_group", "group_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -161,6 +167,7 @@ class AnalystAssignment(SQLModel, table=True):
 
 class Course(SQLModel, table=True):
     __tablename__ = "course"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, index=True)
@@ -171,7 +178,10 @@ class Course(SQLModel, table=True):
 
 class Lesson(SQLModel, table=True):
     __tablename__ = "lesson"
-    __table_args__ = (sa.UniqueConstraint("course_id", "position", name="uq_lesson_position"),)
+    __table_args__ = (
+        sa.UniqueConstraint("course_id", "position", name="uq_lesson_position"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(
@@ -186,6 +196,7 @@ class Enrollment(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("user_id", "course_id", name="uq_enrollment_user_course"),
         sa.Index("ix_enrollment_course", "course_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -220,6 +231,7 @@ class LessonProgress(SQLModel, table=True):
 
 class ApiToken(SQLModel, table=True):
     __tablename__ = "api_token"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(
@@ -237,7 +249,10 @@ class ApiToken(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
-    __table_args__ = (sa.Index("ix_audit_actor_at", "actor_id", "at"),)
+    __table_args__ = (
+        sa.Index("ix_audit_actor_at", "actor_id", "at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # NULL for the command line and for actors deleted since.

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("lesson_count", sa.Integer(), nullable=False),
         sa.Column("created_at", app.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("course", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_course_name"), ["name"], unique=False)
@@ -49,6 +50,7 @@ def upgrade() -> None:
         sa.Column("created_at", app.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name_key"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "user_account",
@@ -62,6 +64,7 @@ def upgrade() -> None:
         sa.Column("created_at", app.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("email_key"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "analyst_assignment",
@@ -76,6 +79,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["group_id"], ["student_group.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("analyst_id", "group_id", name="uq_assignment_analyst_group"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("analyst_assignment", schema=None) as batch_op:
         batch_op.create_index("ix_assignment_group", ["group_id"], unique=False)
@@ -92,6 +96,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("api_token", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_token_user_id"), ["user_id"], unique=False)
@@ -107,6 +112,7 @@ def upgrade() -> None:
         sa.Column("details", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["actor_id"], ["user_account.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.create_index("ix_audit_actor_at", ["actor_id", "at"], unique=False)
@@ -127,6 +133,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("user_id", "course_id", name="uq_enrollment_user_course"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("enrollment", schema=None) as batch_op:
         batch_op.create_index("ix_enrollment_course", ["course_id"], unique=False)
@@ -152,6 +159,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["course_id"], ["course.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("course_id", "position", name="uq_lesson_position"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "site",
@@ -164,6 +172,7 @@ def upgrade() -> None:
             ["plan.code"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "user_role",
