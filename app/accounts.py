@@ -16,9 +16,12 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app import audit
+from app import audit, validation
 from app.models import DEFAULT_PLANS, ApiToken, Plan, Role, Site, User, UserRole, utcnow
 from app.security import hash_password, new_token, token_digest, verify_password
+from app.validation import PERSON_NAME_MAX
+
+SITE_NAME_MAX = 200
 
 
 class SiteExists(Exception):
@@ -54,6 +57,12 @@ async def create_site(
     await ensure_plans(session)
     if await session.get(Plan, plan) is None:
         raise ValueError(f"Unknown plan {plan!r}; one of {', '.join(DEFAULT_PLANS)}.")
+    # The same rules as the API's, named by the command line's flags.
+    site_name = validation.text("site-name", site_name, SITE_NAME_MAX)
+    owner_email = validation.email("owner-email", owner_email)
+    owner_first_name = validation.text("owner-first-name", owner_first_name, PERSON_NAME_MAX)
+    owner_last_name = validation.text("owner-last-name", owner_last_name, PERSON_NAME_MAX)
+    owner_password = validation.password("owner-password", owner_password)
     now = utcnow()
     site = Site(name=site_name, plan_code=plan, created_at=now)
     owner = User(

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
-from app import accounts, export
+from app import accounts, audit, export
 from app.db import Database
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
+from app.errors import AppError
 from app.migrate import upgrade
 from app.models import DEFAULT_PLANS, User, utcnow
 from app.progress import ProgressBar
@@ -69,6 +71,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     except (accounts.SiteExists, ValueError) as exc:
         print(f"init: {exc}", file=sys.stderr)
         return 1
+    except AppError as exc:
+        print(f"init: {exc.message}", file=sys.stderr)
+        return 2
     print(f"site {args.site_name!r} created on plan {args.plan}; owner {args.owner_email}")
     return 0
 
@@ -114,8 +119,16 @@ async def _create_token(settings: Settings, email: str, name: str, days: int) ->
             user = await accounts.user_by_email(session, email)
             if user is None or user.id is None:
                 return None
-            _, secret = await accounts.issue_token(
+            token, secret = await accounts.issue_token(
                 session, user.id, name, utcnow() + timedelta(days=days)
+            )
+            audit.record(
+                session,
+                actor_id=None,
+                action="token.create",
+                target_type="ApiToken",
+                target_id=token.id,
+                details={"name": name, "expiresAt": audit.iso(token.expires_at), "via": "cli"},
             )
             return secret
     finally:
@@ -123,7 +136,19 @@ async def _create_token(settings: Settings, email: str, name: str, days: int) ->
 
 
 def cmd_create_token(args: argparse.Namespace) -> int:
-    secret = asyncio.run(_create_token(_settings(), args.email, args.name, args.days))
+    settings = _settings()
+    max_days = settings.api_token_max_ttl.days
+    if not 1 <= args.days <= max_days:
+        print(
+            f"create-token: --days must be 1 to {max_days} (GROUPANALYST_API_TOKEN_MAX_DAYS)",
+            file=sys.stderr,
+        )
+        return 2
+    name = args.name.strip()
+    if not name or len(name) > 100:
+        print("create-token: --name must be 1 to 100 characters", file=sys.stderr)
+        return 2
+    secret = asyncio.run(_create_token(settings, args.email, name, args.days))
     if secret is None:
         print(f"create-token: no user with email {args.email}", file=sys.stderr)
         return 1
@@ -322,4 +347,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except OperationalError as exc:
+        # Typically a database never migrated, or one that cannot be reached.
+        print(
+            f"groupanalyst {args.command}: the database refused: {exc.orig}. Check DATABASE_URL "
+            "and run `groupanalyst migrate`.",
+            file=sys.stderr,
+        )
+    except OSError as exc:
+        print(f"groupanalyst {args.command}: {exc.strerror}: {exc.filename}", file=sys.stderr)
+    return 1

@@ -24,6 +24,21 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    scheme = url.split(":", 1)[0]
+    if scheme not in SUPPORTED_DRIVERS:
+        # Only the scheme is echoed: the rest may hold a password.
+        raise SystemExit(
+            f"DATABASE_URL must start with sqlite+aiosqlite:/// or postgresql+asyncpg://, "
+            f"not {scheme}:"
+        )
+    return url
+
+
 def _list(name: str) -> list[str]:
     raw = os.environ.get(name, "")
     return [item.strip() for item in raw.split(",") if item.strip()]
@@ -50,7 +65,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            database_url=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_url=_database_url(),
             host=os.environ.get("GROUPANALYST_HOST") or "127.0.0.1",
             port=_int("GROUPANALYST_PORT", 8000),
             login_token_ttl=timedelta(minutes=_int("GROUPANALYST_LOGIN_TOKEN_TTL_MINUTES", 720)),

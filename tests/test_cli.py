@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from sqlmodel import col, select
 
 from app.cli import main
 from app.db import Database
-from app.models import Role, Site, User, UserRole
+from app.models import AuditEvent, Role, Site, User, UserRole
 
 INIT = [
     "init",
@@ -107,3 +108,65 @@ def test_starting_the_command_line_hashes_no_password() -> None:
         "assert _dummy_hash.cache_info().currsize == 1\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)  # noqa: S603
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--owner-email", "not-an-email", "'owner-email' must be an email address"),
+        ("--site-name", " ", "'site-name' must not be empty"),
+        ("--owner-first-name", "", "'owner-first-name' must not be empty"),
+        ("--owner-password", "short", "'owner-password' must be 8 to 200"),
+    ],
+)
+def test_init_checks_its_input_like_the_api(
+    database_url: str, capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
+) -> None:
+    args = [*INIT, "--owner-password", "s3cret-pass"]
+    args[args.index(flag) + 1] = value
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+    assert query(database_url, select(func.count()).select_from(Site))[0][0] == 0
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize("days", ["0", "-5", "3650"])
+def test_create_token_days_are_bounded(capsys: pytest.CaptureFixture[str], days: str) -> None:
+    assert main([*INIT, "--owner-password", "s3cret-pass"]) == 0
+    capsys.readouterr()
+    assert main(["create-token", "--email", "boss@acme.test", "--days", days]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--days must be 1 to 365" in captured.err
+
+
+@pytest.mark.usefixtures("env")
+def test_create_token_is_audited(database_url: str) -> None:
+    assert main([*INIT, "--owner-password", "s3cret-pass"]) == 0
+    assert main(["create-token", "--email", "boss@acme.test", "--name", "ops"]) == 0
+    events = query(
+        database_url,
+        select(AuditEvent.action, AuditEvent.details).where(
+            col(AuditEvent.action) == "token.create"
+        ),
+    )
+    assert [(e[0], e[1]["name"], e[1]["via"]) for e in events] == [("token.create", "ops", "cli")]
+
+
+def test_unmigrated_database_gets_a_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    assert main(["create-token", "--email", "x@example.com"]) == 1
+    assert "groupanalyst migrate" in capsys.readouterr().err
+
+
+def test_unsupported_database_url_is_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://root:hunter2@db/x")
+    with pytest.raises(SystemExit) as exited:
+        main(["migrate"])
+    assert "postgresql+asyncpg://" in str(exited.value)
+    assert "hunter2" not in str(exited.value)
