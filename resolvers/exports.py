@@ -11,6 +11,7 @@ import strawberry
 
 from app import export, export_links
 from app.models import utcnow
+from app.report import ProgressStatus
 from resolvers.context import Info
 
 
@@ -20,7 +21,7 @@ class Query:
         description=(
             "A signed link (path and query, relative to this API's origin) that downloads the "
             "group progress CSV without an Authorization header. It exports as you, with the "
-            "same groups and courses (none given: all you may see), and expires after a few "
+            "same groups, courses and status (none given: all you may see), and expires after a few "
             "minutes. Site admins and group analysts only."
         )
     )
@@ -29,12 +30,17 @@ class Query:
         info: Info,
         group_ids: list[strawberry.ID] | None = None,
         course_ids: list[strawberry.ID] | None = None,
+        status: ProgressStatus | None = None,
     ) -> str:
         ctx = info.context
         viewer = ctx.get_viewer()
         export.require_export_access(ctx.scope)
         params = export.parse_params(
-            group_ids or [], course_ids or [], group_field="groupIds", course_field="courseIds"
+            group_ids or [],
+            course_ids or [],
+            status.value if status else None,
+            group_field="groupIds",
+            course_field="courseIds",
         )
         await export.check_access(
             ctx.db, ctx.scope, params, group_field="groupIds", course_field="courseIds"

@@ -615,3 +615,22 @@ def test_command_line_scope_is_an_admin_and_not_anonymous() -> None:
     scope = system_scope()
     assert scope.is_admin and scope.can_export_reports() and not scope.is_anonymous
     assert ANONYMOUS.is_anonymous and not ANONYMOUS.can_export_reports()
+
+
+async def test_signed_link_carries_the_status_filter(small: Small, api: Any) -> None:
+    token = await small.token(small.analyst_a)
+    query = "query ($g: [ID!]) { progressExportUrl(groupIds: $g, status: COMPLETED) }"
+    data = await api.data(query, {"g": [gid("Group", small.alpha.id)]}, token)
+    link: str = data["progressExportUrl"]
+    assert "status=COMPLETED" in link
+    by_link = await api.client.get(link)
+    by_header = await api.client.get(
+        "/exports/progress.csv",
+        params={"groupId": gid("Group", small.alpha.id), "status": "COMPLETED"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    everything = await api.client.get(link.replace("&status=COMPLETED", ""))
+    assert by_link.status_code == by_header.status_code == 200
+    assert by_link.text == by_header.text
+    assert by_link.text != HEADER_LINE + ALPHA_ROWS
+    assert everything.status_code == 401  # the signature covers the status
