@@ -28,8 +28,8 @@ from app.writes import locked
 from permissions.policy import Scope
 
 ENROLLMENTS_ADMINS_ONLY = (
-    "Only site owners and admins manage enrollments; Group Analysts cannot "
-    "(to let students in, share a Group link with a coupon instead)."
+    "Only site owners and admins manage enrollments; Group Analysts cannot. "
+    "Ask a site admin to enroll the student."
 )
 
 

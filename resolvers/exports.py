@@ -21,8 +21,8 @@ class Query:
         description=(
             "A signed link (path and query, relative to this API's origin) that downloads the "
             "group progress CSV without an Authorization header. It exports as you, with the "
-            "same groups, courses and status (none given: all you may see), and expires after a few "
-            "minutes. Site admins and group analysts only."
+            "same groups, courses and status (none given: all you may see), and expires "
+            "after a few minutes. Site admins and group analysts only."
         )
     )
     async def progress_export_url(
