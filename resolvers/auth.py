@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 import strawberry
 
 from app import accounts, audit, validation
+from app.auth import viewer_by_id
 from app.errors import bad_input, not_found, unauthenticated
 from app.models import ApiToken, utcnow
-from resolvers.context import Context, Info
+from resolvers.context import Context, Info, sign_in
 from resolvers.node import Node, from_global_id, to_global_id
 from resolvers.users import UserType
 
@@ -109,6 +110,9 @@ class Mutation:
                 target_type="User",
                 target_id=user.id,
             )
+        viewer = await viewer_by_id(ctx.db, user.id)
+        assert viewer is not None
+        await sign_in(ctx, viewer)
         return LoginPayload(
             token=secret, expires_at=token.expires_at, viewer=UserType.from_model(user)
         )

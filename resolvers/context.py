@@ -54,6 +54,14 @@ class Context:
 Info = strawberry.Info[Context, None]
 
 
+async def sign_in(ctx: Context, viewer: Viewer) -> None:
+    """After `login`, the rest of the operation reads as the user who signed in, so
+    `login { viewer { email roles } }` answers like `viewer` will with the new token."""
+    ctx.viewer = viewer
+    ctx.scope = await load_scope(ctx.db, viewer)
+    ctx.loaders = Loaders.create(ctx.db, ctx.scope)
+
+
 async def build_context(db: Database, settings: Settings, viewer: Viewer | None) -> Context:
     scope = await load_scope(db, viewer)
     return Context(

@@ -149,3 +149,16 @@ async def test_a_token_is_fetchable_by_node_only_by_its_user(api: Api, world: Wo
     # Anyone else, an admin included, and anonymous: as if it did not exist.
     for token in (await world.token(admin), None):
         assert await api.data(NODE_TOKEN, {"id": token_id}, token=token) == {"node": None}
+
+
+async def test_login_payload_reads_as_the_user_who_signed_in(api: Api, world: World) -> None:
+    await world.user(
+        "Ana", "Analyst", Role.GROUP_ANALYST, email="ana@example.com", password="pw-123456"
+    )
+    query = """
+    mutation { login(input: {email: "ana@example.com", password: "pw-123456"}) {
+      viewer { email roles }
+    } }
+    """
+    data = await api.data(query)
+    assert data["login"]["viewer"] == {"email": "ana@example.com", "roles": ["GROUP_ANALYST"]}
