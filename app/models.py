@@ -276,3 +276,18 @@ DEFAULT_PLANS: dict[str, int | None] = {
     "PREMIER": 15,
     "PLUS": None,
 }
+
+
+class LoginFailure(SQLModel, table=True):
+    """One refused `login`, kept to throttle password guessing across all workers."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        sa.Index("ix_login_failure_email_at", "email_key", "at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The lower-cased email tried, whether or not such a user exists.
+    email_key: str = Field(max_length=254)
+    at: datetime = _ts(nullable=False)

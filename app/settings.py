@@ -61,6 +61,9 @@ class Settings:
     export_link_ttl: timedelta = timedelta(minutes=5)
     # Upper bound on the estimated cost of one GraphQL operation.
     max_query_cost: int = 50_000
+    # At most this many refused logins per email per window (`app.throttle`).
+    login_max_failures: int = 10
+    login_failure_window: timedelta = timedelta(minutes=15)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -75,4 +78,8 @@ class Settings:
             secret_key=os.environ.get("GROUPANALYST_SECRET_KEY") or secrets.token_hex(32),
             export_link_ttl=timedelta(seconds=_int("GROUPANALYST_EXPORT_LINK_TTL_SECONDS", 300)),
             max_query_cost=_int("GROUPANALYST_MAX_QUERY_COST", 50_000),
+            login_max_failures=_int("GROUPANALYST_LOGIN_MAX_FAILURES", 10),
+            login_failure_window=timedelta(
+                minutes=_int("GROUPANALYST_LOGIN_FAILURE_WINDOW_MINUTES", 15)
+            ),
         )

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import strawberry
 
-from app import accounts, audit, validation
+from app import accounts, audit, throttle, validation
 from app.auth import viewer_by_id
 from app.errors import bad_input, not_found, unauthenticated
 from app.models import ApiToken, utcnow
@@ -95,9 +95,15 @@ class Mutation:
         ctx = info.context
         # Checked in a read session: the write transaction (on SQLite, the database's write
         # lock) is not held while Argon2 works.
+        now, window = utcnow(), ctx.settings.login_failure_window
         async with ctx.db.read() as session:
+            failures = await throttle.recent_failures(session, input.email, now, window)
+            if failures >= ctx.settings.login_max_failures:
+                raise throttle.throttled(window)
             user = await accounts.authenticate(session, input.email, input.password)
         if user is None or user.id is None:
+            async with ctx.db.write() as session:
+                await throttle.record_failure(session, input.email, now, window)
             raise unauthenticated("Invalid email or password.")
         async with ctx.db.write() as session:
             token, secret = await accounts.issue_token(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.models import Role, utcnow
+from app.models import LoginFailure, Role, utcnow
 from tests.support import Api, World
 
 VIEWER = "{ viewer { firstName roles } }"
@@ -162,3 +162,43 @@ async def test_login_payload_reads_as_the_user_who_signed_in(api: Api, world: Wo
     """
     data = await api.data(query)
     assert data["login"]["viewer"] == {"email": "ana@example.com", "roles": ["GROUP_ANALYST"]}
+
+
+async def _login_code(api: Api, email: str, password: str) -> tuple[str | None, str]:
+    body = await api.raw(LOGIN, {"email": email, "password": password})
+    if not body.get("errors"):
+        return None, ""
+    return body["errors"][0]["extensions"]["code"], body["errors"][0]["message"]
+
+
+async def test_password_guessing_is_throttled_per_email(api: Api, world: World) -> None:
+    await world.user("Ana", "Analyst", email="ana@example.com", password="pw-123456")
+    await world.user("Ben", "Other", email="ben@example.com", password="pw-654321")
+    for _ in range(10):
+        code, message = await _login_code(api, "ANA@example.com", "guess")
+        assert (code, message) == ("UNAUTHENTICATED", "Invalid email or password.")
+    # Now even the right password is refused, with a message saying why.
+    code, message = await _login_code(api, "ana@example.com", "pw-123456")
+    assert code == "UNAUTHENTICATED"
+    assert "Too many failed sign-ins" in message
+    # Another account is not affected.
+    assert await _login_code(api, "ben@example.com", "pw-654321") == (None, "")
+
+
+async def test_throttle_answers_alike_for_unknown_emails(api: Api, world: World) -> None:
+    await world.user("Ana", "Analyst", email="ana@example.com", password="pw-123456")
+    for email in ("ana@example.com", "nobody@example.com"):
+        for _ in range(10):
+            await _login_code(api, email, "guess")
+    known = await api.raw(LOGIN, {"email": "ana@example.com", "password": "guess"})
+    unknown = await api.raw(LOGIN, {"email": "nobody@example.com", "password": "guess"})
+    assert known == unknown
+    assert "Too many failed sign-ins" in known["errors"][0]["message"]
+
+
+async def test_throttle_ends_after_the_window(api: Api, world: World) -> None:
+    await world.user("Ana", "Analyst", email="ana@example.com", password="pw-123456")
+    long_ago = utcnow() - timedelta(minutes=16)
+    async with world.db.write() as session:
+        session.add_all(LoginFailure(email_key="ana@example.com", at=long_ago) for _ in range(10))
+    assert await _login_code(api, "ana@example.com", "pw-123456") == (None, "")
