@@ -221,14 +221,7 @@ class Scope:
 
     def email_visible_clause(self, user_id: Column) -> ColumnElement[bool]:
         """Users whose email (and company) the viewer may read: the SQL twin of `can_see_email`."""
-        if self.is_anonymous:
-            return sa.false()
-        if self.is_admin:
-            return sa.true()
-        clauses = [user_id == self.viewer_id]
-        if self.analysed_group_ids:
-            clauses.append(user_id.in_(self._members_of_analysed()))
-        return sa.or_(*clauses)
+        return self._admin_self_or_member(user_id)
 
     def readable_email_key(self, user_id: Column, email_key: Column) -> Column:
         """The email key where the viewer may read the email, else '' (for sorting people:
@@ -255,13 +248,17 @@ class Scope:
 
     def enrollments_clause(self, student_id: Column) -> ColumnElement[bool]:
         """Enrollments (and their progress) whose student the viewer may report on."""
+        return self._admin_self_or_member(student_id)
+
+    def _admin_self_or_member(self, user_id: Column) -> ColumnElement[bool]:
+        """Admins: everyone; others: themselves and the members of the groups they analyse."""
         if self.is_anonymous:
             return sa.false()
         if self.is_admin:
             return sa.true()
-        clauses = [student_id == self.viewer_id]
+        clauses = [user_id == self.viewer_id]
         if self.analysed_group_ids:
-            clauses.append(student_id.in_(self._members_of_analysed()))
+            clauses.append(user_id.in_(self._members_of_analysed()))
         return sa.or_(*clauses)
 
     def courses_clause(self, course_id: Column) -> ColumnElement[bool]:
