@@ -20,7 +20,7 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from app import accounts, audit, export
+from app import accounts, audit, export, validation
 from app.db import Database
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.errors import AppError
@@ -144,9 +144,10 @@ def cmd_create_token(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    name = args.name.strip()
-    if not name or len(name) > 100:
-        print("create-token: --name must be 1 to 100 characters", file=sys.stderr)
+    try:
+        name = validation.text("--name", args.name, validation.TOKEN_NAME_MAX)
+    except AppError as exc:
+        print(f"create-token: {exc.message}", file=sys.stderr)
         return 2
     secret = asyncio.run(_create_token(settings, args.email, name, args.days))
     if secret is None:
@@ -357,5 +358,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
     except OSError as exc:
-        print(f"groupanalyst {args.command}: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        print(f"groupanalyst {args.command}: {exc}", file=sys.stderr)
     return 1

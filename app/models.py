@@ -279,15 +279,12 @@ DEFAULT_PLANS: dict[str, int | None] = {
 
 
 class LoginFailure(SQLModel, table=True):
-    """One refused `login`, kept to throttle password guessing across all workers."""
+    """One sign-in attempt not (yet) known to be right, to throttle guessing (`app.throttle`)."""
 
     __tablename__ = "login_failure"
-    __table_args__ = (
-        sa.Index("ix_login_failure_email_at", "email_key", "at"),
-        {"sqlite_autoincrement": True},
-    )
+    __table_args__ = (sa.Index("ix_login_failure_digest_at", "email_digest", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    # The lower-cased email tried, whether or not such a user exists.
-    email_key: str = Field(max_length=254)
-    at: datetime = _ts(nullable=False)
+    # SHA-256 of the lower-cased email tried, whether or not such a user exists.
+    email_digest: str = Field(max_length=64)
+    at: datetime = _ts(nullable=False, index=True)

@@ -30,7 +30,8 @@ def code_for_status(status: int) -> ErrorCode:
 
 
 async def http_error_response(_request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 answers, in the API's error shape."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    detail = exc.detail if isinstance(exc, HTTPException) else "Internal server error."
-    return error_response(status, code_for_status(status), detail)
+    """Starlette's own 404/405 answers, in the API's error shape (405 keeps its `Allow`)."""
+    assert isinstance(exc, HTTPException)
+    response = error_response(exc.status_code, code_for_status(exc.status_code), exc.detail)
+    response.headers.update(exc.headers or {})
+    return response

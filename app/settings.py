@@ -39,6 +39,13 @@ def _database_url() -> str:
     return url
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be 1 or more, got {value}")
+    return value
+
+
 def _list(name: str) -> list[str]:
     raw = os.environ.get(name, "")
     return [item.strip() for item in raw.split(",") if item.strip()]
@@ -78,8 +85,8 @@ class Settings:
             secret_key=os.environ.get("GROUPANALYST_SECRET_KEY") or secrets.token_hex(32),
             export_link_ttl=timedelta(seconds=_int("GROUPANALYST_EXPORT_LINK_TTL_SECONDS", 300)),
             max_query_cost=_int("GROUPANALYST_MAX_QUERY_COST", 50_000),
-            login_max_failures=_int("GROUPANALYST_LOGIN_MAX_FAILURES", 10),
+            login_max_failures=_positive("GROUPANALYST_LOGIN_MAX_FAILURES", 10),
             login_failure_window=timedelta(
-                minutes=_int("GROUPANALYST_LOGIN_FAILURE_WINDOW_MINUTES", 15)
+                minutes=_positive("GROUPANALYST_LOGIN_FAILURE_WINDOW_MINUTES", 15)
             ),
         )

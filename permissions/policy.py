@@ -2,7 +2,7 @@
 
 Every read path asks this module: GraphQL field permissions use the predicates, lists,
 loaders, summaries and the CSV export use the SQL clauses. Both are derived from one `Scope`
-computed once per request, so they cannot disagree.
+computed once per request (again after a successful `login` in it), so they cannot disagree.
 
 Rules:
 - anonymous: nothing (only `login` works, and it does not read through here);

@@ -84,7 +84,6 @@ async def load_api_token(ctx: Context, token_id: int) -> ApiTokenType | None:
     return ApiTokenType.from_model(token)
 
 
-MAX_TOKEN_NAME = 100
 DEFAULT_API_TOKEN_TTL = timedelta(days=90)
 
 
@@ -93,21 +92,25 @@ class Mutation:
     @strawberry.mutation(description="Exchange an email and password for a bearer token.")
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         ctx = info.context
-        # Checked in a read session: the write transaction (on SQLite, the database's write
-        # lock) is not held while Argon2 works.
-        now, window = utcnow(), ctx.settings.login_failure_window
+        settings = ctx.settings
+        # Claimed before the password is checked, so parallel guesses cannot outrun the count.
+        await throttle.claim_attempt(
+            ctx.db,
+            input.email,
+            utcnow(),
+            settings.login_failure_window,
+            settings.login_max_failures,
+        )
+        # Checked in a read session: no write transaction (on SQLite, the database's write
+        # lock) is held while Argon2 works.
         async with ctx.db.read() as session:
-            failures = await throttle.recent_failures(session, input.email, now, window)
-            if failures >= ctx.settings.login_max_failures:
-                raise throttle.throttled(window)
             user = await accounts.authenticate(session, input.email, input.password)
         if user is None or user.id is None:
-            async with ctx.db.write() as session:
-                await throttle.record_failure(session, input.email, now, window)
             raise unauthenticated("Invalid email or password.")
         async with ctx.db.write() as session:
+            await throttle.clear(session, input.email)
             token, secret = await accounts.issue_token(
-                session, user.id, "login", utcnow() + ctx.settings.login_token_ttl
+                session, user.id, "login", utcnow() + settings.login_token_ttl
             )
             audit.record(
                 session,
@@ -117,7 +120,8 @@ class Mutation:
                 target_id=user.id,
             )
         viewer = await viewer_by_id(ctx.db, user.id)
-        assert viewer is not None
+        if viewer is None:
+            raise unauthenticated("This account no longer exists.")
         await sign_in(ctx, viewer)
         return LoginPayload(
             token=secret, expires_at=token.expires_at, viewer=UserType.from_model(user)
@@ -129,7 +133,7 @@ class Mutation:
     ) -> CreateApiTokenPayload:
         ctx = info.context
         viewer = ctx.get_viewer()
-        name = validation.text("name", input.name, MAX_TOKEN_NAME)
+        name = validation.text("name", input.name, validation.TOKEN_NAME_MAX)
         now = utcnow()
         expires_at = validation.aware("expiresAt", input.expires_at) or now + min(
             DEFAULT_API_TOKEN_TTL, ctx.settings.api_token_max_ttl

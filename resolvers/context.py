@@ -1,8 +1,10 @@
 """The typed request context every resolver receives.
 
 Invariants: built once per request by `build_context`; the scope is computed there, before
-any resolver runs, and never changes during the request. Loaders are created fresh per
-request, so nothing cached leaks between viewers. A mutation writes through `Context.write`:
+any resolver runs, and changes only when `login` succeeds (`sign_in`: the rest of that
+operation then reads as the signed-in user, exactly as a second request with the new token
+would, with fresh loaders). Loaders are created fresh per request and on `sign_in`, so
+nothing cached leaks between viewers. A mutation writes through `Context.write`:
 signed in first (UNAUTHENTICATED otherwise), then one transaction (`app.writes.run_write`).
 """
 

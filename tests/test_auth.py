@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from app.models import LoginFailure, Role, utcnow
+from app.throttle import email_digest
 from tests.support import Api, World
 
 VIEWER = "{ viewer { firstName roles } }"
@@ -192,6 +194,10 @@ async def test_throttle_answers_alike_for_unknown_emails(api: Api, world: World)
             await _login_code(api, email, "guess")
     known = await api.raw(LOGIN, {"email": "ana@example.com", "password": "guess"})
     unknown = await api.raw(LOGIN, {"email": "nobody@example.com", "password": "guess"})
+    for body in (known, unknown):
+        # The wait counts down by the second; everything else must be identical.
+        wait = body["errors"][0]["extensions"].pop("retryAfterSeconds")
+        assert 0 < wait <= 15 * 60
     assert known == unknown
     assert "Too many failed sign-ins" in known["errors"][0]["message"]
 
@@ -200,5 +206,36 @@ async def test_throttle_ends_after_the_window(api: Api, world: World) -> None:
     await world.user("Ana", "Analyst", email="ana@example.com", password="pw-123456")
     long_ago = utcnow() - timedelta(minutes=16)
     async with world.db.write() as session:
-        session.add_all(LoginFailure(email_key="ana@example.com", at=long_ago) for _ in range(10))
+        session.add_all(
+            LoginFailure(email_digest=email_digest("Ana@example.com"), at=at)
+            for at in [long_ago] * 10
+        )
     assert await _login_code(api, "ana@example.com", "pw-123456") == (None, "")
+    # Nine recent failures still leave one try, and a right password clears them.
+    async with world.db.write() as session:
+        session.add_all(
+            LoginFailure(email_digest=email_digest("ana@example.com"), at=utcnow())
+            for _ in range(9)
+        )
+    assert await _login_code(api, " ana@example.com ", "pw-123456") == (None, "")
+    for _ in range(9):
+        await _login_code(api, "ana@example.com", "guess")
+    assert await _login_code(api, "ana@example.com", "pw-123456") == (None, "")
+
+
+async def test_parallel_guesses_cannot_outrun_the_throttle(api: Api, world: World) -> None:
+    await world.user("Ana", "Analyst", email="ana@example.com", password="pw-123456")
+    answers = await asyncio.gather(
+        *(_login_code(api, "ana@example.com", "guess") for _ in range(16))
+    )
+    # Exactly 10 passwords were checked, whatever the interleaving; the rest never were.
+    assert sum(message == "Invalid email or password." for _, message in answers) == 10
+    assert sum("Too many" in message for _, message in answers) == 6
+    code, message = await _login_code(api, "ana@example.com", "pw-123456")
+    assert code == "UNAUTHENTICATED"
+    assert "Too many" in message
+
+
+async def test_long_email_is_an_ordinary_refusal(api: Api) -> None:
+    code, message = await _login_code(api, "x" * 400 + "@example.com", "guess")
+    assert (code, message) == ("UNAUTHENTICATED", "Invalid email or password.")

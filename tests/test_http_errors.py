@@ -48,6 +48,8 @@ async def test_unknown_paths_and_methods(
     response = await api.client.request(method, path)
     assert response.status_code == status
     assert _code(response.json()) == code
+    if status == 405:
+        assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}
 
 
 async def test_a_plain_query_still_answers(api: Api) -> None:

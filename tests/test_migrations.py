@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
@@ -44,3 +45,24 @@ async def test_ids_of_deleted_rows_are_never_reused(db: Database) -> None:
         await session.flush()
         assert first_id is not None and second.id is not None
         assert second.id > first_id
+
+
+async def test_every_table_with_an_id_never_reuses_ids_on_sqlite(
+    db: Database, backend: str
+) -> None:
+    """AUTOINCREMENT on every table whose rows others refer to by id (audit, automation)."""
+    if backend != "sqlite":
+        # PostgreSQL sequences never hand out an id twice; nothing to check there.
+        assert db.dialect == "postgresql"
+        return
+    async with db.read() as session:
+        rows = (await session.execute(sa.text("SELECT name, sql FROM sqlite_master"))).all()
+    sql = {name: text for name, text in rows if text}
+    with_ids = [
+        t.name
+        for t in SQLModel.metadata.sorted_tables
+        if "id" in t.columns and t.name != "login_failure"
+    ]
+    assert with_ids
+    missing = [name for name in with_ids if "AUTOINCREMENT" not in sql[name]]
+    assert missing == []
