@@ -239,3 +239,23 @@ async def test_parallel_guesses_cannot_outrun_the_throttle(api: Api, world: Worl
 async def test_long_email_is_an_ordinary_refusal(api: Api) -> None:
     code, message = await _login_code(api, "x" * 400 + "@example.com", "guess")
     assert (code, message) == ("UNAUTHENTICATED", "Invalid email or password.")
+
+
+async def test_login_inside_an_operation_never_widens_it(api: Api, world: World) -> None:
+    """After `login`, later fields read as the signed-in user, even for an admin's request."""
+    await world.user("Sam", "Student", Role.STUDENT, email="sam@example.com", password="pw-123456")
+    owner = await world.token(world.owner)
+    body = await api.raw(
+        """
+        mutation {
+          login(input: {email: "sam@example.com", password: "pw-123456"}) { viewer { firstName } }
+          createGroup(input: {name: "Sneaky"}) { group { id } }
+        }
+        """,
+        token=owner,
+    )
+    # createGroup's payload is non-null, so its refusal nulls the whole `data`.
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert body["errors"][0]["path"] == ["createGroup"]
+    groups = await api.data("{ groups { totalCount } }", token=owner)
+    assert groups == {"groups": {"totalCount": 0}}
