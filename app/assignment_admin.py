@@ -1,7 +1,7 @@
 """Analyst assignments: which Group Analyst reports on which group, until when.
 
 Invariants:
-- only admins assign and unassign (`Scope.can_assign_analysts`); permission first, then input
+- only admins assign and unassign (`AccessScope.can_assign_analysts`); permission first, then input
   checks, then writes;
 - only a user holding GROUP_ANALYST can be assigned (else BAD_USER_INPUT saying to grant the
   role first); the analyst's row is locked (`FOR SHARE`) while assigning, so a concurrent
@@ -25,7 +25,7 @@ from app.errors import bad_input, require
 from app.group_admin import get_group
 from app.models import AnalystAssignment, Role, utcnow
 from app.user_admin import locked_user, roles_of
-from permissions.policy import Scope
+from permissions.policy import AccessScope
 
 
 async def _assignment(
@@ -43,7 +43,7 @@ async def _assignment(
 
 async def assign_analyst(
     session: AsyncSession,
-    scope: Scope,
+    scope: AccessScope,
     *,
     user_id: int,
     group_id: int,
@@ -107,7 +107,7 @@ async def assign_analyst(
 
 
 async def unassign_analyst(
-    session: AsyncSession, scope: Scope, *, user_id: int, group_id: int
+    session: AsyncSession, scope: AccessScope, *, user_id: int, group_id: int
 ) -> bool:
     """Whether an assignment was removed; removing one that does not exist is no error."""
     require(scope.can_assign_analysts(), "Only site owners and admins unassign Group Analysts.")

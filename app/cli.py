@@ -26,7 +26,7 @@ from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.errors import AppError
 from app.migrate import upgrade
 from app.models import DEFAULT_PLANS, User, utcnow
-from app.progress import ProgressBar
+from app.progress_bar import ProgressBar
 from app.report import ProgressStatus
 from app.settings import Settings
 from permissions.policy import system_scope

@@ -1,7 +1,7 @@
 """Courses and enrollments: `create_course`, `enroll`, `update_enrollment`, `unenroll`.
 
 Invariants:
-- only admins create courses and manage enrollments (`Scope.can_manage_courses`,
+- only admins create courses and manage enrollments (`AccessScope.can_manage_courses`,
   `can_manage_enrollments`); a Group Analyst never manages enrollments (the seed's FAQ);
   permission first, then input checks, then writes;
 - a course's lessons are created with it, in the order given, and `lesson_count` equals the
@@ -25,7 +25,7 @@ from app import audit, validation
 from app.errors import AppError, ErrorCode, bad_input, conflict, not_found, require
 from app.models import Course, Enrollment, Lesson, User, utcnow
 from app.writes import locked
-from permissions.policy import Scope
+from permissions.policy import AccessScope
 
 ENROLLMENTS_ADMINS_ONLY = (
     "Only site owners and admins manage enrollments; Group Analysts cannot. "
@@ -34,7 +34,7 @@ ENROLLMENTS_ADMINS_ONLY = (
 
 
 async def create_course(
-    session: AsyncSession, scope: Scope, *, name: str, lesson_titles: Sequence[str]
+    session: AsyncSession, scope: AccessScope, *, name: str, lesson_titles: Sequence[str]
 ) -> Course:
     require(scope.can_manage_courses(), "Only site owners and admins create courses.")
     name = validation.text("name", name, validation.COURSE_NAME_MAX)
@@ -90,7 +90,7 @@ def _refs(user_id: int, course_id: int) -> dict[str, str]:
 
 async def enroll(
     session: AsyncSession,
-    scope: Scope,
+    scope: AccessScope,
     *,
     user_id: int,
     course_id: int,
@@ -128,7 +128,7 @@ async def enroll(
 
 async def update_enrollment(
     session: AsyncSession,
-    scope: Scope,
+    scope: AccessScope,
     *,
     user_id: int,
     course_id: int,
@@ -164,7 +164,9 @@ async def update_enrollment(
     return enrollment, course
 
 
-async def unenroll(session: AsyncSession, scope: Scope, *, user_id: int, course_id: int) -> bool:
+async def unenroll(
+    session: AsyncSession, scope: AccessScope, *, user_id: int, course_id: int
+) -> bool:
     """Whether an enrollment was removed."""
     require(scope.can_manage_enrollments(), ENROLLMENTS_ADMINS_ONLY)
     await _user_and_course(session, user_id, course_id)

@@ -38,7 +38,7 @@ from app.models import (
     UserRole,
     table_of,
 )
-from app.progress import ProgressBar
+from app.progress_bar import ProgressBar
 from app.security import hash_password
 
 DEMO_EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

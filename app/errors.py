@@ -69,6 +69,6 @@ def conflict(field: str, message: str) -> AppError:
 
 
 def require(allowed: bool, message: str) -> None:
-    """FORBIDDEN with `message` unless `allowed` (an answer of `permissions.policy.Scope`)."""
+    """FORBIDDEN with `message` unless `allowed` (an answer of `permissions.policy.AccessScope`)."""
     if not allowed:
         raise forbidden(message)

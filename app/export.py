@@ -1,10 +1,10 @@
 """The group progress CSV export: parameters, access, rows, CSV bytes and the audit event.
 
 Shared by `GET /exports/progress.csv` (`app.export_http`), `progressExportUrl`
-(`resolvers.exports`) and `groupanalyst export` (`app.cli`), so they cannot disagree.
+(`resolvers.export`) and `groupanalyst export` (`app.cli`), so they cannot disagree.
 
 Invariants:
-- rows come from `app.report.report_rows` under the caller's `Scope` (only its select list
+- rows come from `app.report.report_rows` under the caller's `AccessScope` (only its select list
   is narrowed, `export_statement`) and percentages from `app.report.percent`: the export
   and the GraphQL report agree on which rows exist, their order and their percentages; who
   may export, and which groups and fields, is decided by `permissions.policy` only;
@@ -49,7 +49,7 @@ from app.report import (
     report_rows,
     report_where,
 )
-from permissions.policy import Scope
+from permissions.policy import AccessScope
 
 HEADER = (
     "Student First Name",
@@ -144,14 +144,14 @@ def parse_params(
     return ExportParams(groups or None, courses or None, parsed_status)
 
 
-def require_export_access(scope: Scope) -> None:
+def require_export_access(scope: AccessScope) -> None:
     if not scope.can_export_reports():
         raise forbidden("Only site admins and group analysts can export group progress.")
 
 
 async def check_access(
     db: Database,
-    scope: Scope,
+    scope: AccessScope,
     params: ExportParams,
     *,
     group_field: str = "groupId",
@@ -268,12 +268,12 @@ EXPORT_COLUMNS: tuple[Any, ...] = (
 )
 
 
-def export_statement(scope: Scope, flt: ProgressFilter) -> sa.Select[Any]:
+def export_statement(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
     """`report_rows` itself (its joins, scope, filter and order) reading only `EXPORT_COLUMNS`."""
     return report_rows(scope, flt).with_only_columns(*EXPORT_COLUMNS)
 
 
-def format_rows(scope: Scope, rows: Iterable[Any]) -> Iterable[list[str]]:
+def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
     """Rows of `export_statement` as CSV cells, in `HEADER` order.
 
     Only text from the database is neutralised: dates and percentages are formatted by us
@@ -329,14 +329,14 @@ class ExportRun:
     complete: bool = False
 
 
-def count_statement(scope: Scope, flt: ProgressFilter) -> sa.Select[Any]:
+def count_statement(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
     """How many rows `report_rows(scope, flt)` returns (for a progress bar)."""
     return report_from(sa.select(sa.func.count())).where(*report_where(scope, flt))
 
 
 async def csv_chunks(
     db: Database,
-    scope: Scope,
+    scope: AccessScope,
     params: ExportParams,
     run: ExportRun,
     batch_size: int | None = None,
@@ -359,7 +359,7 @@ async def csv_chunks(
 
 
 async def record_export(
-    db: Database, scope: Scope, params: ExportParams, run: ExportRun, via: str
+    db: Database, scope: AccessScope, params: ExportParams, run: ExportRun, via: str
 ) -> None:
     """One audit event: who, which groups (all of the viewer's when none were named), rows."""
     group_ids: list[int] | None = None

@@ -27,7 +27,7 @@ from app.errors import AppError, bad_input, unauthenticated
 from app.models import utcnow
 from app.responses import app_error_response
 from app.settings import Settings
-from permissions.policy import Scope, load_scope
+from permissions.policy import AccessScope, load_scope
 
 log = logging.getLogger("groupanalyst.export")
 
@@ -68,7 +68,7 @@ def _filename() -> str:
 
 
 async def audited_body(
-    db: Database, scope: Scope, params: export.ExportParams, via: str
+    db: Database, scope: AccessScope, params: export.ExportParams, via: str
 ) -> AsyncGenerator[bytes]:
     """The CSV chunks, then (however the stream ends) the audit event."""
     run = export.ExportRun()

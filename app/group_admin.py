@@ -1,7 +1,7 @@
 """Groups and their members (analyst assignments: `app.assignment_admin`).
 
 Invariants:
-- only admins change groups (`Scope.can_manage_groups`); permission first, then input
+- only admins change groups (`AccessScope.can_manage_groups`); permission first, then input
   checks, then writes;
 - group names are unique case-insensitively (`name_key`); a taken name is CONFLICT;
 - deleting a group deletes its memberships and assignments (foreign-key cascades), never
@@ -24,7 +24,7 @@ from app import audit, validation
 from app.errors import AppError, ErrorCode, conflict, not_found, require
 from app.models import AnalystAssignment, Group, GroupMembership, User, utcnow
 from app.writes import locked
-from permissions.policy import Scope
+from permissions.policy import AccessScope
 
 ADMINS_ONLY = "Only site owners and admins manage groups."
 
@@ -49,7 +49,7 @@ async def _name_taken(session: AsyncSession, name: str, except_id: int | None = 
         raise conflict("name", f"A group named '{existing.name}' already exists.")
 
 
-async def create_group(session: AsyncSession, scope: Scope, *, name: str) -> Group:
+async def create_group(session: AsyncSession, scope: AccessScope, *, name: str) -> Group:
     require(scope.can_manage_groups(), ADMINS_ONLY)
     name = validation.text("name", name, validation.GROUP_NAME_MAX)
     await _name_taken(session, name)
@@ -67,7 +67,9 @@ async def create_group(session: AsyncSession, scope: Scope, *, name: str) -> Gro
     return group
 
 
-async def rename_group(session: AsyncSession, scope: Scope, *, group_id: int, name: str) -> Group:
+async def rename_group(
+    session: AsyncSession, scope: AccessScope, *, group_id: int, name: str
+) -> Group:
     require(scope.can_manage_groups(), ADMINS_ONLY)
     name = validation.text("name", name, validation.GROUP_NAME_MAX)
     group = await get_group(session, group_id, lock=True)
@@ -91,7 +93,7 @@ async def _count(session: AsyncSession, stmt: SelectOfScalar[int]) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def delete_group(session: AsyncSession, scope: Scope, *, group_id: int) -> Group:
+async def delete_group(session: AsyncSession, scope: AccessScope, *, group_id: int) -> Group:
     require(scope.can_manage_groups(), ADMINS_ONLY)
     group = await get_group(session, group_id, lock=True)
     members = await _count(
@@ -142,7 +144,7 @@ async def _member_ids(session: AsyncSession, group_id: int, user_ids: Sequence[i
 
 
 async def _membership_change(
-    session: AsyncSession, scope: Scope, group_id: int, user_ids: Sequence[int]
+    session: AsyncSession, scope: AccessScope, group_id: int, user_ids: Sequence[int]
 ) -> tuple[Group, list[int], set[int]]:
     """The checks both member mutations make, in order: permission, ids, the group, every
     user; then the group, the ids (deduplicated) and which of them are members now."""
@@ -154,7 +156,7 @@ async def _membership_change(
 
 
 async def add_members(
-    session: AsyncSession, scope: Scope, *, group_id: int, user_ids: Sequence[int]
+    session: AsyncSession, scope: AccessScope, *, group_id: int, user_ids: Sequence[int]
 ) -> tuple[Group, list[int]]:
     """Returns the group and the ids actually added (not members before)."""
     group, user_ids, already = await _membership_change(session, scope, group_id, user_ids)
@@ -176,7 +178,7 @@ async def add_members(
 
 
 async def remove_members(
-    session: AsyncSession, scope: Scope, *, group_id: int, user_ids: Sequence[int]
+    session: AsyncSession, scope: AccessScope, *, group_id: int, user_ids: Sequence[int]
 ) -> tuple[Group, list[int]]:
     """Returns the group and the ids actually removed (members before)."""
     group, user_ids, present = await _membership_change(session, scope, group_id, user_ids)

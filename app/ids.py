@@ -3,7 +3,7 @@ links know objects.
 
 Invariant: decoding never raises anything but BAD_USER_INPUT, and a well-formed id of the
 wrong type is reported as such, so clients cannot confuse a User id with a Group id.
-This module is below `resolvers/` (which re-exports it from `resolvers.node`), so `app/`
+This module is below `resolvers/` (which re-exports it from `resolvers.relay`), so `app/`
 code (audit, export) can name objects without importing the GraphQL layer.
 """
 

@@ -2,7 +2,7 @@
 
 Invariants:
 - everyone signed in records its own progress; admins record anyone's
-  (`Scope.can_record_progress_for`); a target the viewer cannot see is NOT_FOUND, one it can
+  (`AccessScope.can_record_progress_for`); a target the viewer cannot see is NOT_FOUND, one it can
   see but not change is FORBIDDEN;
 - the lesson_progress row and the enrollment's running counters (`lessons_viewed`,
   `lessons_completed`) change in one transaction, with the enrollment row locked, so the
@@ -25,7 +25,7 @@ from app import audit
 from app.errors import AppError, ErrorCode, bad_input, forbidden, not_found
 from app.models import Course, Enrollment, Lesson, LessonProgress, User, utcnow
 from app.writes import locked
-from permissions.policy import Scope
+from permissions.policy import AccessScope
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class LessonEvent:
     changed: bool
 
 
-async def _target(session: AsyncSession, scope: Scope, user_id: int | None) -> int:
+async def _target(session: AsyncSession, scope: AccessScope, user_id: int | None) -> int:
     assert scope.viewer_id is not None, "the resolver checks authentication first"
     target = scope.viewer_id if user_id is None else user_id
     if not scope.can_record_progress_for(target):
@@ -50,7 +50,12 @@ async def _target(session: AsyncSession, scope: Scope, user_id: int | None) -> i
 
 
 async def record_lesson_event(
-    session: AsyncSession, scope: Scope, *, lesson_id: int, user_id: int | None, complete: bool
+    session: AsyncSession,
+    scope: AccessScope,
+    *,
+    lesson_id: int,
+    user_id: int | None,
+    complete: bool,
 ) -> LessonEvent:
     target = await _target(session, scope, user_id)
     lesson = await session.get(Lesson, lesson_id)

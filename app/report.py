@@ -5,7 +5,7 @@ export both build their SQL here, so they cannot disagree about which rows exist
 order, or what the percentages are.
 
 Invariants:
-- a row exists only for a group the viewer may see (`Scope.groups_clause`), so an analyst
+- a row exists only for a group the viewer may see (`AccessScope.groups_clause`), so an analyst
   gets exactly its analysed groups and a student gets no rows;
 - the order is total and deterministic: group name, student last name, first name, email,
   course name, then ids (`REPORT_ORDER`);
@@ -31,7 +31,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import col
 
 from app.models import Course, Enrollment, Group, GroupMembership, User
-from permissions.policy import Scope
+from permissions.policy import AccessScope
 
 
 class ProgressStatus(enum.StrEnum):
@@ -139,11 +139,11 @@ def report_from(stmt: sa.Select[Any]) -> sa.Select[Any]:
     )
 
 
-def report_where(scope: Scope, flt: ProgressFilter) -> list[ColumnElement[bool]]:
+def report_where(scope: AccessScope, flt: ProgressFilter) -> list[ColumnElement[bool]]:
     return [scope.groups_clause(col(GroupMembership.group_id)), *flt.clauses()]
 
 
-def report_rows(scope: Scope, flt: ProgressFilter) -> sa.Select[Any]:
+def report_rows(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
     """Every visible report row matching `flt`, in report order."""
     return (
         report_from(sa.select(*REPORT_COLUMNS))
@@ -201,7 +201,7 @@ class CourseSummary:
         return percent(self.completed, self.enrolled)
 
 
-def summary_rows(scope: Scope, group_ids: Sequence[int]) -> sa.Select[Any]:
+def summary_rows(scope: AccessScope, group_ids: Sequence[int]) -> sa.Select[Any]:
     """One row per (visible group, course) with report rows, in group, course-name order."""
     return (
         report_from(

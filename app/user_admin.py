@@ -1,7 +1,7 @@
 """Users and their roles: `create_user`, `update_user`, `set_user_roles`.
 
 Invariants:
-- permission first (`Scope.can_manage_users`, `can_edit_user`, `can_change_roles_of`,
+- permission first (`AccessScope.can_manage_users`, `can_edit_user`, `can_change_roles_of`,
   `can_grant` for every role added or removed), then input checks, then the writes: a refused
   or invalid call writes nothing;
 - the roles given to `set_user_roles` are the roles the user holds afterwards (the article's
@@ -28,7 +28,7 @@ from app.errors import conflict, not_found, require
 from app.models import AnalystAssignment, Role, User, UserRole, utcnow
 from app.security import hash_password
 from app.writes import locked
-from permissions.policy import Scope
+from permissions.policy import AccessScope
 
 OWNER_ROLES_FIXED = (
     "Nobody changes the site owner's roles, and SITE_OWNER cannot be granted or revoked: "
@@ -36,7 +36,7 @@ OWNER_ROLES_FIXED = (
 )
 
 
-def check_grants(scope: Scope, changed: Iterable[Role]) -> None:
+def check_grants(scope: AccessScope, changed: Iterable[Role]) -> None:
     for role in sorted(changed):
         if role is Role.SITE_OWNER:
             message = OWNER_ROLES_FIXED
@@ -60,7 +60,7 @@ async def _email_taken(session: AsyncSession, email: str, except_id: int | None 
 
 async def create_user(
     session: AsyncSession,
-    scope: Scope,
+    scope: AccessScope,
     *,
     first_name: str,
     last_name: str,
@@ -127,7 +127,7 @@ async def locked_user(session: AsyncSession, user_id: int, *, shared: bool = Fal
 
 async def update_user(
     session: AsyncSession,
-    scope: Scope,
+    scope: AccessScope,
     *,
     user_id: int,
     first_name: str | None = None,
@@ -180,7 +180,7 @@ async def update_user(
 
 
 async def set_user_roles(
-    session: AsyncSession, scope: Scope, *, user_id: int, roles: Iterable[Role]
+    session: AsyncSession, scope: AccessScope, *, user_id: int, roles: Iterable[Role]
 ) -> User:
     require(scope.can_manage_users(), "Only site owners and admins change roles.")
     wanted = frozenset(roles)

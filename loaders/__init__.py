@@ -22,7 +22,7 @@ from loaders.users import (
     RolesByUserIdLoader,
     UserByIdLoader,
 )
-from permissions.policy import Scope
+from permissions.policy import AccessScope
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Loaders:
     progress_summary_by_group_id: ProgressSummaryByGroupIdLoader
 
     @classmethod
-    def create(cls, db: Database, scope: Scope) -> Loaders:
+    def create(cls, db: Database, scope: AccessScope) -> Loaders:
         return cls(
             user_by_id=UserByIdLoader(db, scope),
             roles_by_user_id=RolesByUserIdLoader(db, scope),

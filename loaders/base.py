@@ -17,7 +17,7 @@ from sqlalchemy.sql import Executable
 from strawberry.dataloader import DataLoader
 
 from app.db import Database
-from permissions.policy import Scope
+from permissions.policy import AccessScope
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -39,7 +39,7 @@ def all_per_key(keys: Sequence[K], found: Iterable[tuple[K, T]]) -> list[list[T]
 
 
 class Loader(DataLoader[K, V], Generic[K, V]):
-    def __init__(self, db: Database, scope: Scope) -> None:
+    def __init__(self, db: Database, scope: AccessScope) -> None:
         super().__init__(load_fn=self._load)
         self.db = db
         self.scope = scope

@@ -28,14 +28,14 @@ from app.report import (
 )
 from loaders.base import Loader, all_per_key, one_per_key
 from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
-from permissions.policy import Scope
+from permissions.policy import AccessScope
 
 # An enrollment and its course (the percentages divide by its lesson count). The course
 # passed the viewer's course scope too, so resolvers may prime `CourseByIdLoader` with it.
 EnrollmentRow = tuple[Enrollment, Course]
 
 
-def _enrollments(scope: Scope) -> Any:
+def _enrollments(scope: AccessScope) -> Any:
     return (
         select(Enrollment, Course)
         .join(Course, col(Course.id) == col(Enrollment.course_id))
@@ -76,7 +76,9 @@ class ProgressArgs:
     filter: ProgressFilter
 
 
-def _report(scope: Scope, owners: list[int], flt: ProgressFilter, *columns: Any) -> sa.Select[Any]:
+def _report(
+    scope: AccessScope, owners: list[int], flt: ProgressFilter, *columns: Any
+) -> sa.Select[Any]:
     return report_from(sa.select(col(GroupMembership.group_id).label(OWNER), *columns)).where(
         col(GroupMembership.group_id).in_(owners), *report_where(scope, flt)
     )

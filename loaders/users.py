@@ -14,7 +14,7 @@ from app.keyset import CursorValue, after_clause
 from app.models import AnalystAssignment, GroupMembership, Role, User, UserRole
 from loaders.base import Loader, all_per_key, one_per_key
 from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
-from permissions.policy import Scope, active_assignment
+from permissions.policy import AccessScope, active_assignment
 
 
 class UserByIdLoader(Loader[int, User | None]):
@@ -37,7 +37,7 @@ class RolesByUserIdLoader(Loader[int, list[Role]]):
         return all_per_key(keys, ((user_id, Role(role)) for user_id, role in rows))
 
 
-def user_order(scope: Scope) -> tuple[Any, ...]:
+def user_order(scope: AccessScope) -> tuple[Any, ...]:
     """The order of every list of people: last name, first name, email, then id (total).
 
     The email only where the viewer may read it ('' otherwise): a cursor carries its row's
@@ -52,7 +52,7 @@ def user_order(scope: Scope) -> tuple[Any, ...]:
     )
 
 
-def user_columns(scope: Scope) -> tuple[Any, ...]:
+def user_columns(scope: AccessScope) -> tuple[Any, ...]:
     """`USER_COLUMNS` and the sort key's email part (`user_key` reads it)."""
     return (*USER_COLUMNS, user_order(scope)[2].label("email_sort"))
 
@@ -84,7 +84,7 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def user_search_clause(scope: Scope, search: str | None) -> ColumnElement[bool]:
+def user_search_clause(scope: AccessScope, search: str | None) -> ColumnElement[bool]:
     """Name contains `search`, or email does where the viewer may read that email."""
     if search is None or not search.strip():
         return sa.true()
@@ -106,7 +106,7 @@ class MemberArgs:
     search: str | None
 
 
-def _members(scope: Scope, owners: list[int], search: str | None) -> sa.Select[Any]:
+def _members(scope: AccessScope, owners: list[int], search: str | None) -> sa.Select[Any]:
     return (
         sa.select(col(GroupMembership.group_id).label(OWNER))
         .select_from(GroupMembership)

@@ -1,7 +1,7 @@
 """Strawberry permission classes for protected fields.
 
 Invariants:
-- each class only asks `permissions.policy.Scope`; none queries the database, and
+- each class only asks `permissions.policy.AccessScope`; none queries the database, and
   `has_permission` is synchronous and O(1) because it runs once per row;
 - a refused field answers `null` (fail silently), never an error that would reveal the row's
   existence or the field's value; `schema.graphql` shows each rule as `@visibleTo(rule: …)`.

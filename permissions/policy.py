@@ -1,7 +1,7 @@
 """The one source of who may see what (DESIGN.md §2).
 
 Every read path asks this module: GraphQL field permissions use the predicates, lists,
-loaders, summaries and the CSV export use the SQL clauses. Both are derived from one `Scope`
+loaders, summaries and the CSV export use the SQL clauses. Both are derived from one `AccessScope`
 computed once per request (again after a successful `login` in it), so they cannot disagree.
 
 Rules:
@@ -77,7 +77,7 @@ def active_assignment(now: datetime) -> ColumnElement[bool]:
 
 
 @dataclass(frozen=True)
-class Scope:
+class AccessScope:
     viewer_id: int | None
     roles: frozenset[Role]
     now: datetime
@@ -287,24 +287,26 @@ class Scope:
         )
 
 
-ANONYMOUS = Scope(viewer_id=None, roles=frozenset(), now=datetime.min)
+ANONYMOUS = AccessScope(viewer_id=None, roles=frozenset(), now=datetime.min)
 
 
-def system_scope(now: datetime | None = None) -> Scope:
+def system_scope(now: datetime | None = None) -> AccessScope:
     """An admin's scope with no viewer: the command line, run by an operator on the server.
 
     Only code that does not serve a network request may use it (`groupanalyst export`).
     """
-    return Scope(viewer_id=None, roles=frozenset({Role.SITE_ADMIN}), now=now or utcnow())
+    return AccessScope(viewer_id=None, roles=frozenset({Role.SITE_ADMIN}), now=now or utcnow())
 
 
-async def load_scope(db: Database, viewer: Viewer | None, now: datetime | None = None) -> Scope:
+async def load_scope(
+    db: Database, viewer: Viewer | None, now: datetime | None = None
+) -> AccessScope:
     """The viewer's scope at `now`: at most two statements, none for anonymous or admins."""
     now = now or utcnow()
     if viewer is None:
-        return Scope(viewer_id=None, roles=frozenset(), now=now)
+        return AccessScope(viewer_id=None, roles=frozenset(), now=now)
     if viewer.roles & ADMIN_ROLES or Role.GROUP_ANALYST not in viewer.roles:
-        return Scope(viewer_id=viewer.id, roles=viewer.roles, now=now)
+        return AccessScope(viewer_id=viewer.id, roles=viewer.roles, now=now)
     async with db.read() as session:
         assignments = (
             await session.execute(
@@ -330,7 +332,7 @@ async def load_scope(db: Database, viewer: Viewer | None, now: datetime | None =
                     )
                 ).scalars()
             )
-    return Scope(
+    return AccessScope(
         viewer_id=viewer.id,
         roles=viewer.roles,
         now=now,

@@ -13,7 +13,7 @@ import strawberry
 from app import assignment_admin
 from resolvers.assignments import GroupAnalystAssignmentType
 from resolvers.context import Info
-from resolvers.node import from_global_id
+from resolvers.relay import from_global_id
 
 
 @strawberry.input

@@ -9,7 +9,7 @@ import strawberry
 from app.models import AnalystAssignment
 from resolvers.context import Info
 from resolvers.groups import GroupType, load_group
-from resolvers.node import Node, to_global_id
+from resolvers.relay import Node, to_global_id
 from resolvers.users import UserType, load_user
 
 

@@ -2,7 +2,7 @@
 
 Invariants: a wrong password and an unknown email give the same error; a token's secret is
 returned once, at creation; a viewer can only fetch (`node`) and revoke its own tokens
-(`Scope.can_use_token_of`); anyone else's token answers exactly like one that does not exist.
+(`AccessScope.can_use_token_of`); anyone else's token answers exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from app.auth import viewer_by_id
 from app.errors import bad_input, not_found, unauthenticated
 from app.models import ApiToken, utcnow
 from resolvers.context import Context, Info, sign_in
-from resolvers.node import Node, from_global_id, to_global_id
+from resolvers.relay import Node, from_global_id, to_global_id
 from resolvers.users import UserType
 
 

@@ -23,7 +23,7 @@ from app.errors import unauthenticated
 from app.settings import Settings
 from app.writes import run_write
 from loaders import Loaders
-from permissions.policy import Scope, load_scope
+from permissions.policy import AccessScope, load_scope
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ class Context:
     db: Database
     settings: Settings
     viewer: Viewer | None
-    scope: Scope
+    scope: AccessScope
     loaders: Loaders
 
     @overload
@@ -47,7 +47,7 @@ class Context:
             raise unauthenticated()
         return self.viewer
 
-    async def write(self, work: Callable[[AsyncSession, Scope], Awaitable[T]]) -> T:
+    async def write(self, work: Callable[[AsyncSession, AccessScope], Awaitable[T]]) -> T:
         """Run `work(session, scope)` as the signed-in viewer, in one write transaction."""
         self.get_viewer()
         return await run_write(self.db, lambda session: work(session, self.scope))

@@ -14,8 +14,8 @@ import strawberry
 from app import course_admin
 from resolvers.context import Info
 from resolvers.courses import CourseType
-from resolvers.node import from_global_id
 from resolvers.progress import ProgressType
+from resolvers.relay import from_global_id
 
 
 @strawberry.input

@@ -11,8 +11,8 @@ from sqlmodel import col
 from app.models import Course, Lesson
 from resolvers.context import Context, Info
 from resolvers.listing import list_page
-from resolvers.node import Node, to_global_id
 from resolvers.pagination import Connection, CursorValue
+from resolvers.relay import Node, to_global_id
 
 
 @strawberry.type(name="Lesson", description="One lesson of a course, in course order.")

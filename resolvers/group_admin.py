@@ -12,7 +12,7 @@ import strawberry
 from app import group_admin
 from resolvers.context import Info
 from resolvers.groups import GroupType
-from resolvers.node import from_global_id, to_global_id
+from resolvers.relay import from_global_id, to_global_id
 
 
 def _user_ids(values: list[strawberry.ID]) -> list[int]:

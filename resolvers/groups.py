@@ -21,9 +21,9 @@ from loaders.users import MemberArgs, like_pattern, user_order
 from resolvers.context import Context, Info
 from resolvers.courses import CourseType, load_course
 from resolvers.listing import check_page, list_page
-from resolvers.node import Node, to_global_id
 from resolvers.pagination import Connection, CursorValue, build_connection
 from resolvers.progress_filter import ProgressFilterInput, to_filter
+from resolvers.relay import Node, to_global_id
 from resolvers.users import UserType
 
 if TYPE_CHECKING:

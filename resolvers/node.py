@@ -1,14 +1,61 @@
-"""The Relay `Node` interface; global ids themselves are `app.ids` (re-exported here)."""
+"""`node(id:)`: any object by its global id.
+
+Invariant: every kind of object is fetched through its scoped loader, so an id out of the
+viewer's scope answers `null`, exactly like an id that does not exist (ids cannot be probed).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 
-from app.ids import from_global_id, parse_global_id, to_global_id
+from app.errors import bad_input
+from resolvers.assignments import GroupAnalystAssignmentType
+from resolvers.audit import load_audit_event
+from resolvers.auth import load_api_token
+from resolvers.context import Context, Info
+from resolvers.courses import load_course, load_lesson
+from resolvers.groups import load_group
+from resolvers.progress import ProgressType
+from resolvers.relay import Node, parse_global_id
+from resolvers.users import load_user
 
-__all__ = ["Node", "from_global_id", "parse_global_id", "to_global_id"]
+
+async def _progress(ctx: Context, pk: int) -> Node | None:
+    row = await ctx.loaders.progress_by_id.load(pk)
+    if row is None:
+        return None
+    enrollment, course = row
+    return ProgressType.from_enrollment(enrollment, course.lesson_count)
 
 
-@strawberry.interface(description="An object with an opaque global id, fetchable by `node(id:)`.")
-class Node:
-    id: strawberry.ID
+async def _assignment(ctx: Context, pk: int) -> Node | None:
+    assignment = await ctx.loaders.assignment_by_id.load(pk)
+    return GroupAnalystAssignmentType.from_model(assignment) if assignment else None
+
+
+FETCHERS: dict[str, Callable[[Context, int], Awaitable[Node | None]]] = {
+    "User": load_user,
+    "Group": load_group,
+    "Course": load_course,
+    "Lesson": load_lesson,
+    "Progress": _progress,
+    "GroupAnalystAssignment": _assignment,
+    "ApiToken": load_api_token,
+    "AuditEvent": load_audit_event,
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="The object with this id, or null if it does not exist or you may not see it."
+    )
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        parsed = parse_global_id(id)
+        if parsed is None:
+            raise bad_input("id", "'id' is not an id from this API; copy one from an `id` field.")
+        type_name, pk = parsed
+        fetch = FETCHERS.get(type_name)
+        return await fetch(info.context, pk) if fetch else None

@@ -30,9 +30,9 @@ from resolvers.context import Info
 from resolvers.courses import CourseType, load_course
 from resolvers.groups import GroupType, load_group
 from resolvers.listing import list_page
-from resolvers.node import Node, to_global_id
 from resolvers.pagination import Connection, CursorValue
 from resolvers.progress_filter import ProgressFilterInput, to_filter
+from resolvers.relay import Node, to_global_id
 from resolvers.users import UserType, load_user
 
 

@@ -8,7 +8,7 @@ import strawberry
 
 from app.report import ProgressFilter, ProgressStatus
 from app.validation import aware
-from resolvers.node import from_global_id
+from resolvers.relay import from_global_id
 
 strawberry.enum(ProgressStatus, description="Where a student stands in a course.")
 

@@ -12,16 +12,16 @@ from strawberry.tools import merge_types
 
 from resolvers import (
     assignment_admin,
-    audit_log,
+    audit,
     auth,
     course_admin,
     courses,
-    exports,
+    export,
     group_admin,
     groups,
-    lookup,
+    lesson_events,
+    node,
     progress,
-    progress_events,
     site,
     user_admin,
     users,
@@ -33,13 +33,13 @@ Query = merge_types(
     "Query",
     (
         users.Query,
-        lookup.Query,
+        node.Query,
         site.Query,
         groups.Query,
         courses.Query,
         progress.Query,
-        exports.Query,
-        audit_log.Query,
+        export.Query,
+        audit.Query,
     ),
 )
 Mutation = merge_types(
@@ -50,7 +50,7 @@ Mutation = merge_types(
         assignment_admin.Mutation,
         group_admin.Mutation,
         course_admin.Mutation,
-        progress_events.Mutation,
+        lesson_events.Mutation,
     ),
 )
 

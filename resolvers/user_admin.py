@@ -11,7 +11,7 @@ import strawberry
 from app import user_admin
 from app.models import Role
 from resolvers.context import Info
-from resolvers.node import from_global_id
+from resolvers.relay import from_global_id
 from resolvers.users import UserType
 
 

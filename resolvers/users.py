@@ -20,8 +20,8 @@ from permissions.fields import EmailVisible, PrivateToUser, visible_to
 from permissions.policy import active_assignment
 from resolvers.context import Context, Info
 from resolvers.listing import list_page
-from resolvers.node import Node, from_global_id, to_global_id
 from resolvers.pagination import Connection, CursorValue
+from resolvers.relay import Node, from_global_id, to_global_id
 
 if TYPE_CHECKING:
     from resolvers.assignments import GroupAnalystAssignmentType

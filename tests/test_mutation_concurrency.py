@@ -27,7 +27,7 @@ from app.models import (
     utcnow,
 )
 from app.writes import run_write
-from permissions.policy import Scope
+from permissions.policy import AccessScope
 from tests.cast import Cast
 from tests.support import Api, World, gid
 
@@ -99,7 +99,7 @@ async def test_twenty_concurrent_grants_from_several_engines(
     for n in range(12):
         await world.user("Held", f"H{n}", Role.GROUP_ANALYST)
     engines = [Database.from_url(database_url) for _ in range(4)]
-    owner = Scope(viewer_id=world.owner.id, roles=frozenset({Role.SITE_OWNER}), now=utcnow())
+    owner = AccessScope(viewer_id=world.owner.id, roles=frozenset({Role.SITE_OWNER}), now=utcnow())
 
     def create(n: int) -> Callable[[Any], Awaitable[Any]]:
         return lambda session: user_admin.create_user(

@@ -13,8 +13,8 @@ import strawberry
 from app import lesson_events
 from resolvers.context import Info
 from resolvers.courses import LessonType
-from resolvers.node import from_global_id
 from resolvers.progress import ProgressType
+from resolvers.relay import from_global_id
 
 
 @strawberry.input

@@ -19,8 +19,8 @@ from app.errors import forbidden
 from app.models import AuditEvent
 from app.validation import aware
 from resolvers.context import Context, Info
-from resolvers.node import Node, from_global_id, to_global_id
 from resolvers.pagination import Connection, bad_cursor, build_connection, decode_cursor, page_size
+from resolvers.relay import Node, from_global_id, to_global_id
 from resolvers.users import UserType, load_user
 
 
