@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint schema test-sqlite test-postgres bench install clean
+AUDIT := tests/http_audit
+AUDIT_STAMP := $(AUDIT)/node_modules/.installed-stamp
+
+.PHONY: run test lint schema test-sqlite test-postgres http-audit bench install clean
 
 install: $(STAMP)
 
@@ -18,8 +21,8 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/groupanalyst run-dev
 
-## Lint, type-check, and run the whole suite on SQLite and on PostgreSQL.
-test: $(STAMP) lint test-sqlite test-postgres
+## Lint, type-check, run the whole suite on SQLite and on PostgreSQL, audit a live server.
+test: $(STAMP) lint test-sqlite test-postgres http-audit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -39,6 +42,15 @@ test-postgres: $(STAMP)
 	  echo "PostgreSQL run SKIPPED: PostgreSQL is not installed (CI installs it and runs it)."; \
 	else exit $$rc; fi
 
+$(AUDIT_STAMP): $(AUDIT)/package.json $(AUDIT)/package-lock.json
+	cd $(AUDIT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## graphql-http's GraphQL-over-HTTP audit against a live server: every audit must be ok.
+http-audit: $(STAMP) $(AUDIT_STAMP)
+	@echo "== GraphQL over HTTP audit (graphql-http) against a live server"
+	$(BIN)/python -m tests.live_server node $(AUDIT)/audit.mjs {url}
+
 ## Regenerate schema.graphql from the code.
 schema: $(STAMP)
 	$(BIN)/groupanalyst export-schema --out schema.graphql
@@ -47,4 +59,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) var $(AUDIT)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from app import accounts, audit, export, validation
+from app.access_log import uvicorn_log_config
 from app.db import Database
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.errors import AppError
@@ -227,18 +229,59 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def _port_taken(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on, or None. Binds the way uvicorn will
+    (SO_REUSEADDR), so a port in TIME_WAIT counts as free as it will be for uvicorn."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot resolve host {host!r}: {exc.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def _where(args: argparse.Namespace, settings: Settings) -> tuple[str, int] | None:
+    """Host and port to serve on, or None (reason printed) when the port cannot be used."""
+    host, port = args.host or settings.host, args.port or settings.port
+    reason = _port_taken(host, port)
+    if reason is not None:
+        print(
+            f"groupanalyst {args.command}: cannot listen on {host}:{port} ({reason}). Stop what "
+            "uses it, or choose another port with --port or GROUPANALYST_PORT.",
+            file=sys.stderr,
+        )
+        return None
+    return host, port
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
-    settings = _settings()
     uvicorn.run(
         "app.asgi:app",
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers,
+        host=host,
+        port=port,
+        workers=workers,
         log_level=settings.log_level,
+        # Ours replaces uvicorn's access log, which writes whole URLs (signed links' `sig`).
+        access_log=False,
+        log_config=uvicorn_log_config(settings.log_level),
     )
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    where = _where(args, settings)
+    if where is None:
+        return 1
+    return _serve(settings, *where, workers=args.workers)
 
 
 async def _dev_setup(settings: Settings) -> list[tuple[str, str, str]]:
@@ -271,9 +314,13 @@ async def _dev_setup(settings: Settings) -> list[tuple[str, str, str]]:
 
 def cmd_run_dev(args: argparse.Namespace) -> int:
     settings = _settings()
+    # Before migrating or minting tokens: a taken port must leave nothing behind.
+    where = _where(args, settings)
+    if where is None:
+        return 1
+    host, port = where
     upgrade(settings.database_url)
     tokens = asyncio.run(_dev_setup(settings))
-    host, port = args.host or settings.host, args.port or settings.port
     print()
     print(
         f"GraphiQL: http://{host}:{port}/graphql   (demo password for every account below: "
@@ -282,8 +329,7 @@ def cmd_run_dev(args: argparse.Namespace) -> int:
     for who, email, secret in tokens:
         print(f'  {who:<8} {email:<22} {{"Authorization": "Bearer {secret}"}}')
     print()
-    args.workers = 1
-    return cmd_serve(args)
+    return _serve(settings, host, port, workers=1)
 
 
 def build_parser() -> argparse.ArgumentParser:

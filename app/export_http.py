@@ -20,7 +20,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from app import export, export_links
+from app import access_log, export, export_links
 from app.auth import Viewer, viewer_by_id
 from app.db import Database
 from app.errors import AppError, bad_input, unauthenticated
@@ -40,6 +40,9 @@ async def _viewer(db: Database, settings: Settings, request: Request) -> Viewer:
         viewer = await viewer_by_id(db, export_links.verify(settings, items, utcnow()))
         if viewer is None:
             raise export_links.invalid_link()
+        record = access_log.current()
+        if record is not None:
+            record.viewer_id = viewer.id
         return viewer
     user = request.scope.get("user")
     if not isinstance(user, Viewer):

@@ -30,12 +30,18 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
+from app import access_log
 from app.auth import BearerTokenBackend, Viewer
+from app.cost_budget import Account, CostBudget, account_key
 from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
+from app.graphql_media import Media, executed, preferred_media, request_error_status
 from app.responses import code_for_status, error_response, http_error_response
+from app.security import token_digest
 from app.settings import Settings
 from resolvers.context import Context, build_context
 from resolvers.schema import schema
@@ -47,28 +53,68 @@ def _auth_error(_conn: HTTPConnection, exc: AuthenticationError) -> Response:
     return error_response(401, ErrorCode.UNAUTHENTICATED, str(exc))
 
 
+def _bearer_digest(request: Request | WebSocket) -> str | None:
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    return token_digest(secret.strip()) if scheme.lower() == "bearer" and secret else None
+
+
 class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI view with the API's error shape, cost budget and media types
+    (`app.graphql_media`)."""
+
     def __init__(self, db: Database, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql")
         self.db = db
         self.settings = settings
+        self.budget = CostBudget(settings.cost_budget_per_minute)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         user = request.scope.get("user")
         viewer = user if isinstance(user, Viewer) else None
-        return await build_context(self.db, self.settings, viewer)
+        client = request.client.host if request.client else None
+        key = account_key(_bearer_digest(request) if viewer else None, client)
+        sub_response = response if isinstance(response, Response) else None
+        request.state.graphql_response = sub_response
+        return await build_context(
+            self.db,
+            self.settings,
+            viewer,
+            cost_account=Account(self.budget, key),
+            response=sub_response,
+        )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """With `application/graphql-response+json`, an operation that never executed has no
+        `data` and a 4xx status (the GraphQL-over-HTTP specification)."""
+        processed = await super().process_result(request, result)
+        if request.state.graphql_media is not Media.GRAPHQL_RESPONSE:
+            return processed
+        errors = processed.get("errors")
+        if not executed(processed.get("data"), errors):
+            processed.pop("data", None)
+            sub_response: Response | None = request.state.graphql_response
+            if sub_response is not None and not sub_response.status_code:
+                sub_response.status_code = request_error_status(errors)
+        return processed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry answers a bad request body or method in plain text; ours carry a code."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
+        media = preferred_media(request.headers.get("accept"))
+        request.state.graphql_media = media
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except GraphQLHTTPException as exc:
             response = error_response(exc.status_code, code_for_status(exc.status_code), exc.reason)
+        if media is Media.GRAPHQL_RESPONSE and response.media_type == Media.JSON.value:
+            response.headers["content-type"] = f"{media.value}; charset=utf-8"
         await response(scope, receive, send)
 
 
@@ -94,14 +140,26 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if db is None:
             await database.dispose()
 
-    middleware: list[Middleware] = []
+    graphql: Any = GraphQLApp(database, settings)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),
+    ]
+    access_log.count_statements(database.engine)
+    # Outermost, so its line covers every answer, refusals by the layers below included.
+    middleware = [
+        Middleware(access_log.AccessLogMiddleware, paths=[route.path for route in routes])
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=["Authorization", "Content-Type", access_log.REQUEST_ID_HEADER],
+                expose_headers=[access_log.REQUEST_ID_HEADER, "Retry-After"],
             )
         )
     middleware.append(
@@ -111,18 +169,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             on_error=_auth_error,
         )
     )
-    graphql: Any = GraphQLApp(database, settings)
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error_response},
     )
     app.state.db = database
     app.state.settings = settings
+    app.state.cost_budget = graphql.budget
     return app

@@ -16,8 +16,10 @@ from typing import Literal, TypeVar, overload
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
 
 from app.auth import Viewer
+from app.cost_budget import Account
 from app.db import Database
 from app.errors import unauthenticated
 from app.settings import Settings
@@ -35,6 +37,10 @@ class Context:
     viewer: Viewer | None
     scope: AccessScope
     loaders: Loaders
+    # The budget this request spends (`resolvers.cost_report`) and the response whose status
+    # and headers it may set (429, Retry-After); None outside HTTP.
+    cost_account: Account | None = None
+    response: Response | None = None
 
     @overload
     def get_viewer(self, required: Literal[True] = True) -> Viewer: ...
@@ -64,8 +70,21 @@ async def sign_in(ctx: Context, viewer: Viewer) -> None:
     ctx.loaders = Loaders.create(ctx.db, ctx.scope)
 
 
-async def build_context(db: Database, settings: Settings, viewer: Viewer | None) -> Context:
+async def build_context(
+    db: Database,
+    settings: Settings,
+    viewer: Viewer | None,
+    *,
+    cost_account: Account | None = None,
+    response: Response | None = None,
+) -> Context:
     scope = await load_scope(db, viewer)
     return Context(
-        db=db, settings=settings, viewer=viewer, scope=scope, loaders=Loaders.create(db, scope)
+        db=db,
+        settings=settings,
+        viewer=viewer,
+        scope=scope,
+        loaders=Loaders.create(db, scope),
+        cost_account=cost_account,
+        response=response,
     )

@@ -1,0 +1,56 @@
+"""`make run` (run-dev) and `serve` check their port before anything else."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", ["run-dev", "serve"])
+def test_a_taken_port_stops_before_migrating_or_printing_tokens(
+    command: str, taken_port: int, tmp_path: Path
+) -> None:
+    database = tmp_path / "fresh.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    done = subprocess.run(  # noqa: S603  (our own CLI)
+        [sys.executable, "-m", "app", command, "--host", "127.0.0.1", "--port", str(taken_port)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert f"cannot listen on 127.0.0.1:{taken_port}" in done.stderr
+    assert "--port" in done.stderr
+    assert "Bearer" not in done.stderr and "ga_" not in done.stderr
+    assert not database.exists()  # never migrated, not even created
+
+
+def test_an_unknown_host_is_a_clear_refusal(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "serve", "--host", "no-such-host.invalid", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "cannot resolve host 'no-such-host.invalid'" in done.stderr
