@@ -1,8 +1,8 @@
 """The `groupanalyst` command line (also `python -m app`).
 
 Commands: init, demo, serve, migrate, create-token, export (the group progress CSV),
-export-schema, run-dev (what `make run` does: migrate, load the demo into an empty database,
-print tokens, serve).
+backup (a live copy of the SQLite database), export-schema, run-dev (what `make run` does:
+check the port, migrate, load the demo into an empty database, print tokens, serve).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import socket
+import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from app import accounts, audit, export, validation
+from app import accounts, audit, backup, export, validation
 from app.access_log import uvicorn_log_config
 from app.db import Database
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
@@ -218,6 +219,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    progress, done = backup.terminal_progress() if sys.stderr.isatty() else (None, None)
+    try:
+        size = backup.backup(_settings().database_url, out, progress)
+    except (backup.BackupError, sqlite3.Error) as exc:
+        print(f"backup: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if done is not None:
+            done()
+    print(f"backup: {size:,} bytes written to {out}", file=sys.stderr)
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from resolvers.schema import print_schema
 
@@ -385,6 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", choices=[s.value for s in ProgressStatus])
     p.add_argument("--out", required=True, metavar="FILE", help="the CSV file, or - for stdout")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "backup", help="copy the SQLite database while the server runs (PostgreSQL: pg_dump)"
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="the copy (replaced atomically)")
+    p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     p.add_argument("--out", default="-")

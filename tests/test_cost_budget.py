@@ -84,7 +84,7 @@ async def test_every_response_reports_its_cost(
 ) -> None:
     token = await world.token(world.owner)
     per_minute = settings.cost_budget_per_minute
-    first = await frozen_api.raw(VIEWER, token=token)
+    first = await frozen_api.body(VIEWER, token=token)
     assert first["extensions"]["cost"] == {
         "requestedQueryCost": 3,
         "maximumQueryCost": settings.max_query_cost,
@@ -94,9 +94,9 @@ async def test_every_response_reports_its_cost(
             "restoreRate": round(per_minute / 60, 1),
         },
     }
-    second = await frozen_api.raw("{ viewer { id } }", token=token)
+    second = await frozen_api.body("{ viewer { id } }", token=token)
     assert second["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == per_minute - 5
-    invalid = await frozen_api.raw("{ nope }", token=token)
+    invalid = await frozen_api.body("{ nope }", token=token)
     assert invalid["extensions"]["cost"]["requestedQueryCost"] == 0
     assert invalid["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == per_minute - 5
 
@@ -133,6 +133,6 @@ async def test_each_token_and_each_anonymous_client_has_its_own_budget(
 async def test_a_query_too_complex_spends_nothing(tight_api: Api, world: World) -> None:
     token = await world.token(world.owner)
     costly = "{ users(first: 50) { edges { node { id firstName lastName email } } } }"
-    body = await tight_api.raw(costly, token=token)
+    body = await tight_api.body(costly, token=token)
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 10
