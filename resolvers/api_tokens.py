@@ -7,17 +7,15 @@ Invariant: a token is read only by its own user (`app.tokens.list_clause`,
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 import strawberry
-from sqlmodel import col
 
 from app import tokens
+from app.listing import TOKEN_ORDER
 from app.models import ApiToken
 from resolvers.context import Context
-from resolvers.listing import list_page
-from resolvers.pagination import Connection, CursorValue
+from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, to_global_id
 
 
@@ -44,21 +42,13 @@ class ApiTokenType(Node):
         )
 
 
-# Newest first: the negated id ascends as ids descend (keyset cursors resume with `>`).
-TOKEN_ORDER: tuple[Any, ...] = (-col(ApiToken.id),)
-
-
-def _token_item(row: Any) -> tuple[ApiTokenType, list[CursorValue]]:
-    token: ApiToken = row[0]
-    assert token.id is not None
-    return ApiTokenType.from_model(token), [-token.id]
-
-
 async def api_tokens_page(
     ctx: Context, user_id: int, first: int | None, after: str | None, active: bool | None
 ) -> Connection[ApiTokenType]:
     stmt = sa.select(ApiToken).where(*tokens.list_clause(ctx.scope, user_id, active))
-    return await list_page(ctx, stmt, TOKEN_ORDER, first, after, _token_item)
+    return await list_page(
+        ctx, stmt, TOKEN_ORDER, first, after, lambda row: ApiTokenType.from_model(row[0])
+    )
 
 
 async def load_api_token(ctx: Context, token_id: int) -> ApiTokenType | None:
