@@ -14,13 +14,14 @@ from app.keyset import CursorValue, after_clause
 from app.models import AnalystAssignment, GroupMembership, Role, User, UserRole
 from loaders.base import Loader, all_per_key, one_per_key
 from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
-from permissions.policy import AccessScope, active_assignment
+from permissions import rules
+from permissions.policy import AccessScope, in_force_clause
 
 
 class UserByIdLoader(Loader[int, User | None]):
     async def batch_load(self, keys: Sequence[int]) -> list[User | None]:
         rows = await self.fetch(
-            select(User).where(col(User.id).in_(keys), self.scope.users_clause(col(User.id)))
+            select(User).where(col(User.id).in_(keys), rules.USER.clause(self.scope, col(User.id)))
         )
         return one_per_key(keys, ((user.id, user) for (user,) in rows))
 
@@ -47,7 +48,7 @@ def user_order(scope: AccessScope) -> tuple[Any, ...]:
     return (
         col(User.last_name),
         col(User.first_name),
-        scope.readable_email_key(col(User.id), col(User.email_key)),
+        rules.CONTACT.readable(scope, col(User.id), col(User.email_key)),
         col(User.id),
     )
 
@@ -94,7 +95,7 @@ def user_search_clause(scope: AccessScope, search: str | None) -> ColumnElement[
         sa.func.lower(col(User.last_name)).like(pattern, escape="\\"),
         sa.and_(
             col(User.email_key).like(pattern, escape="\\"),
-            scope.email_visible_clause(col(User.id)),
+            rules.CONTACT.clause(scope, col(User.id)),
         ),
     )
 
@@ -113,8 +114,8 @@ def _members(scope: AccessScope, owners: list[int], search: str | None) -> sa.Se
         .join(User, col(User.id) == col(GroupMembership.user_id))
         .where(
             col(GroupMembership.group_id).in_(owners),
-            scope.groups_clause(col(GroupMembership.group_id)),
-            scope.users_clause(col(User.id)),
+            rules.GROUP.clause(scope, col(GroupMembership.group_id)),
+            rules.USER.clause(scope, col(User.id)),
             user_search_clause(scope, search),
         )
     )
@@ -153,9 +154,9 @@ class AnalystsByGroupIdLoader(Loader[int, list[User]]):
             .join(AnalystAssignment, col(AnalystAssignment.analyst_id) == col(User.id))
             .where(
                 col(AnalystAssignment.group_id).in_(keys),
-                active_assignment(self.scope.now),
-                self.scope.groups_clause(col(AnalystAssignment.group_id)),
-                self.scope.users_clause(col(User.id)),
+                in_force_clause(self.scope.now),
+                rules.GROUP.clause(self.scope, col(AnalystAssignment.group_id)),
+                rules.USER.clause(self.scope, col(User.id)),
             )
             .order_by(*user_order(self.scope))
         )

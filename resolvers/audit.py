@@ -18,6 +18,7 @@ from strawberry.scalars import JSON
 from app.errors import forbidden
 from app.models import AuditEvent
 from app.validation import aware
+from permissions import rules
 from resolvers.context import Context, Info
 from resolvers.pagination import Connection, bad_cursor, build_connection, decode_cursor, page_size
 from resolvers.relay import Node, from_global_id, to_global_id
@@ -56,7 +57,7 @@ class AuditEventType(Node):
 
 
 async def load_audit_event(ctx: Context, event_id: int) -> AuditEventType | None:
-    if not ctx.scope.can_read_audit():
+    if not rules.AUDIT_TRAIL.allows(ctx.scope):
         return None
     async with ctx.db.read() as session:
         event = await session.get(AuditEvent, event_id)
@@ -102,7 +103,7 @@ class Query:
     ) -> Connection[AuditEventType]:
         ctx = info.context
         ctx.get_viewer()
-        if not ctx.scope.can_read_audit():
+        if not rules.AUDIT_TRAIL.allows(ctx.scope):
             raise forbidden("Only site owners and admins may read the audit trail.")
         size = page_size(first)
         where = _where(filter)

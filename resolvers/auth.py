@@ -2,7 +2,7 @@
 
 Invariants: a wrong password and an unknown email give the same error; a token's secret is
 returned once, at creation; a viewer can only fetch (`node`) and revoke its own tokens
-(`AccessScope.can_use_token_of`); anyone else's token answers exactly like one that does not exist.
+(`permissions.rules.TOKEN`); anyone else's token answers exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from app import accounts, audit, throttle, validation
 from app.auth import viewer_by_id
 from app.errors import bad_input, not_found, unauthenticated
 from app.models import ApiToken, utcnow
+from permissions import rules
 from resolvers.context import Context, Info, sign_in
 from resolvers.relay import Node, from_global_id, to_global_id
 from resolvers.users import UserType
@@ -79,7 +80,7 @@ class RevokeApiTokenPayload:
 async def load_api_token(ctx: Context, token_id: int) -> ApiTokenType | None:
     async with ctx.db.read() as session:
         token = await session.get(ApiToken, token_id)
-    if token is None or not ctx.scope.can_use_token_of(token.user_id):
+    if token is None or not rules.TOKEN.allows(ctx.scope, token.user_id):
         return None
     return ApiTokenType.from_model(token)
 
@@ -166,7 +167,7 @@ class Mutation:
         token_id = from_global_id(input.id, "ApiToken", "id")
         async with ctx.db.write() as session:
             token = await session.get(ApiToken, token_id)
-            if token is None or not ctx.scope.can_use_token_of(token.user_id):
+            if token is None or not rules.TOKEN.allows(ctx.scope, token.user_id):
                 raise not_found("API token of yours", field="id")
             if token.revoked_at is None:
                 token.revoked_at = utcnow()

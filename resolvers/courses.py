@@ -9,6 +9,7 @@ import strawberry
 from sqlmodel import col
 
 from app.models import Course, Lesson
+from permissions import rules
 from resolvers.context import Context, Info
 from resolvers.listing import list_page
 from resolvers.pagination import Connection, CursorValue
@@ -78,5 +79,5 @@ class Query:
     async def courses(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[CourseType]:
-        stmt = sa.select(Course).where(info.context.scope.courses_clause(col(Course.id)))
+        stmt = sa.select(Course).where(rules.COURSE.clause(info.context.scope, col(Course.id)))
         return await list_page(info.context, stmt, COURSE_ORDER, first, after, course_item)

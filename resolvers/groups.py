@@ -18,6 +18,7 @@ from app.models import Group
 from app.report import REPORT_ORDER, CourseSummary
 from loaders.progress import ProgressArgs
 from loaders.users import MemberArgs, like_pattern, user_order
+from permissions import rules
 from resolvers.context import Context, Info
 from resolvers.courses import CourseType, load_course
 from resolvers.listing import check_page, list_page
@@ -176,7 +177,7 @@ class Query:
         after: str | None = None,
         filter: GroupFilter | None = None,
     ) -> Connection[GroupType]:
-        where = [info.context.scope.groups_clause(col(Group.id))]
+        where = [rules.GROUP.clause(info.context.scope, col(Group.id))]
         if filter is not None and filter.search and filter.search.strip():
             where.append(col(Group.name_key).like(like_pattern(filter.search), escape="\\"))
         stmt = sa.select(Group).where(*where)
