@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlmodel import col, select
 
+from app.listing import ASSIGNMENT_ORDER
 from app.models import AnalystAssignment
 from loaders.base import Loader, all_per_key, one_per_key
 from permissions import rules
@@ -33,6 +34,6 @@ class AssignmentsByAnalystIdLoader(Loader[int, list[AnalystAssignment]]):
                 col(AnalystAssignment.analyst_id).in_(keys),
                 rules.ASSIGNMENT.clause(self.scope),
             )
-            .order_by(col(AnalystAssignment.assigned_at), col(AnalystAssignment.id))
+            .order_by(*ASSIGNMENT_ORDER.by())
         )
         return all_per_key(keys, ((a.analyst_id, a) for (a,) in rows))
