@@ -19,6 +19,7 @@ from app.models import AnalystAssignment, Role, User, UserRole
 from permissions import rules
 from permissions.fields import visible_field
 from permissions.policy import in_force_clause
+from resolvers.api_tokens import ApiTokenType, api_tokens_page
 from resolvers.context import Context, Info
 from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
@@ -97,6 +98,22 @@ class UserType(Node):
 
         rows = await info.context.loaders.assignments_by_analyst_id.load(self.user_id)
         return [GroupAnalystAssignmentType.from_model(row) for row in rows]
+
+    @visible_field(
+        rules.TOKEN,
+        _user_id,
+        "Your own API tokens, newest first, revoked and expired ones too. "
+        "`first`: 1 to 100, default 25. `active`: true for usable tokens only, false for "
+        "revoked or expired ones only.",
+    )
+    async def api_tokens(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        active: bool | None = None,
+    ) -> Connection[ApiTokenType] | None:
+        return await api_tokens_page(info.context, self.user_id, first, after, active)
 
     @strawberry.field(
         description="The user's enrollments, in course order, if you may report on this user; "

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
-from app import accounts
+from app import tokens
 from app.db import Database
 from app.models import (
     AnalystAssignment,
@@ -145,7 +145,11 @@ async def build(db: Database, spec: Spec) -> Built:
             assert enrollment.id is not None
             built.enrollment_ids[(u, c)] = enrollment.id
         if spec.viewer is not None:
-            _, built.token = await accounts.issue_token(
-                session, built.user_ids[spec.viewer], "t", now + timedelta(hours=1)
+            issued = await tokens.issue(
+                session,
+                user_id=built.user_ids[spec.viewer],
+                name="t",
+                expires_at=now + timedelta(hours=1),
             )
+            built.token = issued.secret
     return built
