@@ -19,6 +19,7 @@ from app.errors import forbidden
 from app.listing import AUDIT_ORDER
 from app.models import AuditEvent
 from app.validation import aware
+from permissions import rules
 from resolvers.context import Context, Info
 from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
@@ -33,6 +34,13 @@ class AuditEventType(Node):
     at: datetime
     details: JSON = strawberry.field(description="What changed (before/after where useful).")
     actor_id: strawberry.Private[int | None]
+    token_id: strawberry.ID | None = strawberry.field(
+        description="The ApiToken whose request made the change; null for the command line "
+        "(and `login`). Tell a script from its human on one account by this."
+    )
+    token_name: str | None = strawberry.field(
+        description="That token's name when it made the change (e.g. 'login', 'hr-sync')."
+    )
 
     @classmethod
     def from_model(cls, event: AuditEvent) -> AuditEventType:
@@ -49,6 +57,10 @@ class AuditEventType(Node):
             at=event.at,
             details=cast(JSON, event.details),
             actor_id=event.actor_id,
+            token_id=(
+                to_global_id("ApiToken", event.token_id) if event.token_id is not None else None
+            ),
+            token_name=event.token_name,
         )
 
     @strawberry.field(description="Who made the change; null for the command line.")
@@ -57,7 +69,7 @@ class AuditEventType(Node):
 
 
 async def load_audit_event(ctx: Context, event_id: int) -> AuditEventType | None:
-    if not ctx.scope.can_read_audit():
+    if not rules.AUDIT_TRAIL.allows(ctx.scope):
         return None
     async with ctx.db.read() as session:
         event = await session.get(AuditEvent, event_id)
@@ -103,7 +115,7 @@ class Query:
     ) -> Connection[AuditEventType]:
         ctx = info.context
         ctx.get_viewer()
-        if not ctx.scope.can_read_audit():
+        if not rules.AUDIT_TRAIL.allows(ctx.scope):
             raise forbidden("Only site owners and admins may read the audit trail.")
         stmt = select(AuditEvent).where(*_where(filter))
         return await list_page(
