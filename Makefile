@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 AUDIT := tests/http_audit
 AUDIT_STAMP := $(AUDIT)/node_modules/.installed-stamp
 
-.PHONY: run test lint schema test-sqlite test-postgres http-audit bench install clean
+.PHONY: run test lint schema test-sqlite test-postgres http-audit fuzz bench install clean
 
 install: $(STAMP)
 
@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/groupanalyst run-dev
 
-## Lint, type-check, run the whole suite on SQLite and on PostgreSQL, audit a live server.
-test: $(STAMP) lint test-sqlite test-postgres http-audit
+## Lint, type-check, run the whole suite on SQLite and on PostgreSQL, audit and fuzz a live server.
+test: $(STAMP) lint test-sqlite test-postgres http-audit fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -50,6 +50,15 @@ $(AUDIT_STAMP): $(AUDIT)/package.json $(AUDIT)/package-lock.json
 http-audit: $(STAMP) $(AUDIT_STAMP)
 	@echo "== GraphQL over HTTP audit (graphql-http) against a live server"
 	$(BIN)/python -m tests.live_server node $(AUDIT)/audit.mjs {url}
+
+## Schemathesis' GraphQL fuzzing of a live server, as the owner and anonymously (bounded:
+## FUZZ_MAX_EXAMPLES per operation, FUZZ_MAX_SECONDS per run): no 5xx, no INTERNAL_SERVER_ERROR,
+## every error coded, and the database intact afterwards. The budget is raised so the fuzzer
+## reaches the resolvers instead of RATE_LIMITED.
+fuzz: $(STAMP)
+	@echo "== GraphQL fuzzing (Schemathesis) against a live server"
+	GROUPANALYST_COST_BUDGET_PER_MINUTE=100000000 $(BIN)/python -m tests.live_server \
+	  $(BIN)/python -m tests.fuzz.run {url}
 
 ## Regenerate schema.graphql from the code.
 schema: $(STAMP)

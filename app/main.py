@@ -118,6 +118,31 @@ class GraphQLApp(GraphQL[Context, None]):
         await response(scope, receive, send)
 
 
+def _middleware(settings: Settings, database: Database, routes: list[Route]) -> list[Middleware]:
+    # Outermost, so its line covers every answer, refusals by the layers below included.
+    middleware = [
+        Middleware(access_log.AccessLogMiddleware, paths=[route.path for route in routes])
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", access_log.REQUEST_ID_HEADER],
+                expose_headers=[access_log.REQUEST_ID_HEADER, "Retry-After"],
+            )
+        )
+    middleware.append(
+        Middleware(
+            AuthenticationMiddleware,
+            backend=BearerTokenBackend(database),
+            on_error=_auth_error,
+        )
+    )
+    return middleware
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     database = db or Database.from_url(settings.database_url)
@@ -148,30 +173,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),
     ]
     access_log.count_statements(database.engine)
-    # Outermost, so its line covers every answer, refusals by the layers below included.
-    middleware = [
-        Middleware(access_log.AccessLogMiddleware, paths=[route.path for route in routes])
-    ]
-    if settings.cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", access_log.REQUEST_ID_HEADER],
-                expose_headers=[access_log.REQUEST_ID_HEADER, "Retry-After"],
-            )
-        )
-    middleware.append(
-        Middleware(
-            AuthenticationMiddleware,
-            backend=BearerTokenBackend(database),
-            on_error=_auth_error,
-        )
-    )
     app = Starlette(
         routes=routes,
-        middleware=middleware,
+        middleware=_middleware(settings, database, routes),
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error_response},
     )

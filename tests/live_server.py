@@ -7,7 +7,8 @@ command by `make test` for the tools that audit a live server:
 
 starts a server on a fresh migrated SQLite database with an owner (its token in
 `GROUPANALYST_FUZZ_OWNER_TOKEN` for the command), runs the command with `{url}` replaced by
-the GraphQL URL, stops the server and exits with the command's code.
+the GraphQL URL, stops the server, checks the database (`PRAGMA integrity_check`) and exits
+with the command's code (1 if the check failed).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,14 +29,9 @@ from typing import IO
 
 import httpx
 
+from bench.harness import free_port
+
 STARTUP_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -145,9 +141,12 @@ def main(argv: list[str]) -> int:
             command = [part.replace("{url}", server.graphql_url) for part in argv]
             env = {**os.environ, "GROUPANALYST_FUZZ_OWNER_TOKEN": token}
             code = subprocess.call(command, env=env)  # noqa: S603  (the caller's command)
+        with sqlite3.connect(Path(tmp) / "live.db") as conn:
+            (verdict,) = conn.execute("PRAGMA integrity_check").fetchone()
+        print(f"database integrity after the run: {verdict}")
         if code != 0:
             print(server.output()[-5000:], file=sys.stderr)
-        return code
+        return code if verdict == "ok" else 1
 
 
 if __name__ == "__main__":

@@ -20,20 +20,26 @@ def taken_port() -> Iterator[int]:
         yield holder.getsockname()[1]
 
 
-@pytest.mark.parametrize("command", ["run-dev", "serve"])
-def test_a_taken_port_stops_before_migrating_or_printing_tokens(
-    command: str, taken_port: int, tmp_path: Path
-) -> None:
-    database = tmp_path / "fresh.db"
+def cli(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+    """The command line in its own process: if a check failed to stop it, it would serve
+    (and the timeout would end it) rather than hang the test run."""
     env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
-    done = subprocess.run(  # noqa: S603  (our own CLI)
-        [sys.executable, "-m", "app", command, "--host", "127.0.0.1", "--port", str(taken_port)],
+    return subprocess.run(  # noqa: S603  (our own CLI)
+        [sys.executable, "-m", "app", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.parametrize("command", ["run-dev", "serve"])
+def test_a_taken_port_stops_before_migrating_or_printing_tokens(
+    command: str, taken_port: int, tmp_path: Path
+) -> None:
+    database = tmp_path / "fresh.db"
+    done = cli(command, "--host", "127.0.0.1", "--port", str(taken_port), database=database)
     assert done.returncode == 1
     assert done.stdout == ""
     assert f"cannot listen on 127.0.0.1:{taken_port}" in done.stderr
@@ -43,14 +49,6 @@ def test_a_taken_port_stops_before_migrating_or_printing_tokens(
 
 
 def test_an_unknown_host_is_a_clear_refusal(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"}
-    done = subprocess.run(
-        [sys.executable, "-m", "app", "serve", "--host", "no-such-host.invalid", "--port", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = cli("serve", "--host", "no-such-host.invalid", "--port", "1", database=tmp_path / "x.db")
     assert done.returncode == 1
     assert "cannot resolve host 'no-such-host.invalid'" in done.stderr
