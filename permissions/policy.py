@@ -14,6 +14,9 @@ Rules:
 - student: itself, its own enrollments and progress, and the courses it is enrolled in;
 - everyone signed in: itself.
 A user holding several roles gets the union.
+A deactivated account sees nothing (`app.auth` refuses its tokens and links) and its
+assignments grant nothing (`active_assignment`): it is nobody's co-analyst, no group lists it
+as an analyst, and it holds no seat (`app.seats`).
 
 Field rules:
 - `User.email`: admins, the user itself, an analyst of a group the user is a member of;
@@ -61,7 +64,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.auth import Viewer
 from app.db import Database
-from app.models import AnalystAssignment, Enrollment, GroupMembership, Role, utcnow
+from app.models import AnalystAssignment, Enrollment, GroupMembership, Role, User, utcnow
 
 # Any SQL expression or mapped attribute usable in a WHERE clause.
 Column = SQLCoreOperations[Any]
@@ -70,9 +73,15 @@ ADMIN_ROLES = frozenset({Role.SITE_OWNER, Role.SITE_ADMIN})
 
 
 def active_assignment(now: datetime) -> ColumnElement[bool]:
-    """An assignment grants access while it has no expiry or its expiry is in the future."""
-    return sa.or_(
-        col(AnalystAssignment.expires_at).is_(None), col(AnalystAssignment.expires_at) > now
+    """An assignment grants access while it has no expiry or its expiry is in the future, and
+    its analyst's account is active (a deactivated analyst's assignments grant nothing)."""
+    return sa.and_(
+        sa.or_(
+            col(AnalystAssignment.expires_at).is_(None), col(AnalystAssignment.expires_at) > now
+        ),
+        col(AnalystAssignment.analyst_id).not_in(
+            select(User.id).where(col(User.deactivated_at).is_not(None))
+        ),
     )
 
 
@@ -154,6 +163,15 @@ class AccessScope:
     def can_edit_user(self, target_roles: frozenset[Role]) -> bool:
         """The owner's account is the owner's alone; any other account is the admins'."""
         return self.is_owner if Role.SITE_OWNER in target_roles else self.is_admin
+
+    def can_set_active(self, target_roles: frozenset[Role]) -> bool:
+        """Deactivate or reactivate an account: never the owner's; an admin's only by the
+        owner (it ends that admin's powers, like revoking SITE_ADMIN); anyone else's, admins."""
+        if Role.SITE_OWNER in target_roles:
+            return False
+        if Role.SITE_ADMIN in target_roles:
+            return self.is_owner
+        return self.is_admin
 
     def can_change_roles_of(self, target_roles: frozenset[Role]) -> bool:
         """Nobody changes the owner's roles: the site keeps exactly one owner."""

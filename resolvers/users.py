@@ -39,6 +39,7 @@ class UserType(Node):
     email_value: strawberry.Private[str]
     company_value: strawberry.Private[str | None]
     created_at_value: strawberry.Private[datetime]
+    deactivated_at_value: strawberry.Private[datetime | None]
     # The group this user was reached through (`Group.members`), if any.
     via_group_id: strawberry.Private[int | None] = None
 
@@ -53,6 +54,7 @@ class UserType(Node):
             email_value=user.email,
             company_value=user.company,
             created_at_value=user.created_at,
+            deactivated_at_value=user.deactivated_at,
             via_group_id=via_group_id,
         )
 
@@ -67,6 +69,14 @@ class UserType(Node):
     @strawberry.field(extensions=[visible_to(PrivateToUser())])
     def created_at(self) -> datetime | None:
         return self.created_at_value
+
+    @strawberry.field(
+        extensions=[visible_to(PrivateToUser())],
+        description="When the account was deactivated; null while it is active. A deactivated "
+        "account cannot sign in, its tokens are refused and its assignments grant nothing.",
+    )
+    def deactivated_at(self) -> datetime | None:
+        return self.deactivated_at_value
 
     @strawberry.field(extensions=[visible_to(PrivateToUser())])
     async def roles(self, info: Info) -> list[Role]:
