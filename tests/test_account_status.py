@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import account_status
 from app.db import Database
@@ -211,14 +212,16 @@ async def test_concurrent_reactivations_never_exceed_the_seats(
     # PRO_GROWTH: 3 seats. Six inactive analysts, one active: two may come back.
     await world.user("Active", "Analyst", Role.GROUP_ANALYST)
     owner = AccessScope(viewer_id=world.owner.id, roles=frozenset({Role.SITE_OWNER}), now=utcnow())
-    ids = []
+    ids: list[int] = []
     for n in range(6):
         user = await world.user("Idle", f"Analyst{n}", Role.GROUP_ANALYST)
         assert user.id is not None
         ids.append(user.id)
-        await run_write(
-            world.db, lambda s, uid=user.id: account_status.deactivate_user(s, owner, user_id=uid)
-        )
+
+        async def deactivate(session: AsyncSession, uid: int = user.id) -> object:
+            return await account_status.deactivate_user(session, owner, user_id=uid)
+
+        await run_write(world.db, deactivate)
     engines = [Database.from_url(database_url) for _ in range(3)]
 
     async def attempt(n: int) -> str:
