@@ -9,6 +9,8 @@ Invariants:
   read transactions start with a plain `BEGIN` and, under WAL, see one snapshot;
 - `Database.snapshot()` reads one consistent snapshot however long it streams: on PostgreSQL a
   REPEATABLE READ, READ ONLY transaction; on SQLite one read transaction under WAL;
+- database errors never quote statement parameters (`hide_parameters`), so logs of
+  unexpected failures hold no personal data;
 - every SQLite connection has WAL, `synchronous=NORMAL`, `foreign_keys=ON` and a busy timeout.
 """
 
@@ -67,6 +69,9 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # Statement parameters (emails, names, token digests) never appear in an exception's text,
+    # so a logged database failure cannot leak them.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         path = sqlite_path(url)
         if path is not None:

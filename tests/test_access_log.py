@@ -14,7 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 
+from app.db import Database
 from app.models import Role
 from tests.live_server import LiveServer, running
 from tests.support import World, gid
@@ -158,3 +161,14 @@ async def test_unknown_paths_are_not_written(server: LiveServer) -> None:
     (line,) = access_lines(server.output())
     assert line["path"] is None and line["status"] == 404
     assert "someone" not in server.output()
+
+
+async def test_database_errors_never_quote_parameters(db: Database) -> None:
+    """What an unexpected failure logs (its exception) holds no statement parameter."""
+    with pytest.raises(DBAPIError) as failure:
+        async with db.read() as session:
+            await session.execute(
+                sa.text("SELECT * FROM no_such_table WHERE email = :e"), {"e": "leak@example.com"}
+            )
+    assert "leak@example.com" not in str(failure.value)
+    assert "hidden" in str(failure.value)
