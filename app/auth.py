@@ -36,6 +36,8 @@ class Viewer(BaseUser):
     last_name: str
     email: str
     roles: frozenset[Role]
+    # The token this request came with; None for signed export links and the command line.
+    token_id: int | None = None
 
     # Starlette's `request.user` protocol.
     @property
@@ -62,7 +64,7 @@ def _viewer_rows(stmt: Select[Any]) -> Select[Any]:
     ).outerjoin(UserRole, col(UserRole.user_id) == col(User.id))
 
 
-def _viewer(rows: Sequence[Row[Any]]) -> Viewer:
+def _viewer(rows: Sequence[Row[Any]], token_id: int | None = None) -> Viewer:
     first = rows[0]
     return Viewer(
         id=first.id,
@@ -70,13 +72,14 @@ def _viewer(rows: Sequence[Row[Any]]) -> Viewer:
         last_name=first.last_name,
         email=first.email,
         roles=frozenset(Role(row.role) for row in rows if row.role is not None),
+        token_id=token_id,
     )
 
 
 async def viewer_for_token(db: Database, token: str, now: datetime | None = None) -> Viewer:
     now = now or utcnow()
     stmt = _viewer_rows(
-        select()
+        select(col(ApiToken.id).label("token_id"))
         .select_from(User)
         .join(ApiToken, col(ApiToken.user_id) == col(User.id))
         .where(
@@ -89,7 +92,7 @@ async def viewer_for_token(db: Database, token: str, now: datetime | None = None
         rows = (await session.execute(stmt)).all()
     if not rows:
         raise InvalidToken("The token is unknown, expired or revoked; log in again.")
-    return _viewer(rows)
+    return _viewer(rows, rows[0].token_id)
 
 
 async def viewer_by_id(db: Database, user_id: int) -> Viewer | None:

@@ -76,6 +76,8 @@ class ProgressFilter:
     activated_before: datetime | None = None
     completed_after: datetime | None = None
     completed_before: datetime | None = None
+    # Part of the student's name or (where visible) email; applied by `report_where`.
+    search: str | None = None
 
     def clauses(self) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
@@ -139,8 +141,32 @@ def report_from(stmt: sa.Select[Any]) -> sa.Select[Any]:
     )
 
 
+def like_pattern(text: str) -> str:
+    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def user_search_clause(scope: AccessScope, search: str | None) -> ColumnElement[bool]:
+    """Name contains `search`, or email does where the viewer may read that email."""
+    if search is None or not search.strip():
+        return sa.true()
+    pattern = like_pattern(search)
+    return sa.or_(
+        sa.func.lower(col(User.first_name)).like(pattern, escape="\\"),
+        sa.func.lower(col(User.last_name)).like(pattern, escape="\\"),
+        sa.and_(
+            col(User.email_key).like(pattern, escape="\\"),
+            scope.email_visible_clause(col(User.id)),
+        ),
+    )
+
+
 def report_where(scope: AccessScope, flt: ProgressFilter) -> list[ColumnElement[bool]]:
-    return [scope.groups_clause(col(GroupMembership.group_id)), *flt.clauses()]
+    where = [scope.groups_clause(col(GroupMembership.group_id)), *flt.clauses()]
+    if flt.search is not None and flt.search.strip():
+        # Needs the scope: an email only matches where the viewer may read it.
+        where.append(user_search_clause(scope, flt.search))
+    return where
 
 
 def report_rows(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from app.keyset import CursorValue, after_clause
 from app.models import AnalystAssignment, GroupMembership, Role, User, UserRole
+from app.report import user_search_clause
 from loaders.base import Loader, all_per_key, one_per_key
 from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
 from permissions.policy import AccessScope, active_assignment
@@ -77,26 +77,6 @@ def user_from_row(row: Any) -> User:
 def user_key(row: Any) -> list[CursorValue]:
     m = row._mapping
     return [m["last_name"], m["first_name"], m["email_sort"], m["id"]]
-
-
-def like_pattern(text: str) -> str:
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def user_search_clause(scope: AccessScope, search: str | None) -> ColumnElement[bool]:
-    """Name contains `search`, or email does where the viewer may read that email."""
-    if search is None or not search.strip():
-        return sa.true()
-    pattern = like_pattern(search)
-    return sa.or_(
-        sa.func.lower(col(User.first_name)).like(pattern, escape="\\"),
-        sa.func.lower(col(User.last_name)).like(pattern, escape="\\"),
-        sa.and_(
-            col(User.email_key).like(pattern, escape="\\"),
-            scope.email_visible_clause(col(User.id)),
-        ),
-    )
 
 
 @dataclass(frozen=True)

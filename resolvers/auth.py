@@ -1,4 +1,4 @@
-"""Sign-in and API tokens: `login`, `createApiToken`, `revokeApiToken`.
+"""Sign-in and API tokens: `login`, `logout`, `createApiToken`, `revokeApiToken`.
 
 Invariants: a wrong password and an unknown email give the same error; a token's secret is
 returned once, at creation; a viewer can only fetch (`node`) and revoke its own tokens
@@ -84,6 +84,34 @@ async def load_api_token(ctx: Context, token_id: int) -> ApiTokenType | None:
     return ApiTokenType.from_model(token)
 
 
+@strawberry.type
+class LogoutPayload:
+    revoked: bool = strawberry.field(
+        description="True when this call ended the token; false if it had ended already."
+    )
+
+
+async def revoke_token(ctx: Context, token_id: int, actor_id: int) -> tuple[ApiToken, bool] | None:
+    """Revoke one of the viewer's tokens, audited when it changed (the bool); None if it is
+    not the viewer's."""
+    async with ctx.db.write() as session:
+        token = await session.get(ApiToken, token_id)
+        if token is None or not ctx.scope.can_use_token_of(token.user_id):
+            return None
+        changed = token.revoked_at is None
+        if changed:
+            token.revoked_at = utcnow()
+            audit.record(
+                session,
+                actor_id=actor_id,
+                action="token.revoke",
+                target_type="ApiToken",
+                target_id=token.id,
+                details={"name": token.name},
+            )
+    return token, changed
+
+
 DEFAULT_API_TOKEN_TTL = timedelta(days=90)
 
 
@@ -164,18 +192,19 @@ class Mutation:
         ctx = info.context
         viewer = ctx.get_viewer()
         token_id = from_global_id(input.id, "ApiToken", "id")
-        async with ctx.db.write() as session:
-            token = await session.get(ApiToken, token_id)
-            if token is None or not ctx.scope.can_use_token_of(token.user_id):
-                raise not_found("API token of yours", field="id")
-            if token.revoked_at is None:
-                token.revoked_at = utcnow()
-                audit.record(
-                    session,
-                    actor_id=viewer.id,
-                    action="token.revoke",
-                    target_type="ApiToken",
-                    target_id=token.id,
-                    details={"name": token.name},
-                )
-        return RevokeApiTokenPayload(api_token=ApiTokenType.from_model(token))
+        revoked = await revoke_token(ctx, token_id, viewer.id)
+        if revoked is None:
+            raise not_found("API token of yours", field="id")
+        return RevokeApiTokenPayload(api_token=ApiTokenType.from_model(revoked[0]))
+
+    @strawberry.mutation(
+        description="Sign out: revoke the token this request was sent with; it stops working "
+        "at once."
+    )
+    async def logout(self, info: Info) -> LogoutPayload:
+        ctx = info.context
+        viewer = ctx.get_viewer()
+        if viewer.token_id is None:
+            raise bad_input("Authorization", "Sign out needs the bearer token to end.")
+        revoked = await revoke_token(ctx, viewer.token_id, viewer.id)
+        return LogoutPayload(revoked=revoked is not None and revoked[1])

@@ -15,9 +15,9 @@ import strawberry
 from sqlmodel import col
 
 from app.models import Group
-from app.report import REPORT_ORDER, CourseSummary
+from app.report import REPORT_ORDER, CourseSummary, like_pattern
 from loaders.progress import ProgressArgs
-from loaders.users import MemberArgs, like_pattern, user_order
+from loaders.users import MemberArgs, user_order
 from resolvers.context import Context, Info
 from resolvers.courses import CourseType, load_course
 from resolvers.listing import check_page, list_page

@@ -15,7 +15,8 @@ import strawberry
 from sqlmodel import col, select
 
 from app.models import AnalystAssignment, Role, User, UserRole
-from loaders.users import user_columns, user_from_row, user_key, user_order, user_search_clause
+from app.report import user_search_clause
+from loaders.users import user_columns, user_from_row, user_key, user_order
 from permissions.fields import EmailVisible, PrivateToUser, visible_to
 from permissions.policy import active_assignment
 from resolvers.context import Context, Info
