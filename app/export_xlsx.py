@@ -27,6 +27,7 @@ import xlsxwriter
 from app.db import Database
 from app.export import HEADER, ExportParams, ExportRun, parse_iso, row_batches
 from app.report import percent
+from permissions import rules
 from permissions.policy import AccessScope
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -73,7 +74,7 @@ class ProgressSheet:
 
     def write(self, scope: AccessScope, rows: Iterable[Any]) -> None:
         """Rows of `app.export.export_statement`, typed, in `HEADER` order."""
-        email_visible, expiry_visible = scope.can_see_email, scope.can_see_expiry
+        contact, enrollment = rules.CONTACT, rules.ENROLLMENT
         write_string, row = self.sheet.write_string, self.next_row
         for (
             student,
@@ -89,10 +90,9 @@ class ProgressSheet:
             completed,
             expires,
         ) in rows:
-            contact = email_visible(student)
             write_string(row, 0, first)
             write_string(row, 1, last)
-            if contact:
+            if contact.allows(scope, student):
                 write_string(row, 2, email)
                 if company:
                     write_string(row, 3, company)
@@ -101,7 +101,7 @@ class ProgressSheet:
             self._date(row, 6, activated)
             self.sheet.write_number(row, 7, percent(done, lessons) / 100, self.percent)
             self._date(row, 8, completed)
-            if expiry_visible(student):
+            if enrollment.allows(scope, student):
                 self._date(row, 9, expires)
             row += 1
         self.next_row = row

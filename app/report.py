@@ -5,7 +5,7 @@ export both build their SQL here, so they cannot disagree about which rows exist
 order, or what the percentages are.
 
 Invariants:
-- a row exists only for a group the viewer may see (`AccessScope.groups_clause`), so an analyst
+- a row exists only for a group the viewer may see (`rules.GROUP`), so an analyst
   gets exactly its analysed groups and a student gets no rows;
 - the order is total and deterministic: group name, student last name, first name, email,
   course name, then ids (`REPORT_ORDER`);
@@ -30,7 +30,10 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlmodel import col
 
+from app.listing import COURSE_ORDER, user_search_clause
 from app.models import Course, Enrollment, Group, GroupMembership, User
+from app.pagination import Order
+from permissions import rules
 from permissions.policy import AccessScope
 
 
@@ -99,15 +102,17 @@ class ProgressFilter:
 
 
 # The report order; the last three columns make it total.
-REPORT_ORDER: tuple[Any, ...] = (
-    col(Group.name_key),
-    col(User.last_name),
-    col(User.first_name),
-    col(User.email_key),
-    col(Course.name),
-    col(Group.id),
-    col(User.id),
-    col(Course.id),
+REPORT_ORDER = Order(
+    (
+        col(Group.name_key),
+        col(User.last_name),
+        col(User.first_name),
+        col(User.email_key),
+        col(Course.name),
+        col(Group.id),
+        col(User.id),
+        col(Course.id),
+    )
 )
 
 REPORT_COLUMNS: tuple[Any, ...] = (
@@ -141,28 +146,8 @@ def report_from(stmt: sa.Select[Any]) -> sa.Select[Any]:
     )
 
 
-def like_pattern(text: str) -> str:
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def user_search_clause(scope: AccessScope, search: str | None) -> ColumnElement[bool]:
-    """Name contains `search`, or email does where the viewer may read that email."""
-    if search is None or not search.strip():
-        return sa.true()
-    pattern = like_pattern(search)
-    return sa.or_(
-        sa.func.lower(col(User.first_name)).like(pattern, escape="\\"),
-        sa.func.lower(col(User.last_name)).like(pattern, escape="\\"),
-        sa.and_(
-            col(User.email_key).like(pattern, escape="\\"),
-            scope.email_visible_clause(col(User.id)),
-        ),
-    )
-
-
 def report_where(scope: AccessScope, flt: ProgressFilter) -> list[ColumnElement[bool]]:
-    where = [scope.groups_clause(col(GroupMembership.group_id)), *flt.clauses()]
+    where = [rules.GROUP.clause(scope, col(GroupMembership.group_id)), *flt.clauses()]
     if flt.search is not None and flt.search.strip():
         # Needs the scope: an email only matches where the viewer may read it.
         where.append(user_search_clause(scope, flt.search))
@@ -174,17 +159,8 @@ def report_rows(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
     return (
         report_from(sa.select(*REPORT_COLUMNS))
         .where(*report_where(scope, flt))
-        .order_by(*REPORT_ORDER)
+        .order_by(*REPORT_ORDER.by())
     )
-
-
-def report_key_columns() -> list[Any]:
-    """`REPORT_ORDER` as labelled columns (`_k0`…), so a row carries its own cursor key."""
-    return [column.label(f"_k{i}") for i, column in enumerate(REPORT_ORDER)]
-
-
-def report_key(row: Any) -> list[Any]:
-    return [row._mapping[f"_k{i}"] for i in range(len(REPORT_ORDER))]
 
 
 def permille_completed() -> ColumnElement[int]:
@@ -255,7 +231,7 @@ def summary_rows(scope: AccessScope, group_ids: Sequence[int]) -> sa.Select[Any]
             col(Course.lesson_count),
             col(Course.created_at),
         )
-        .order_by(col(GroupMembership.group_id), col(Course.name), col(Course.id))
+        .order_by(col(GroupMembership.group_id), *COURSE_ORDER.by())
     )
 
 

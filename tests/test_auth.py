@@ -253,37 +253,3 @@ async def test_login_inside_an_operation_never_widens_it(api: Api, world: World)
     assert body["errors"][0]["path"] == ["createGroup"]
     groups = await api.data("{ groups { totalCount } }", token=owner)
     assert groups == {"groups": {"totalCount": 0}}
-
-
-LOGOUT = "mutation { logout { revoked } }"
-
-
-async def test_logout_ends_the_token_it_was_sent_with_and_no_other(api: Api, world: World) -> None:
-    await world.user("Ana", "Analyst", email="ana@example.com", password="pw-123456")
-    creds = {"email": "ana@example.com", "password": "pw-123456"}
-    first = (await api.data(LOGIN, creds))["login"]["token"]
-    second = (await api.data(LOGIN, creds))["login"]["token"]
-    assert await api.data(LOGOUT, token=first) == {"logout": {"revoked": True}}
-    # The signed-out token is dead at once; the same user's other session goes on.
-    assert (await api.post(VIEWER, token=first)).status_code == 401
-    assert (await api.data(VIEWER, token=second))["viewer"]["firstName"] == "Ana"
-    events = await api.data(
-        '{ auditEvents(filter: {action: "token.revoke"}) { totalCount } }',
-        token=await world.token(world.owner),
-    )
-    assert events["auditEvents"]["totalCount"] == 1
-
-
-async def test_logout_without_a_token_is_unauthenticated(api: Api) -> None:
-    assert await api.error_code(LOGOUT) == "UNAUTHENTICATED"
-
-
-async def test_logout_inside_a_login_operation_is_refused(api: Api, world: World) -> None:
-    """A token that was never sent cannot be signed out of; nothing is revoked."""
-    await world.user("Ana", "Analyst", email="ana@example.com", password="pw-123456")
-    body = await api.raw(
-        'mutation { login(input: {email: "ana@example.com", password: "pw-123456"}) { token } '
-        "logout { revoked } }"
-    )
-    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert body["data"] is None

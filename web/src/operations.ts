@@ -13,7 +13,9 @@ export const LoginMutation = graphql(`
 export const LogoutMutation = graphql(`
   mutation Logout {
     logout {
-      revoked
+      apiToken {
+        id
+      }
     }
   }
 `);
