@@ -475,23 +475,22 @@ async def record_export(
         group_ids = sorted(scope.analysed_group_ids)
     course_ids = sorted(params.course_ids) if params.course_ids else None
     async with db.write() as session:
-        audit.record(
+        details = {
+            "via": via,
+            "groupIds": "all" if group_ids is None else [audit.ref("Group", g) for g in group_ids],
+            "courseIds": "all"
+            if course_ids is None
+            else [audit.ref("Course", c) for c in course_ids],
+            "status": params.status.value if params.status else None,
+            "format": params.options.format.value,
+            "rows": run.rows,
+            "complete": run.complete,
+        }
+        audit.by_viewer(
             session,
-            actor_id=scope.viewer_id,
-            action=AUDIT_ACTION,
-            target_type="Group",
-            target_id=group_ids[0] if group_ids and len(group_ids) == 1 else None,
-            details={
-                "via": via,
-                "groupIds": "all"
-                if group_ids is None
-                else [audit.ref("Group", g) for g in group_ids],
-                "courseIds": "all"
-                if course_ids is None
-                else [audit.ref("Course", c) for c in course_ids],
-                "status": params.status.value if params.status else None,
-                "format": params.options.format.value,
-                "rows": run.rows,
-                "complete": run.complete,
-            },
+            scope,
+            AUDIT_ACTION,
+            "Group",
+            group_ids[0] if group_ids and len(group_ids) == 1 else None,
+            details,
         )
