@@ -336,6 +336,7 @@ def cmd_run_dev(args: argparse.Namespace) -> int:
     upgrade(settings.database_url)
     printed = asyncio.run(_dev_setup(settings))
     print()
+    print(f"Dashboard: http://{host}:{port}/   (run `make web` first if it says it is not built)")
     print(
         f"GraphiQL: http://{host}:{port}/graphql   (demo password for every account below: "
         f"{DEMO_PASSWORD})"

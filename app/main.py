@@ -1,10 +1,11 @@
 """The Starlette application: `/graphql` (POST; GraphiQL on GET), `/healthz`, `/readyz`,
-`/exports/progress.csv` (`app.export_http`).
+`/exports/progress.csv` (`app.export_http`), and the dashboard at `/` (`app.web`).
 
 Invariants:
 - the app keeps no state beyond the engine, so any number of workers can serve one database;
 - a request with a bad token is refused with 401 and code UNAUTHENTICATED before any resolver
-  runs; a request with no token is anonymous.
+  runs; a request with no token is anonymous;
+- every response is gzip-compressed when the client accepts it (above 500 bytes, not zips).
 This is the composition root: with `app.cli` (`export-schema`), the only `app/` module that
 imports `resolvers/`; everything else in `app/` stays below the GraphQL layer.
 """
@@ -12,7 +13,7 @@ imports `resolvers/`; everything else in `app/` stays below the GraphQL layer.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,16 +25,17 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from app import access_log
+from app import access_log, web
 from app.auth import BearerTokenBackend, Viewer
 from app.cost_budget import Account, CostBudget, account_key
 from app.db import Database
@@ -47,6 +49,11 @@ from resolvers.context import Context, build_context
 from resolvers.schema import schema
 
 log = logging.getLogger("groupanalyst")
+
+GZIP_EXCLUDED = (
+    *DEFAULT_EXCLUDED_CONTENT_TYPES,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
 
 
 def _auth_error(_conn: HTTPConnection, exc: AuthenticationError) -> Response:
@@ -101,6 +108,10 @@ class GraphQLApp(GraphQL[Context, None]):
                 sub_response.status_code = request_error_status(errors)
         return processed
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL build (`web/graphiql.html`), served from this origin: no CDN."""
+        return web.html_page(self.settings.web_dist, "graphiql.html")
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry answers a bad request body or method in plain text; ours carry a code."""
         if scope["type"] != "http":
@@ -118,10 +129,18 @@ class GraphQLApp(GraphQL[Context, None]):
         await response(scope, receive, send)
 
 
-def _middleware(settings: Settings, database: Database, routes: list[Route]) -> list[Middleware]:
-    # Outermost, so its line covers every answer, refusals by the layers below included.
+def _middleware(
+    settings: Settings, database: Database, routes: Sequence[BaseRoute]
+) -> list[Middleware]:
+    # Outermost, so its line covers every answer, refusals by the layers below included; then
+    # compression, so the API's JSON, the export and the front end are all compressed when the
+    # client accepts it (XLSX is a zip already).
     middleware = [
-        Middleware(access_log.AccessLogMiddleware, paths=[route.path for route in routes])
+        Middleware(
+            access_log.AccessLogMiddleware,
+            paths=[route.path for route in routes if isinstance(route, Route)],
+        ),
+        Middleware(GZipMiddleware, minimum_size=500, exclude_content_types=GZIP_EXCLUDED),
     ]
     if settings.cors_origins:
         middleware.append(
@@ -171,6 +190,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),
+        *web.routes(settings.web_dist),
     ]
     access_log.count_statements(database.engine)
     app = Starlette(

@@ -10,8 +10,11 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/groupanalyst.db"
+# The front end's build output (`make web`), served at `/` by `app.web`.
+DEFAULT_WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
 def _int(name: str, default: int) -> int:
@@ -76,6 +79,7 @@ class Settings:
     # Query cost one token (or one anonymous client address) may spend per minute, per worker
     # (`app.cost_budget`); at least `max_query_cost`, so every allowed query can run.
     cost_budget_per_minute: int = 200_000
+    web_dist: Path = DEFAULT_WEB_DIST
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -109,4 +113,5 @@ class Settings:
                 minutes=_positive("GROUPANALYST_LOGIN_FAILURE_WINDOW_MINUTES", 15)
             ),
             cost_budget_per_minute=_positive("GROUPANALYST_COST_BUDGET_PER_MINUTE", 200_000),
+            web_dist=Path(os.environ.get("GROUPANALYST_WEB_DIST") or DEFAULT_WEB_DIST),
         )
