@@ -8,18 +8,19 @@ token from automation); events come newest first (by id), paginated by keyset on
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 import strawberry
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from strawberry.scalars import JSON
 
 from app.errors import forbidden
+from app.listing import AUDIT_ORDER
 from app.models import AuditEvent
 from app.validation import aware
 from resolvers.context import Context, Info
-from resolvers.pagination import Connection, bad_cursor, build_connection, decode_cursor, page_size
+from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
 from resolvers.users import UserType, load_user
 
@@ -104,30 +105,7 @@ class Query:
         ctx.get_viewer()
         if not ctx.scope.can_read_audit():
             raise forbidden("Only site owners and admins may read the audit trail.")
-        size = page_size(first)
-        where = _where(filter)
-        page_where: list[ColumnElement[bool]] = list(where)
-        if after is not None:
-            (last_id,) = decode_cursor(after, 1)
-            if not isinstance(last_id, int):
-                raise bad_cursor()
-            page_where.append(col(AuditEvent.id) < last_id)
-        async with ctx.db.read() as session:
-            events = (
-                await session.execute(
-                    select(AuditEvent)
-                    .where(*page_where)
-                    .order_by(col(AuditEvent.id).desc())
-                    .limit(size + 1)
-                )
-            ).scalars()
-            rows: list[tuple[AuditEventType, list[Any]]] = [
-                (AuditEventType.from_model(e), [e.id]) for e in events
-            ]
-
-        async def count() -> int:
-            async with ctx.db.read() as session:
-                stmt = select(func.count()).select_from(AuditEvent).where(*where)
-                return int((await session.execute(stmt)).scalar_one())
-
-        return build_connection(rows, size, after, count)
+        stmt = select(AuditEvent).where(*_where(filter))
+        return await list_page(
+            ctx, stmt, AUDIT_ORDER, first, after, lambda row: AuditEventType.from_model(row[0])
+        )

@@ -39,7 +39,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from app.errors import AppError, ErrorCode
-from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from app.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 MAX_DEPTH = 15
 

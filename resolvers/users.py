@@ -8,19 +8,18 @@ group (`Group.members`) remembers that group, so its progress rows report under 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import sqlalchemy as sa
 import strawberry
 from sqlmodel import col, select
 
+from app.listing import USER_COLUMNS, user_from_row, user_order, user_search_clause
 from app.models import AnalystAssignment, Role, User, UserRole
-from loaders.users import user_columns, user_from_row, user_key, user_order, user_search_clause
 from permissions.fields import EmailVisible, PrivateToUser, visible_to
 from permissions.policy import active_assignment
 from resolvers.context import Context, Info
-from resolvers.listing import list_page
-from resolvers.pagination import Connection, CursorValue
+from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
 
 if TYPE_CHECKING:
@@ -123,10 +122,6 @@ async def load_user(ctx: Context, user_id: int | None) -> UserType | None:
     return UserType.from_model(user) if user else None
 
 
-def user_item(row: Any) -> tuple[UserType, list[CursorValue]]:
-    return UserType.from_model(user_from_row(row)), user_key(row)
-
-
 @strawberry.input(description="Every given condition must hold.")
 class UserFilter:
     role: Role | None = strawberry.field(
@@ -182,5 +177,12 @@ class Query:
                         )
                     )
                 )
-        stmt = sa.select(*user_columns(scope)).where(*where)
-        return await list_page(info.context, stmt, user_order(scope), first, after, user_item)
+        stmt = sa.select(*USER_COLUMNS).where(*where)
+        return await list_page(
+            info.context,
+            stmt,
+            user_order(scope),
+            first,
+            after,
+            lambda row: UserType.from_model(user_from_row(row)),
+        )
