@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlmodel import col
 
-from app.models import AnalystAssignment, AuditEvent, Course, Group, Lesson, User
+from app.models import AnalystAssignment, ApiToken, AuditEvent, Course, Group, Lesson, User
 from app.pagination import Order
 from permissions.policy import AccessScope
 
@@ -28,6 +28,7 @@ LESSON_ORDER = Order((col(Lesson.position),))
 ASSIGNMENT_ORDER = Order((col(AnalystAssignment.assigned_at), col(AnalystAssignment.id)))
 # Newest first.
 AUDIT_ORDER = Order((col(AuditEvent.id),), descending=True)
+TOKEN_ORDER = Order((col(ApiToken.id),), descending=True)
 
 
 def user_order(scope: AccessScope) -> Order:

@@ -33,6 +33,13 @@ class AuditEventType(Node):
     at: datetime
     details: JSON = strawberry.field(description="What changed (before/after where useful).")
     actor_id: strawberry.Private[int | None]
+    token_id: strawberry.ID | None = strawberry.field(
+        description="The ApiToken whose request made the change; null for the command line "
+        "(and `login`). Tell a script from its human on one account by this."
+    )
+    token_name: str | None = strawberry.field(
+        description="That token's name when it made the change (e.g. 'login', 'hr-sync')."
+    )
 
     @classmethod
     def from_model(cls, event: AuditEvent) -> AuditEventType:
@@ -49,6 +56,10 @@ class AuditEventType(Node):
             at=event.at,
             details=cast(JSON, event.details),
             actor_id=event.actor_id,
+            token_id=(
+                to_global_id("ApiToken", event.token_id) if event.token_id is not None else None
+            ),
+            token_name=event.token_name,
         )
 
     @strawberry.field(description="Who made the change; null for the command line.")

@@ -18,6 +18,7 @@ from app.listing import USER_COLUMNS, user_from_row, user_order, user_search_cla
 from app.models import AnalystAssignment, Role, User, UserRole
 from permissions.fields import EmailVisible, PrivateToUser, visible_to
 from permissions.policy import active_assignment
+from resolvers.api_tokens import ApiTokenType, api_tokens_page
 from resolvers.context import Context, Info
 from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
@@ -92,6 +93,23 @@ class UserType(Node):
 
         rows = await info.context.loaders.assignments_by_analyst_id.load(self.owner_id)
         return [GroupAnalystAssignmentType.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Your own API tokens, newest first, revoked and expired ones too; null "
+        "for anyone else's account (admins included: tokens are their user's alone). "
+        "`first`: 1 to 100, default 25. `active`: true for usable tokens only, false for "
+        "revoked or expired ones only."
+    )
+    async def api_tokens(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        active: bool | None = None,
+    ) -> Connection[ApiTokenType] | None:
+        if not info.context.scope.can_use_token_of(self.owner_id):
+            return None
+        return await api_tokens_page(info.context, self.owner_id, first, after, active)
 
     @strawberry.field(
         description="The user's enrollments, in course order, if you may report on this user; "
