@@ -177,6 +177,8 @@ _BY_ACTION: dict[str, Callable[[int | None, Details], Event]] = {
     "lesson.view": _lesson("lesson.viewed", LIVE_ONLY),
     "lesson.complete": _lesson(WebhookEvent.LESSON_COMPLETED, BOTH),
     "token.revoke": _subject_only("token.revoked", "ApiToken"),
+    "auth.logout": _subject_only("token.revoked", "ApiToken"),
+    "token.revoke_all": _user("token.revoked", LIVE_ONLY),
 }
 
 
