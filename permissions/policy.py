@@ -195,6 +195,10 @@ class AccessScope:
     def can_read_audit(self) -> bool:
         return self.is_admin
 
+    def can_manage_webhooks(self) -> bool:
+        """Webhooks carry every event with admin-visible fields: admins only."""
+        return self.is_admin
+
     # -- SQL clauses (for lists, loaders, summaries, exports) ----------------------------
     def _analysed(self) -> list[int]:
         return sorted(self.analysed_group_ids)

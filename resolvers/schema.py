@@ -25,6 +25,7 @@ from resolvers import (
     site,
     user_admin,
     users,
+    webhooks,
 )
 from resolvers.complexity import QueryCostLimiter
 from resolvers.errors import ClientSafeErrors
@@ -40,6 +41,7 @@ Query = merge_types(
         progress.Query,
         export.Query,
         audit.Query,
+        webhooks.Query,
     ),
 )
 Mutation = merge_types(
@@ -51,6 +53,7 @@ Mutation = merge_types(
         group_admin.Mutation,
         course_admin.Mutation,
         lesson_events.Mutation,
+        webhooks.Mutation,
     ),
 )
 
