@@ -3,7 +3,7 @@
 Shape: `{"id": "evt_…", "type": "lesson.completed", "timestamp": ISO 8601 UTC, "data": {…}}`;
 `data` holds each object of the event's subject by global id with the fields an admin may
 read (webhooks are managed by admins), asked of the access rules with an admin's scope
-(`permissions.policy.system_scope`). An object deleted since reads `{"id": …, "deleted": true}`.
+(`permissions.rules` with `permissions.policy.system_scope`). An object deleted since reads `{"id": …, "deleted": true}`.
 
 Invariants: rendered once per event and stored with each delivery, so every attempt and every
 redelivery sends the same bytes; ASCII JSON (non-ASCII escaped), so any receiver's decoding
@@ -33,6 +33,7 @@ from app.models import (
     UserRole,
 )
 from app.report import percent, status_of
+from permissions import rules
 from permissions.policy import AccessScope, system_scope
 
 Rendered = dict[str, Any]
@@ -40,7 +41,7 @@ Rendered = dict[str, Any]
 
 async def _user(session: AsyncSession, scope: AccessScope, pk: int) -> Rendered | None:
     user = await session.get(User, pk)
-    if user is None or not scope.can_see_user(pk):
+    if user is None or not rules.USER.allows(scope, pk):
         return None
     roles = (
         await session.execute(select(UserRole.role).where(col(UserRole.user_id) == pk))
@@ -48,16 +49,16 @@ async def _user(session: AsyncSession, scope: AccessScope, pk: int) -> Rendered 
     return {
         "firstName": user.first_name,
         "lastName": user.last_name,
-        "email": user.email if scope.can_see_email(pk) else None,
-        "company": user.company if scope.can_see_email(pk) else None,
-        "roles": sorted(roles) if scope.can_see_private(pk) else None,
-        "createdAt": iso(user.created_at) if scope.can_see_private(pk) else None,
+        "email": user.email if rules.CONTACT.allows(scope, pk) else None,
+        "company": user.company if rules.CONTACT.allows(scope, pk) else None,
+        "roles": sorted(roles) if rules.PRIVATE.allows(scope, pk) else None,
+        "createdAt": iso(user.created_at) if rules.PRIVATE.allows(scope, pk) else None,
     }
 
 
 async def _group(session: AsyncSession, scope: AccessScope, pk: int) -> Rendered | None:
     group = await session.get(Group, pk)
-    if group is None or not scope.can_see_group(pk):
+    if group is None or not rules.GROUP.allows(scope, pk):
         return None
     return {"name": group.name, "createdAt": iso(group.created_at)}
 
@@ -92,13 +93,15 @@ def _progress_fields(scope: AccessScope, enrollment: Enrollment, lessons: int) -
             enrollment.lessons_viewed, enrollment.lessons_completed, enrollment.completed_at
         ).value,
         "completedAt": iso(enrollment.completed_at),
-        "expiresAt": iso(enrollment.expires_at) if scope.can_see_expiry(student) else None,
+        "expiresAt": iso(enrollment.expires_at)
+        if rules.ENROLLMENT.allows(scope, student)
+        else None,
     }
 
 
 async def _progress(session: AsyncSession, scope: AccessScope, pk: int) -> Rendered | None:
     enrollment = await session.get(Enrollment, pk)
-    if enrollment is None or not scope.can_see_enrollment_of(enrollment.user_id):
+    if enrollment is None or not rules.ENROLLMENT.allows(scope, enrollment.user_id):
         return None
     course = await session.get(Course, enrollment.course_id)
     return _progress_fields(scope, enrollment, course.lesson_count if course else 0)
@@ -106,7 +109,10 @@ async def _progress(session: AsyncSession, scope: AccessScope, pk: int) -> Rende
 
 async def _assignment(session: AsyncSession, scope: AccessScope, pk: int) -> Rendered | None:
     assignment = await session.get(AnalystAssignment, pk)
-    if assignment is None or not scope.is_admin:
+    if assignment is None:
+        return None
+    key = rules.AssignmentKey(assignment.analyst_id, assignment.group_id, assignment.expires_at)
+    if not rules.ASSIGNMENT.allows(scope, key):
         return None
     by = assignment.assigned_by_id
     return {

@@ -25,6 +25,7 @@ from app import audit
 from app.errors import AppError, ErrorCode, bad_input, forbidden, not_found
 from app.models import Course, Enrollment, Lesson, LessonProgress, User, utcnow
 from app.writes import locked
+from permissions import rules
 from permissions.policy import AccessScope
 
 
@@ -41,7 +42,7 @@ async def _target(session: AsyncSession, scope: AccessScope, user_id: int | None
     assert scope.viewer_id is not None, "the resolver checks authentication first"
     target = scope.viewer_id if user_id is None else user_id
     if not scope.can_record_progress_for(target):
-        if scope.can_see_user(target):
+        if rules.USER.allows(scope, target):
             raise forbidden("You may record only your own lesson progress.")
         raise not_found("user", field="userId")
     if await session.get(User, target) is None:
@@ -71,11 +72,11 @@ async def record_lesson_event(
                 )
             )
         ).scalar_one_or_none()
-    if lesson is None and scope.can_see_all_courses():
-        raise not_found("lesson", field="lessonId")
-    if lesson is None or (enrollment is None and not scope.can_see_all_courses()):
-        # A student sees only the courses it is enrolled in: another course's lesson is as
-        # absent as a lesson that does not exist.
+    if lesson is None or not rules.COURSE.allows(scope, lesson.course_id):
+        # A lesson of a course the viewer may not see (`rules.COURSE`: a student sees only
+        # the courses it is enrolled in) is as absent as a lesson that does not exist.
+        if rules.COURSE.allows_every(scope):
+            raise not_found("lesson", field="lessonId")
         raise AppError(
             ErrorCode.NOT_FOUND,
             "No lesson with that id in a course the user is enrolled in.",

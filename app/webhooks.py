@@ -2,7 +2,7 @@
 redeliver an event.
 
 Invariants:
-- admins only (`AccessScope.can_manage_webhooks`); others get FORBIDDEN (anonymous:
+- admins only (`permissions.rules.WEBHOOKS`); others get FORBIDDEN (anonymous:
   UNAUTHENTICATED, from `Context.write`); an unknown endpoint is NOT_FOUND;
 - a URL is checked (`app.webhook_urls`) before anything is written: https only, every
   address the host resolves to public, unless `webhook_allow_private`;
@@ -28,6 +28,7 @@ from app.models import WebhookDelivery, WebhookEndpoint, utcnow
 from app.settings import Settings
 from app.webhook_delivery import PENDING
 from app.webhook_urls import check_resolves, check_url
+from permissions import rules
 from permissions.policy import AccessScope
 
 DESCRIPTION_MAX = 500
@@ -39,7 +40,7 @@ def new_secret() -> str:
 
 
 def _allowed(scope: AccessScope) -> None:
-    if not scope.can_manage_webhooks():
+    if not rules.WEBHOOKS.allows(scope):
         raise forbidden("Only site owners and admins may manage webhooks.")
 
 

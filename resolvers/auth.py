@@ -4,7 +4,7 @@
 The rules live in `app.tokens` (the one token service, shared with the CLI); this module
 decodes inputs and shapes payloads. Invariants: a wrong password and an unknown email give the
 same error; a token's secret is returned once, at creation; a viewer lists, fetches (`node`)
-and revokes only its own tokens (`AccessScope.can_use_token_of`): anyone else's token answers
+and revokes only its own tokens (`permissions.rules.TOKEN`): anyone else's token answers
 exactly like one that does not exist.
 """
 

@@ -21,6 +21,7 @@ from app.events import WebhookEvent
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.pagination import Order
 from app.validation import text
+from permissions import rules
 from resolvers.context import Context, Info
 from resolvers.pagination import Connection, list_page
 from resolvers.relay import from_global_id, to_global_id
@@ -119,7 +120,7 @@ class WebhookType:
 
 def _admin(ctx: Context) -> Context:
     ctx.get_viewer()
-    if not ctx.scope.can_manage_webhooks():
+    if not ctx.rules.WEBHOOKS.allows(scope):
         raise forbidden("Only site owners and admins may manage webhooks.")
     return ctx
 
