@@ -3,7 +3,8 @@
 Shape: `{"id": "evt_…", "type": "lesson.completed", "timestamp": ISO 8601 UTC, "data": {…}}`;
 `data` holds each object of the event's subject by global id with the fields an admin may
 read (webhooks are managed by admins), asked of the access rules with an admin's scope
-(`permissions.rules` with `permissions.policy.system_scope`). An object deleted since reads `{"id": …, "deleted": true}`.
+(`permissions.rules` with `permissions.policy.system_scope`). An object deleted since
+reads `{"id": …, "deleted": true}`.
 
 Invariants: rendered once per event and stored with each delivery, so every attempt and every
 redelivery sends the same bytes; ASCII JSON (non-ASCII escaped), so any receiver's decoding

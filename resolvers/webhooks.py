@@ -120,7 +120,7 @@ class WebhookType:
 
 def _admin(ctx: Context) -> Context:
     ctx.get_viewer()
-    if not ctx.rules.WEBHOOKS.allows(scope):
+    if not rules.WEBHOOKS.allows(ctx.scope):
         raise forbidden("Only site owners and admins may manage webhooks.")
     return ctx
 
