@@ -20,6 +20,7 @@ from resolvers import (
     group_admin,
     groups,
     lesson_events,
+    live,
     node,
     progress,
     site,
@@ -60,6 +61,7 @@ Mutation = merge_types(
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=live.Subscription,
     extensions=[ClientSafeErrors, QueryCostLimiter],
 )
 

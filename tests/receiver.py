@@ -1,4 +1,4 @@
-"""A real webhook receiver on loopback (uvicorn), verifying every request with the Standard
+"""Real servers on loopback (uvicorn): a webhook receiver, verifying every request with the Standard
 Webhooks library the way a customer's receiver would."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -65,17 +65,24 @@ class Receiver:
 
 
 @asynccontextmanager
-async def running(receiver: Receiver) -> AsyncIterator[Receiver]:
-    app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
+async def serving(app: Any, lifespan: Literal["on", "off"] = "off") -> AsyncIterator[int]:
+    """Serve an ASGI app with uvicorn on a free loopback port, in this event loop."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan)
     )
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
         await asyncio.sleep(0.01)
-    receiver.port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield receiver
+        yield server.servers[0].sockets[0].getsockname()[1]
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def running(receiver: Receiver) -> AsyncIterator[Receiver]:
+    app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
+    async with serving(app) as port:
+        receiver.port = port
+        yield receiver
