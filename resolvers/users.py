@@ -44,6 +44,7 @@ class UserType(Node):
     email_value: strawberry.Private[str]
     company_value: strawberry.Private[str | None]
     created_at_value: strawberry.Private[datetime]
+    deactivated_at_value: strawberry.Private[datetime | None]
     # The group this user was reached through (`Group.members`), if any.
     via_group_id: strawberry.Private[int | None] = None
 
@@ -58,6 +59,7 @@ class UserType(Node):
             email_value=user.email,
             company_value=user.company,
             created_at_value=user.created_at,
+            deactivated_at_value=user.deactivated_at,
             via_group_id=via_group_id,
         )
 
@@ -72,6 +74,15 @@ class UserType(Node):
     @visible_field(rules.PRIVATE, _user_id, "When the account was created.")
     def created_at(self) -> datetime | None:
         return self.created_at_value
+
+    @visible_field(
+        rules.PRIVATE,
+        _user_id,
+        "When the account was deactivated; null while it is active. A deactivated account "
+        "cannot sign in, its tokens are refused and its assignments grant nothing.",
+    )
+    def deactivated_at(self) -> datetime | None:
+        return self.deactivated_at_value
 
     @visible_field(rules.PRIVATE, _user_id, "What the user may do.", refused="an empty list")
     async def roles(self, info: Info) -> list[Role]:
