@@ -38,6 +38,7 @@ class WebhookEvent(enum.StrEnum):
     ANALYST_ASSIGNMENT_EXPIRED = "analyst.assignment.expired"
     USER_CREATED = "user.created"
     USER_ROLES_CHANGED = "user.roles.changed"
+    USER_DEACTIVATED = "user.deactivated"
     GROUP_MEMBERS_ADDED = "group.members.added"
     GROUP_MEMBERS_REMOVED = "group.members.removed"
     ENROLLMENT_CREATED = "enrollment.created"
@@ -68,6 +69,7 @@ GROUP_TYPES = frozenset(
 ACCESS_TYPES = GROUP_TYPES | {
     "analyst.assignment.updated",
     "user.roles.changed",
+    "user.deactivated",
     "token.revoked",
     "group.deleted",
 }
@@ -168,6 +170,7 @@ _BY_ACTION: dict[str, Callable[[int | None, Details], Event]] = {
     "analyst.unassign": _assignment(WebhookEvent.ANALYST_UNASSIGNED, BOTH),
     "user.create": _user(WebhookEvent.USER_CREATED, (WEBHOOK,)),
     "user.roles.set": _roles,
+    "user.deactivate": _user(WebhookEvent.USER_DEACTIVATED, BOTH),
     "group.members.add": _members(WebhookEvent.GROUP_MEMBERS_ADDED),
     "group.members.remove": _members(WebhookEvent.GROUP_MEMBERS_REMOVED),
     "group.delete": _subject_only("group.deleted", "Group"),

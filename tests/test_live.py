@@ -29,6 +29,7 @@ from app.worker import Worker
 from tests.cast import Cast, call
 from tests.receiver import serving
 from tests.support import Api, gid
+from tests.test_account_status import DEACTIVATE
 from tests.test_lesson_events import COMPLETE, lessons_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,6 +206,20 @@ async def test_a_revoked_token_closes_the_stream(
         token_id = viewer["viewer"]["apiTokens"]["edges"][0]["node"]["id"]
         await call(api, REVOKE, {"id": token_id}, token, None)
         await call(api, COMPLETE, {"lesson": lessons[0]}, cast.token("student"), None)
+        code, reason = await closed_with(ws)
+    assert code == 4403 and "Token revoked" in reason
+
+
+async def test_a_deactivated_analysts_stream_closes(
+    api: Api, cast: Cast, live_settings: Settings
+) -> None:
+    group, _, _ = await world_with_group(cast)
+    async with live_server(cast.world.db, live_settings) as port:
+        ws = await open_ws(port, cast.token("analyst"))
+        await subscribe(ws, GROUPS, {"g": [gid("Group", group.id)]})
+        await asyncio.sleep(0.5)
+        variables = {"userId": gid("User", cast.analyst.id)}
+        await call(api, DEACTIVATE, variables, cast.token("admin"), None)
         code, reason = await closed_with(ws)
     assert code == 4403 and "Token revoked" in reason
 

@@ -21,6 +21,7 @@ from app.settings import Settings
 from app.worker import LEASE_NAME, AnotherWorkerRuns, Worker
 from tests.cast import Cast, call
 from tests.support import Api, World, gid
+from tests.test_account_status import DEACTIVATE
 from tests.test_assignment_admin import ASSIGN
 from tests.test_lesson_events import COMPLETE, lessons_of
 
@@ -63,6 +64,14 @@ async def _fail_after_an_event(db: Database, group_id: int | None, user_id: int 
         )
         await session.flush()
         raise RuntimeError("the change fails after its event was written")
+
+
+async def test_deactivating_a_user_announces_it(api: Api, cast: Cast) -> None:
+    variables = {"userId": gid("User", cast.analyst.id)}
+    await call(api, DEACTIVATE, variables, cast.token("admin"), None)
+    rows = await entries(cast.world, "user.deactivated")
+    assert sorted(r.consumer for r in rows) == ["live", "webhook"]
+    assert rows[0].subject == {"user": gid("User", cast.analyst.id)}
 
 
 async def test_a_refused_or_rolled_back_change_writes_no_event(api: Api, cast: Cast) -> None:

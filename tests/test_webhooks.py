@@ -61,6 +61,7 @@ ALL_EVENTS = [
     "analyst.assignment.expired",
     "user.created",
     "user.roles.changed",
+    "user.deactivated",
     "group.members.added",
     "group.members.removed",
     "enrollment.created",
