@@ -1,10 +1,11 @@
 """The Starlette application: `/graphql` (POST; GraphiQL on GET), `/healthz`, `/readyz`,
-`/exports/progress.csv` (`app.export_http`).
+`/exports/progress.csv` (`app.export_http`), and the dashboard at `/` (`app.web`).
 
 Invariants:
 - the app keeps no state beyond the engine, so any number of workers can serve one database;
 - a request with a bad token is refused with 401 and code UNAUTHENTICATED before any resolver
-  runs; a request with no token is anonymous.
+  runs; a request with no token is anonymous;
+- every response is gzip-compressed when the client accepts it (above 500 bytes, not zips).
 This is the composition root: with `app.cli` (`export-schema`), the only `app/` module that
 imports `resolvers/`; everything else in `app/` stays below the GraphQL layer.
 """
@@ -24,6 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -34,6 +36,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from app import web
 from app.auth import BearerTokenBackend, InvalidToken, Viewer, bearer_token, viewer_for_token
 from app.db import Database
 from app.errors import ErrorCode
@@ -45,6 +48,11 @@ from resolvers.context import Context, build_context, connect
 from resolvers.schema import schema
 
 log = logging.getLogger("groupanalyst")
+
+GZIP_EXCLUDED = (
+    *DEFAULT_EXCLUDED_CONTENT_TYPES,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
 
 
 # `connection_ack` without a payload.
@@ -93,6 +101,10 @@ class GraphQLApp(GraphQL[Context, None]):
         await connect(context, viewer, token)
         return _ACK
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL build (`web/graphiql.html`), served from this origin: no CDN."""
+        return web.html_page(self.settings.web_dist, "graphiql.html")
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry answers a bad request body or method in plain text; ours carry a code."""
         if scope["type"] != "http":
@@ -128,7 +140,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if db is None:
             await database.dispose()
 
-    middleware: list[Middleware] = []
+    # Outermost, so the API's JSON, the export and the front end are all compressed when the
+    # client accepts it; XLSX is a zip already.
+    middleware: list[Middleware] = [
+        Middleware(GZipMiddleware, minimum_size=500, exclude_content_types=GZIP_EXCLUDED)
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -154,6 +170,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),
+            *web.routes(settings.web_dist),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -10,8 +10,11 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/groupanalyst.db"
+# The front end's build output (`make web`), served at `/` by `app.web`.
+DEFAULT_WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
 def _int(name: str, default: int) -> int:
@@ -118,6 +121,7 @@ class Settings:
     webhook_allow_private: bool = False
     # Subscriptions re-check the subscriber's access at every event and at least this often.
     live_recheck_seconds: float = 30.0
+    web_dist: Path = DEFAULT_WEB_DIST
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -148,4 +152,5 @@ class Settings:
             ),
             webhook_allow_private=_flag("GROUPANALYST_WEBHOOK_ALLOW_PRIVATE"),
             live_recheck_seconds=_positive("GROUPANALYST_LIVE_RECHECK_SECONDS", 30),
+            web_dist=Path(os.environ.get("GROUPANALYST_WEB_DIST") or DEFAULT_WEB_DIST),
         )
