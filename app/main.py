@@ -117,6 +117,31 @@ class GraphQLApp(GraphQL[Context, None]):
         await response(scope, receive, send)
 
 
+def _middleware(settings: Settings, database: Database) -> list[Middleware]:
+    # Outermost, so the API's JSON, the export and the front end are all compressed when the
+    # client accepts it; XLSX is a zip already.
+    middleware: list[Middleware] = [
+        Middleware(GZipMiddleware, minimum_size=500, exclude_content_types=GZIP_EXCLUDED)
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
+    middleware.append(
+        Middleware(
+            AuthenticationMiddleware,
+            backend=BearerTokenBackend(database),
+            on_error=_auth_error,
+        )
+    )
+    return middleware
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     database = db or Database.from_url(settings.database_url)
@@ -140,27 +165,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if db is None:
             await database.dispose()
 
-    # Outermost, so the API's JSON, the export and the front end are all compressed when the
-    # client accepts it; XLSX is a zip already.
-    middleware: list[Middleware] = [
-        Middleware(GZipMiddleware, minimum_size=500, exclude_content_types=GZIP_EXCLUDED)
-    ]
-    if settings.cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type"],
-            )
-        )
-    middleware.append(
-        Middleware(
-            AuthenticationMiddleware,
-            backend=BearerTokenBackend(database),
-            on_error=_auth_error,
-        )
-    )
+    middleware = _middleware(settings, database)
     hub = Hub(database)
     graphql: Any = GraphQLApp(database, settings, hub)
     app = Starlette(
