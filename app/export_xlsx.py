@@ -10,12 +10,15 @@ Invariants:
   every text cell is written as a string, so no `'` prefix is needed (unlike the CSV);
 - memory stays flat: the workbook is in `constant_memory` mode (one row held at a time) and
   written to a temporary file, which is then streamed out in `CHUNK` pieces and deleted
-  however the download ends; the writing runs in a worker thread, batch by batch, so the
-  event loop keeps serving other requests.
+  however the download ends (a folder left by a killed process, named with its pid, is
+  removed by `sweep_stale` when the app starts); the writing runs in a worker thread, batch
+  by batch, so the event loop keeps serving other requests.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from collections.abc import AsyncGenerator, Iterable
 from datetime import UTC
@@ -40,6 +43,30 @@ WIDTHS = (18, 18, 30, 20, 24, 30, 20, 12, 20, 20)
 EXCEL_EPOCH_YEAR = 1900
 # Rows per worksheet, header included (Excel's limit); further rows go on to a new sheet.
 SHEET_ROWS = 1_048_576
+
+
+TEMP_PREFIX = "groupanalyst-xlsx-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale(folder: Path | None = None) -> int:
+    """Remove the temporary folders of exports whose process is gone; how many were removed."""
+    removed = 0
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
+        pid = path.name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 class ProgressSheet:
@@ -130,7 +157,7 @@ async def xlsx_chunks(
     batch_size: int | None = None,
 ) -> AsyncGenerator[bytes]:
     """The finished workbook's bytes; `run.complete` once every byte has been handed on."""
-    with tempfile.TemporaryDirectory(prefix="groupanalyst-xlsx-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as folder:
         path = Path(folder) / "export.xlsx"
         sheet = await anyio.to_thread.run_sync(ProgressSheet, path, params.options.zone())
         try:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from cross_web import HTTPException as GraphQLHTTPException
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -33,7 +34,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from app import web
+from app import export_xlsx, web
 from app.auth import BearerTokenBackend, Viewer
 from app.db import Database
 from app.errors import ErrorCode
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(export_xlsx.sweep_stale)
         yield
         if db is None:
             await database.dispose()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -202,3 +204,15 @@ async def test_rows_past_a_sheets_limit_go_on_in_a_new_sheet(
     assert all(sheet[0] == HEADER for sheet in sheets)
     names = [row[4] for sheet in sheets for row in sheet[1:]]
     assert names == ["Alpha Cohort"] * 3 + ["Beta Cohort"] * 3
+
+
+def test_folders_of_killed_exports_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    dead_pid = 4_194_304 + 1  # above Linux's pid_max: never a live process
+    dead = tmp_path / f"{export_xlsx.TEMP_PREFIX}{dead_pid}-abc"
+    live = tmp_path / f"{export_xlsx.TEMP_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "someone-elses-folder"
+    for folder in (dead, live, other):
+        folder.mkdir()
+        (folder / "export.xlsx").write_bytes(b"partial")
+    assert export_xlsx.sweep_stale(tmp_path) == 1
+    assert not dead.exists() and live.exists() and other.exists()
