@@ -7,6 +7,8 @@ Invariants:
   from the URL. A failed delivery raises `MailError` (never a secret from the URL);
 - without it (`make run`, development) the mail is written to the log in full, text and links
   included, attachments by name, type and size, so a developer can click the link;
+- `send_mail_later` sends in the background, logging a failure, for answers that must not
+  depend on whether a mail went out (password reset);
 - a mail is built with the standard library's `EmailMessage`: headers are one line each (a
   recipient or subject holding a line break is refused with `MailError`, never sent), the
   sender is `GROUPANALYST_MAIL_FROM`.
@@ -14,6 +16,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -111,3 +114,29 @@ async def send_mail(settings: Settings, mail: Mail) -> None:
         raise MailError(
             f"The mail server {url.hostname}:{url.port} refused or failed: {type(exc).__name__}"
         ) from None
+
+
+_pending: set[asyncio.Task[None]] = set()
+
+
+async def deliver(settings: Settings, mail: Mail) -> bool:
+    """`send_mail`, answering whether it went out; a failure is logged, not raised (for
+    callers whose change is committed already and only report on the mail)."""
+    try:
+        await send_mail(settings, mail)
+    except MailError:
+        log.exception("a mail to %s was not delivered", mail.to)
+        return False
+    return True
+
+
+async def _deliver_later(settings: Settings, mail: Mail) -> None:
+    await deliver(settings, mail)
+
+
+def send_mail_later(settings: Settings, mail: Mail) -> None:
+    """Send `mail` in the background: the caller answers at once, so how long delivery takes
+    (or whether a mail was sent at all) never shows in its answer. A failure is logged."""
+    task = asyncio.create_task(_deliver_later(settings, mail))
+    _pending.add(task)  # the event loop keeps only weak references to tasks
+    task.add_done_callback(_pending.discard)
