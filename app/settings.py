@@ -10,8 +10,11 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/groupanalyst.db"
+# The front end's build output (`make web`), served at `/` by `app.web`.
+DEFAULT_WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
 def _int(name: str, default: int) -> int:
@@ -96,6 +99,7 @@ class Settings:
     mail_from: str = "Group Analyst <noreply@localhost>"
     # Where people open the API and its pages: links in mails point here.
     public_url: str = "http://127.0.0.1:8000"
+    web_dist: Path = DEFAULT_WEB_DIST
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -120,4 +124,5 @@ class Settings:
             smtp_url=_smtp_url(),
             mail_from=os.environ.get("GROUPANALYST_MAIL_FROM") or Settings.mail_from,
             public_url=_public_url(),
+            web_dist=Path(os.environ.get("GROUPANALYST_WEB_DIST") or DEFAULT_WEB_DIST),
         )
