@@ -1,5 +1,6 @@
 """The Starlette application: `/graphql` (POST; GraphiQL on GET), `/healthz`, `/readyz`,
-`/exports/progress.csv` (`app.export_http`), and the dashboard at `/` (`app.web`).
+`/exports/progress.csv` (`app.export_http`), `/set-password` (the page mailed links open), and
+the dashboard at `/` (`app.web`).
 
 Invariants:
 - the app keeps no state beyond the engine, so any number of workers can serve one database;
@@ -39,6 +40,7 @@ from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
 from app.responses import code_for_status, error_response, http_error_response
+from app.set_password_page import set_password_page
 from app.settings import Settings
 from resolvers.context import Context, build_context
 from resolvers.schema import schema
@@ -134,6 +136,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),
+            Route("/set-password", set_password_page, methods=["GET"]),
             *web.routes(settings.web_dist),
         ],
         middleware=middleware,
