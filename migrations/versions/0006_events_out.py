@@ -1,7 +1,7 @@
 """events out
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29 19:14:27.057221
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 import app.models
 
 # revision identifiers, used by Alembic.
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
