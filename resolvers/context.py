@@ -4,9 +4,11 @@ Invariants: built once per request by `build_context`; the scope is computed the
 any resolver runs, and changes only when `login` succeeds (`sign_in`: the rest of that
 operation then reads as the signed-in user, exactly as a second request with the new token
 would, with fresh loaders). Loaders are created fresh per request and on `sign_in`, so
-nothing cached leaks between viewers. A mutation writes through `Context.write`:
-signed in first (UNAUTHENTICATED otherwise), then one transaction (`app.writes.run_write`)
-whose audit events name the token of the request (`app.audit.sign_with`).
+nothing cached leaks between viewers. Every mutation but `login` writes through
+`Context.write`: signed in first (UNAUTHENTICATED otherwise), then one transaction
+(`app.writes.run_write`) whose audit events name the token of the request
+(`app.audit.sign_with`). `login` has no viewer yet: it writes its token and its audit event
+(actor: the user signing in) in a transaction of its own (`resolvers.auth`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from typing import Literal, TypeVar, overload
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 
 from app import audit
 from app.auth import Viewer
 from app.cost_budget import Account
 from app.db import Database
 from app.errors import unauthenticated
+from app.live import Hub
 from app.models import ApiToken
 from app.settings import Settings
 from app.writes import run_write
@@ -44,6 +48,12 @@ class Context:
     # and headers it may set (429, Retry-After); None outside HTTP.
     cost_account: Account | None = None
     response: Response | None = None
+    # Subscriptions only (`resolvers.live`): the token given at `connection_init`, checked
+    # again at every event; the socket, to close it with a reason; this process's live feed.
+    token: str | None = None
+    websocket: WebSocket | None = None
+    live: Hub | None = None
+    connection_params: dict[str, object] | None = None
 
     @overload
     def get_viewer(self, required: Literal[True] = True) -> Viewer: ...
@@ -75,6 +85,14 @@ async def sign_in(ctx: Context, viewer: Viewer, token: ApiToken) -> None:
     """After `login`, the rest of the operation reads as the user who signed in, so
     `login { viewer { email roles } }` answers like `viewer` will with the new token."""
     ctx.viewer = replace(viewer, token_id=token.id, token_name=token.name)
+    ctx.scope = await load_scope(ctx.db, viewer)
+    ctx.loaders = Loaders.create(ctx.db, ctx.scope)
+
+
+async def connect(ctx: Context, viewer: Viewer, token: str) -> None:
+    """A WebSocket's `connection_init` gave a valid token: the connection reads as its user
+    (subscriptions check the token again at every event)."""
+    ctx.viewer, ctx.token = viewer, token
     ctx.scope = await load_scope(ctx.db, viewer)
     ctx.loaders = Loaders.create(ctx.db, ctx.scope)
 

@@ -11,6 +11,7 @@ import strawberry
 from strawberry.tools import merge_types
 
 from resolvers import (
+    account_links,
     account_status,
     assignment_admin,
     audit,
@@ -21,11 +22,13 @@ from resolvers import (
     group_admin,
     groups,
     lesson_events,
+    live,
     node,
     progress,
     site,
     user_admin,
     users,
+    webhooks,
 )
 from resolvers.complexity import QueryCostLimiter
 from resolvers.cost_report import CostReport
@@ -42,6 +45,7 @@ Query = merge_types(
         progress.Query,
         export.Query,
         audit.Query,
+        webhooks.Query,
     ),
 )
 Mutation = merge_types(
@@ -50,16 +54,19 @@ Mutation = merge_types(
         auth.Mutation,
         user_admin.Mutation,
         account_status.Mutation,
+        account_links.Mutation,
         assignment_admin.Mutation,
         group_admin.Mutation,
         course_admin.Mutation,
         lesson_events.Mutation,
+        webhooks.Mutation,
     ),
 )
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=live.Subscription,
     extensions=[ClientSafeErrors, QueryCostLimiter, CostReport],
 )
 
