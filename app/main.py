@@ -114,7 +114,7 @@ class GraphQLApp(GraphQL[Context, None]):
         """With `application/graphql-response+json`, an operation that never executed has no
         `data` and a 4xx status (the GraphQL-over-HTTP specification)."""
         processed = await super().process_result(request, result)
-        if request.state.graphql_media is not Media.GRAPHQL_RESPONSE:
+        if getattr(request.state, "graphql_media", Media.JSON) is not Media.GRAPHQL_RESPONSE:
             return processed
         errors = processed.get("errors")
         if not executed(processed.get("data"), errors):
