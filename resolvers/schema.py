@@ -28,6 +28,7 @@ from resolvers import (
 )
 from resolvers.complexity import QueryCostLimiter
 from resolvers.errors import ClientSafeErrors
+from resolvers.visibility import HintAwareExecutionContext, SchemaVisibility
 
 Query = merge_types(
     "Query",
@@ -57,7 +58,8 @@ Mutation = merge_types(
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[ClientSafeErrors, QueryCostLimiter],
+    extensions=[ClientSafeErrors, QueryCostLimiter, SchemaVisibility],
+    execution_context_class=HintAwareExecutionContext,
 )
 
 
