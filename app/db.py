@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -31,6 +33,20 @@ from sqlalchemy.ext.asyncio import (
 
 _WRITE = "groupanalyst_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+# What a client is told while the database cannot be reached, and when to try again.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_MESSAGE = "The database cannot be reached right now; try again shortly."
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or used (down, file gone, tables missing), as
+    opposed to a bug in a statement."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # OSError: asyncpg's refused or reset connections arrive unwrapped.
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError)
 
 
 def is_sqlite(url: str) -> bool:

@@ -11,6 +11,7 @@ imports `resolvers/`; everything else in `app/` stays below the GraphQL layer.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ from app.auth import BearerTokenBackend, Viewer
 from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
+from app.http_guards import RequestGuards
 from app.responses import code_for_status, error_response, http_error_response
 from app.settings import Settings
 from resolvers.context import Context, build_context
@@ -59,6 +61,22 @@ class GraphQLApp(GraphQL[Context, None]):
         user = request.scope.get("user")
         viewer = user if isinstance(user, Viewer) else None
         return await build_context(self.db, self.settings, viewer)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """The body as a JSON object (or a list, refused later as a batch); anything else is
+        a 400 BAD_REQUEST here rather than a crash deeper in Strawberry."""
+        try:
+            value = json.loads(data)
+        except UnicodeDecodeError as exc:
+            raise GraphQLHTTPException(400, "The request body must be UTF-8 JSON.") from exc
+        if not isinstance(value, dict | list):
+            raise GraphQLHTTPException(
+                400,
+                'The request body must be a JSON object such as {"query": "{ viewer { id } }"}.',
+            )
+        if isinstance(value, dict) and not isinstance(value.get("operationName"), str | None):
+            raise GraphQLHTTPException(400, "'operationName' must be a string or null.")
+        return value
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry answers a bad request body or method in plain text; ours carry a code."""
@@ -94,7 +112,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if db is None:
             await database.dispose()
 
-    middleware: list[Middleware] = []
+    middleware = [Middleware(RequestGuards, max_body_bytes=settings.max_body_bytes)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
