@@ -1,24 +1,23 @@
-"""Sites, owners, passwords and tokens: the account operations shared by the API and the CLI.
+"""Sites, owners and passwords: the account operations shared by the API and the CLI.
 
 Invariants:
 - there is at most one site and exactly one SITE_OWNER once `create_site` has run;
 - `authenticate` answers the same (None) for an unknown email and a wrong password, after the
-  same Argon2 work;
-- a token's secret exists only in the return value of `issue_token`.
+  same Argon2 work.
+Tokens are `app.tokens`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import audit, validation
-from app.models import DEFAULT_PLANS, ApiToken, Plan, Role, Site, User, UserRole, utcnow
-from app.security import hash_password, new_token, token_digest, verify_password
+from app.models import DEFAULT_PLANS, Plan, Role, Site, User, UserRole, utcnow
+from app.security import hash_password, verify_password
 from app.validation import PERSON_NAME_MAX
 
 SITE_NAME_MAX = 200
@@ -95,22 +94,6 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     stored = user.password_hash if user else None
     ok = await asyncio.to_thread(verify_password, stored, password)
     return user if ok else None
-
-
-async def issue_token(
-    session: AsyncSession, user_id: int, name: str, expires_at: datetime
-) -> tuple[ApiToken, str]:
-    secret = new_token()
-    token = ApiToken(
-        user_id=user_id,
-        name=name,
-        token_hash=token_digest(secret),
-        created_at=utcnow(),
-        expires_at=expires_at,
-    )
-    session.add(token)
-    await session.flush()
-    return token, secret
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:

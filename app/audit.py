@@ -4,7 +4,10 @@ Invariants:
 - `record` writes into the caller's session, so an event commits or rolls back with
   the change it describes; there is no audit event for a change that did not happen;
 - `details` hold the change (before/after where useful) as JSON, naming other objects by their
-  global ids (`ref`).
+  global ids (`ref`);
+- every event written in a session marked with `sign_with` names that token (id and name):
+  `Context.write` marks each mutation's session with the request's token, so a script and
+  its human on one account can be told apart. Unmarked sessions (the CLI) name none.
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+_TOKEN = "groupanalyst_audit_token"  # noqa: S105  (a session.info key, not a secret)
+
+
+def sign_with(session: AsyncSession, token_id: int | None, token_name: str | None) -> None:
+    """Name this token in every event recorded in `session` from now on."""
+    session.info[_TOKEN] = (token_id, token_name)
+
+
 def record(
     session: AsyncSession,
     *,
@@ -37,7 +48,10 @@ def record(
     target_id: int | None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    token_id, token_name = session.info.get(_TOKEN, (None, None))
     event = AuditEvent(
+        token_id=token_id,
+        token_name=token_name,
         actor_id=actor_id,
         action=action,
         target_type=target_type,

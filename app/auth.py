@@ -4,17 +4,21 @@ Invariants:
 - a request without `Authorization` is anonymous; one with a token that is unknown, expired
   or revoked is refused (401, code UNAUTHENTICATED) rather than silently downgraded, so a
   client learns at once that its token is dead;
-- the viewer and its roles are read with the token in one statement, once per request.
+- the viewer and its roles are read with the token in one statement, once per request;
+- a token's last use is stamped at most once per `LAST_USED_GRANULARITY` (one short write a
+  minute per token in use, none on the other requests);
+- the viewer remembers the token it came with (`token_id`, `token_name`): `logout` revokes
+  it and audit events name it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, select, update
 from sqlmodel import col
 from starlette.authentication import (
     AuthCredentials,
@@ -36,6 +40,9 @@ class Viewer(BaseUser):
     last_name: str
     email: str
     roles: frozenset[Role]
+    # The token this request signed in with; None for a viewer not signed in by a token.
+    token_id: int | None = None
+    token_name: str | None = None
 
     # Starlette's `request.user` protocol.
     @property
@@ -62,7 +69,7 @@ def _viewer_rows(stmt: Select[Any]) -> Select[Any]:
     ).outerjoin(UserRole, col(UserRole.user_id) == col(User.id))
 
 
-def _viewer(rows: Sequence[Row[Any]]) -> Viewer:
+def _viewer(rows: Sequence[Row[Any]], token: ApiToken | None = None) -> Viewer:
     first = rows[0]
     return Viewer(
         id=first.id,
@@ -70,13 +77,28 @@ def _viewer(rows: Sequence[Row[Any]]) -> Viewer:
         last_name=first.last_name,
         email=first.email,
         roles=frozenset(Role(row.role) for row in rows if row.role is not None),
+        token_id=token.id if token else None,
+        token_name=token.name if token else None,
     )
+
+
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+async def _stamp_use(db: Database, token_id: int, last_used_at: datetime | None) -> None:
+    now = utcnow()
+    if last_used_at is not None and now - last_used_at < LAST_USED_GRANULARITY:
+        return
+    async with db.write() as session:
+        await session.execute(
+            update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now)
+        )
 
 
 async def viewer_for_token(db: Database, token: str, now: datetime | None = None) -> Viewer:
     now = now or utcnow()
     stmt = _viewer_rows(
-        select()
+        select(ApiToken)
         .select_from(User)
         .join(ApiToken, col(ApiToken.user_id) == col(User.id))
         .where(
@@ -89,7 +111,10 @@ async def viewer_for_token(db: Database, token: str, now: datetime | None = None
         rows = (await session.execute(stmt)).all()
     if not rows:
         raise InvalidToken("The token is unknown, expired or revoked; log in again.")
-    return _viewer(rows)
+    row: ApiToken = rows[0][0]
+    assert row.id is not None
+    await _stamp_use(db, row.id, row.last_used_at)
+    return _viewer(rows, row)
 
 
 async def viewer_by_id(db: Database, user_id: int) -> Viewer | None:

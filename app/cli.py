@@ -20,7 +20,7 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from app import accounts, audit, export, validation
+from app import accounts, export, tokens, validation
 from app.db import Database
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.errors import AppError
@@ -112,44 +112,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create_token(settings: Settings, email: str, name: str, days: int) -> str | None:
+async def _create_token(settings: Settings, email: str, name: str, days: int | None) -> str | None:
     db = Database.from_url(settings.database_url)
     try:
         async with db.write() as session:
             user = await accounts.user_by_email(session, email)
             if user is None or user.id is None:
                 return None
-            token, secret = await accounts.issue_token(
-                session, user.id, name, utcnow() + timedelta(days=days)
-            )
-            audit.record(
+            issued = await tokens.create(
                 session,
+                user_id=user.id,
                 actor_id=None,
-                action="token.create",
-                target_type="ApiToken",
-                target_id=token.id,
-                details={"name": name, "expiresAt": audit.iso(token.expires_at), "via": "cli"},
+                name=name,
+                expires_at=tokens.expiry_in_days(settings, "--days", days, utcnow()),
+                name_field="--name",
+                via="cli",
             )
-            return secret
+            return issued.secret
     finally:
         await db.dispose()
 
 
 def cmd_create_token(args: argparse.Namespace) -> int:
     settings = _settings()
-    max_days = settings.api_token_max_ttl.days
-    if not 1 <= args.days <= max_days:
-        print(
-            f"create-token: --days must be 1 to {max_days} (GROUPANALYST_API_TOKEN_MAX_DAYS)",
-            file=sys.stderr,
-        )
-        return 2
     try:
-        name = validation.text("--name", args.name, validation.TOKEN_NAME_MAX)
+        # Checked before the database is opened: a bad flag costs nothing.
+        tokens.expiry_in_days(settings, "--days", args.days, utcnow())
+        validation.text("--name", args.name, validation.TOKEN_NAME_MAX)
+        secret = asyncio.run(_create_token(settings, args.email, args.name, args.days))
     except AppError as exc:
         print(f"create-token: {exc.message}", file=sys.stderr)
         return 2
-    secret = asyncio.run(_create_token(settings, args.email, name, args.days))
     if secret is None:
         print(f"create-token: no user with email {args.email}", file=sys.stderr)
         return 1
@@ -252,7 +245,7 @@ async def _dev_setup(settings: Settings) -> list[tuple[str, str, str]]:
             print(
                 f"loaded the demo world: {summary.users} users, {summary.enrollments} enrollments"
             )
-        tokens = []
+        printed = []
         for account in DEMO_ACCOUNTS:
             if account.key == "admin":
                 continue
@@ -260,11 +253,16 @@ async def _dev_setup(settings: Settings) -> list[tuple[str, str, str]]:
                 user = await accounts.user_by_email(session, account.email)
                 if user is None or user.id is None:
                     continue
-                _, secret = await accounts.issue_token(
-                    session, user.id, "make run", utcnow() + timedelta(days=7)
+                issued = await tokens.create(
+                    session,
+                    user_id=user.id,
+                    actor_id=None,
+                    name="make run",
+                    expires_at=utcnow() + timedelta(days=7),
+                    via="cli",
                 )
-            tokens.append((account.key, account.email, secret))
-        return tokens
+            printed.append((account.key, account.email, issued.secret))
+        return printed
     finally:
         await db.dispose()
 
@@ -272,14 +270,14 @@ async def _dev_setup(settings: Settings) -> list[tuple[str, str, str]]:
 def cmd_run_dev(args: argparse.Namespace) -> int:
     settings = _settings()
     upgrade(settings.database_url)
-    tokens = asyncio.run(_dev_setup(settings))
+    printed = asyncio.run(_dev_setup(settings))
     host, port = args.host or settings.host, args.port or settings.port
     print()
     print(
         f"GraphiQL: http://{host}:{port}/graphql   (demo password for every account below: "
         f"{DEMO_PASSWORD})"
     )
-    for who, email, secret in tokens:
+    for who, email, secret in printed:
         print(f'  {who:<8} {email:<22} {{"Authorization": "Bearer {secret}"}}')
     print()
     args.workers = 1
@@ -323,7 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("create-token", help="print a new API token for a user")
     p.add_argument("--email", required=True)
     p.add_argument("--name", default="cli")
-    p.add_argument("--days", type=int, default=30)
+    p.add_argument(
+        "--days",
+        type=int,
+        help="lifetime in days, 1 to GROUPANALYST_API_TOKEN_MAX_DAYS (default: "
+        "GROUPANALYST_API_TOKEN_DEFAULT_DAYS, as for createApiToken)",
+    )
     p.set_defaults(func=cmd_create_token)
 
     p = sub.add_parser(

@@ -245,6 +245,8 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
     expires_at: datetime = _ts(nullable=False)
     revoked_at: datetime | None = _ts(nullable=True)
+    # Stamped by `app.auth` when the token signs a request in, to the minute.
+    last_used_at: datetime | None = _ts(nullable=True)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -267,6 +269,14 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(
         default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False)
     )
+    # The token that signed the request making the change (NULL: the command line, `login`),
+    # so a script and its human on one account can be told apart. The name is copied: it
+    # stays readable to admins, who never read tokens themselves.
+    token_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("api_token.id", ondelete="SET NULL"), nullable=True),
+    )
+    token_name: str | None = Field(default=None, max_length=100)
 
 
 DEFAULT_PLANS: dict[str, int | None] = {

@@ -30,7 +30,9 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlmodel import col
 
+from app.listing import COURSE_ORDER
 from app.models import Course, Enrollment, Group, GroupMembership, User
+from app.pagination import Order
 from permissions.policy import AccessScope
 
 
@@ -97,15 +99,17 @@ class ProgressFilter:
 
 
 # The report order; the last three columns make it total.
-REPORT_ORDER: tuple[Any, ...] = (
-    col(Group.name_key),
-    col(User.last_name),
-    col(User.first_name),
-    col(User.email_key),
-    col(Course.name),
-    col(Group.id),
-    col(User.id),
-    col(Course.id),
+REPORT_ORDER = Order(
+    (
+        col(Group.name_key),
+        col(User.last_name),
+        col(User.first_name),
+        col(User.email_key),
+        col(Course.name),
+        col(Group.id),
+        col(User.id),
+        col(Course.id),
+    )
 )
 
 REPORT_COLUMNS: tuple[Any, ...] = (
@@ -148,17 +152,8 @@ def report_rows(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
     return (
         report_from(sa.select(*REPORT_COLUMNS))
         .where(*report_where(scope, flt))
-        .order_by(*REPORT_ORDER)
+        .order_by(*REPORT_ORDER.by())
     )
-
-
-def report_key_columns() -> list[Any]:
-    """`REPORT_ORDER` as labelled columns (`_k0`…), so a row carries its own cursor key."""
-    return [column.label(f"_k{i}") for i, column in enumerate(REPORT_ORDER)]
-
-
-def report_key(row: Any) -> list[Any]:
-    return [row._mapping[f"_k{i}"] for i in range(len(REPORT_ORDER))]
 
 
 def permille_completed() -> ColumnElement[int]:
@@ -229,7 +224,7 @@ def summary_rows(scope: AccessScope, group_ids: Sequence[int]) -> sa.Select[Any]
             col(Course.lesson_count),
             col(Course.created_at),
         )
-        .order_by(col(GroupMembership.group_id), col(Course.name), col(Course.id))
+        .order_by(col(GroupMembership.group_id), *COURSE_ORDER.by())
     )
 
 

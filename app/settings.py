@@ -67,6 +67,8 @@ class Settings:
     # Lifetime of a token issued by `login`; API tokens carry their own expiry.
     login_token_ttl: timedelta = timedelta(hours=12)
     api_token_max_ttl: timedelta = timedelta(days=365)
+    # Lifetime of a personal token asked for without an expiry (API and CLI alike).
+    api_token_default_ttl: timedelta = timedelta(days=90)
     cors_origins: list[str] = field(default_factory=list)
     log_level: str = "info"
     # Signs short-lived export links. Unset, it is random per process: never a value
@@ -96,7 +98,10 @@ class Settings:
             host=os.environ.get("GROUPANALYST_HOST") or "127.0.0.1",
             port=_int("GROUPANALYST_PORT", 8000),
             login_token_ttl=timedelta(minutes=_int("GROUPANALYST_LOGIN_TOKEN_TTL_MINUTES", 720)),
-            api_token_max_ttl=timedelta(days=_int("GROUPANALYST_API_TOKEN_MAX_DAYS", 365)),
+            api_token_max_ttl=timedelta(days=_positive("GROUPANALYST_API_TOKEN_MAX_DAYS", 365)),
+            api_token_default_ttl=timedelta(
+                days=_positive("GROUPANALYST_API_TOKEN_DEFAULT_DAYS", 90)
+            ),
             cors_origins=_list("GROUPANALYST_CORS_ORIGINS"),
             log_level=os.environ.get("GROUPANALYST_LOG_LEVEL") or "info",
             secret_key=os.environ.get("GROUPANALYST_SECRET_KEY") or secrets.token_hex(32),

@@ -41,6 +41,13 @@ def text(field: str, value: str, max_len: int) -> str:
         raise bad_input(field, f"'{field}' must be at most {max_len} characters.")
     if any(ch in value for ch in "\r\n\t\x00"):
         raise bad_input(field, f"'{field}' must be a single line of text.")
+    return valid_unicode(field, value)
+
+
+def valid_unicode(field: str, value: str) -> str:
+    """Refuse lone surrogates (JSON's "\\ud800"): no database can store them."""
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise bad_input(field, f"'{field}' must be valid Unicode text (it holds a lone surrogate).")
     return value
 
 

@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy.dialects import sqlite
 
-from app import accounts
+from app import accounts, tokens
 from app.db import Database
 from app.demo import DemoSpec, load_demo
 from app.ids import to_global_id
@@ -96,10 +96,10 @@ async def _owner_token() -> str:
         async with db.write() as session:
             owner = await accounts.user_by_email(session, "owner@example.com")
             assert owner is not None and owner.id is not None
-            _, secret = await accounts.issue_token(
-                session, owner.id, "bench", utcnow() + timedelta(hours=1)
+            issued = await tokens.issue(
+                session, user_id=owner.id, name="bench", expires_at=utcnow() + timedelta(hours=1)
             )
-        return secret
+        return issued.secret
     finally:
         await db.dispose()
 

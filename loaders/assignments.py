@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlmodel import col, select
 
+from app.listing import ASSIGNMENT_ORDER
 from app.models import AnalystAssignment
 from loaders.base import Loader, all_per_key, one_per_key
 
@@ -40,6 +41,6 @@ class AssignmentsByAnalystIdLoader(Loader[int, list[AnalystAssignment]]):
                     col(AnalystAssignment.expires_at),
                 ),
             )
-            .order_by(col(AnalystAssignment.assigned_at), col(AnalystAssignment.id))
+            .order_by(*ASSIGNMENT_ORDER.by())
         )
         return all_per_key(keys, ((a.analyst_id, a) for (a,) in rows))

@@ -12,14 +12,18 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import Row
 from sqlalchemy.sql import Executable
 from strawberry.dataloader import DataLoader
 
 from app.db import Database
+from app.pagination import PARENT, CursorValue, Order, PageKey, pages_per_parent
 from permissions.policy import AccessScope
 
 K = TypeVar("K", bound=Hashable)
+A = TypeVar("A", bound=Hashable)
+F = TypeVar("F", bound=Hashable)
 V = TypeVar("V")
 T = TypeVar("T")
 
@@ -54,3 +58,65 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         """Every row of `statement`, read in a session of this batch's own."""
         async with self.db.read() as session:
             return (await session.execute(statement)).all()
+
+
+def _by_args(keys: Sequence[tuple[int, A]]) -> dict[A, list[int]]:
+    """The parents asked for, per argument set (one statement per argument set)."""
+    parents: dict[A, list[int]] = defaultdict(list)
+    for parent, args in keys:
+        if parent not in parents[args]:
+            parents[args].append(parent)
+    return parents
+
+
+class PageLoader(Loader[tuple[int, PageKey[F]], list[tuple[T, list[CursorValue]]]], Generic[F, T]):
+    """A page of a nested list per parent (e.g. each group's members), one statement per
+    distinct (`first`, `after`, filter): key (parent id, `PageKey`); value up to `first + 1`
+    (item, cursor key) pairs, the extra one telling `build_connection` another page exists."""
+
+    def parent(self) -> Any:
+        """The column the list belongs to (a group's members: the membership's group id)."""
+        raise NotImplementedError
+
+    def rows(self, parents: list[int], flt: F) -> sa.Select[Any]:
+        """The parents' whole lists, selecting `parent` labelled `_parent`."""
+        raise NotImplementedError
+
+    def order(self) -> Order:
+        raise NotImplementedError
+
+    def item(self, row: Any) -> T:
+        raise NotImplementedError
+
+    async def batch_load(
+        self, keys: Sequence[tuple[int, PageKey[F]]]
+    ) -> list[list[tuple[T, list[CursorValue]]]]:
+        order = self.order()
+        found: dict[tuple[int, PageKey[F]], list[tuple[T, list[CursorValue]]]] = defaultdict(list)
+        async with self.db.read() as session:
+            for args, parents in _by_args(keys).items():
+                stmt = self.rows(parents, args.filter)
+                page = pages_per_parent(stmt, self.parent(), order, args.first, args.after)
+                for row in await session.execute(page):
+                    found[(row._mapping[PARENT], args)].append((self.item(row), order.key(row)))
+        return [found.get(key, []) for key in keys]
+
+
+class CountLoader(Loader[tuple[int, F], int], Generic[F]):
+    """Key: (parent id, filter); value: how many rows the parent's whole list holds (one
+    grouped COUNT per distinct filter, over the same `rows` as the list's `PageLoader`)."""
+
+    def parent(self) -> Any:
+        raise NotImplementedError
+
+    def rows(self, parents: list[int], flt: F) -> sa.Select[Any]:
+        raise NotImplementedError
+
+    async def batch_load(self, keys: Sequence[tuple[int, F]]) -> list[int]:
+        found: dict[tuple[int, F], int] = {}
+        async with self.db.read() as session:
+            for flt, parents in _by_args(keys).items():
+                stmt = self.rows(parents, flt).add_columns(sa.func.count().label("n"))
+                for row in await session.execute(stmt.group_by(self.parent())):
+                    found[(row._mapping[PARENT], flt)] = int(row.n)
+        return [found.get(key, 0) for key in keys]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlmodel import col, select
 
+from app.listing import LESSON_ORDER
 from app.models import Course, Lesson
 from loaders.base import Loader, all_per_key, one_per_key
 
@@ -33,7 +34,7 @@ class LessonsByCourseIdLoader(Loader[int, list[Lesson]]):
         rows = await self.fetch(
             select(Lesson)
             .where(col(Lesson.course_id).in_(keys))
-            .order_by(col(Lesson.course_id), col(Lesson.position))
+            .order_by(col(Lesson.course_id), *LESSON_ORDER.by())
         )
         return all_per_key(keys, ((lesson.course_id, lesson) for (lesson,) in rows))
 

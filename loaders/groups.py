@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlmodel import col, select
 
+from app.listing import GROUP_ORDER
 from app.models import Group, GroupMembership
 from loaders.base import Loader, all_per_key, one_per_key
 
@@ -29,6 +30,6 @@ class GroupsByMemberIdLoader(Loader[int, list[Group]]):
                 col(GroupMembership.user_id).in_(keys),
                 self.scope.groups_clause(col(Group.id)),
             )
-            .order_by(col(Group.name_key), col(Group.id))
+            .order_by(*GROUP_ORDER.by())
         )
         return all_per_key(keys, ((user_id, group) for group, user_id in rows))

@@ -6,14 +6,14 @@ Report rows and summaries are built by `app.report`, the same SQL as the CSV exp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from app.keyset import CursorValue, after_clause
+from app.listing import COURSE_ORDER
 from app.models import Course, Enrollment, GroupMembership
+from app.pagination import PARENT, Order
 from app.report import (
     REPORT_COLUMNS,
     REPORT_ORDER,
@@ -21,13 +21,10 @@ from app.report import (
     ProgressFilter,
     course_summary,
     report_from,
-    report_key,
-    report_key_columns,
     report_where,
     summary_rows,
 )
-from loaders.base import Loader, all_per_key, one_per_key
-from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
+from loaders.base import CountLoader, Loader, PageLoader, all_per_key, one_per_key
 from permissions.policy import AccessScope
 
 # An enrollment and its course (the percentages divide by its lesson count). The course
@@ -64,48 +61,41 @@ class ProgressByUserIdLoader(Loader[int, list[EnrollmentRow]]):
                 col(Enrollment.user_id).in_(keys),
                 self.scope.enrollments_clause(col(Enrollment.user_id)),
             )
-            .order_by(col(Course.name), col(Course.id))
+            .order_by(*COURSE_ORDER.by())
         )
         return all_per_key(keys, ((e.user_id, (e, course)) for e, course in rows))
 
 
-@dataclass(frozen=True)
-class ProgressArgs:
-    first: int
-    after: str | None
-    filter: ProgressFilter
-
-
-def _report(
-    scope: AccessScope, owners: list[int], flt: ProgressFilter, *columns: Any
-) -> sa.Select[Any]:
-    return report_from(sa.select(col(GroupMembership.group_id).label(OWNER), *columns)).where(
-        col(GroupMembership.group_id).in_(owners), *report_where(scope, flt)
+def _report(scope: AccessScope, parents: list[int], flt: ProgressFilter) -> sa.Select[Any]:
+    return report_from(sa.select(col(GroupMembership.group_id).label(PARENT))).where(
+        col(GroupMembership.group_id).in_(parents), *report_where(scope, flt)
     )
 
 
-class ProgressByGroupIdLoader(PageLoader[ProgressArgs, Any]):
+class ProgressByGroupIdLoader(PageLoader[ProgressFilter, Any]):
     """A page of each group's report rows (`app.report` columns), in report order."""
 
-    def statement(self, owners: list[int], args: ProgressArgs) -> sa.Select[Any]:
-        stmt = _report(
-            self.scope, owners, args.filter, *REPORT_COLUMNS, *report_key_columns()
-        ).where(after_clause(REPORT_ORDER, args.after))
-        return first_rows_per_owner(
-            stmt, col(GroupMembership.group_id), REPORT_ORDER, args.first + 1
-        )
+    def parent(self) -> Any:
+        return col(GroupMembership.group_id)
 
-    def item(self, row: Any) -> tuple[Any, list[CursorValue]]:
-        return row, report_key(row)
+    def rows(self, parents: list[int], flt: ProgressFilter) -> sa.Select[Any]:
+        return _report(self.scope, parents, flt).add_columns(*REPORT_COLUMNS)
+
+    def order(self) -> Order:
+        return REPORT_ORDER
+
+    def item(self, row: Any) -> Any:
+        return row
 
 
 class ProgressCountByGroupIdLoader(CountLoader[ProgressFilter]):
     """Key: (group id, filter)."""
 
-    def statement(self, owners: list[int], args: ProgressFilter) -> sa.Select[Any]:
-        return _report(self.scope, owners, args, sa.func.count().label("n")).group_by(
-            col(GroupMembership.group_id)
-        )
+    def parent(self) -> Any:
+        return col(GroupMembership.group_id)
+
+    def rows(self, parents: list[int], flt: ProgressFilter) -> sa.Select[Any]:
+        return _report(self.scope, parents, flt)
 
 
 class ProgressSummaryByGroupIdLoader(Loader[int, list[tuple[CourseSummary, Course]]]):

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
-from app.keyset import CursorValue, after_clause
+from app.listing import USER_COLUMNS, user_from_row, user_order, user_search_clause
 from app.models import AnalystAssignment, GroupMembership, Role, User, UserRole
-from loaders.base import Loader, all_per_key, one_per_key
-from loaders.paging import OWNER, CountLoader, PageLoader, first_rows_per_owner
+from app.pagination import PARENT, Order
+from loaders.base import CountLoader, Loader, PageLoader, all_per_key, one_per_key
 from permissions.policy import AccessScope, active_assignment
 
 
@@ -37,82 +35,13 @@ class RolesByUserIdLoader(Loader[int, list[Role]]):
         return all_per_key(keys, ((user_id, Role(role)) for user_id, role in rows))
 
 
-def user_order(scope: AccessScope) -> tuple[Any, ...]:
-    """The order of every list of people: last name, first name, email, then id (total).
-
-    The email only where the viewer may read it ('' otherwise): a cursor carries its row's
-    sort key, and a list may hold users whose email the viewer may not read (a co-analyst),
-    so their email in the key would leak it, and a forged cursor would be an oracle for it.
-    """
+def _members(scope: AccessScope, parents: list[int], search: str | None) -> sa.Select[Any]:
     return (
-        col(User.last_name),
-        col(User.first_name),
-        scope.readable_email_key(col(User.id), col(User.email_key)),
-        col(User.id),
-    )
-
-
-def user_columns(scope: AccessScope) -> tuple[Any, ...]:
-    """`USER_COLUMNS` and the sort key's email part (`user_key` reads it)."""
-    return (*USER_COLUMNS, user_order(scope)[2].label("email_sort"))
-
-
-# What a listing reads of a user: never the password hash.
-USER_COLUMNS: tuple[Any, ...] = (
-    col(User.id),
-    col(User.first_name),
-    col(User.last_name),
-    col(User.email),
-    col(User.email_key),
-    col(User.company),
-    col(User.created_at),
-)
-
-
-def user_from_row(row: Any) -> User:
-    m = row._mapping
-    return User(**{c.key: m[c.key] for c in USER_COLUMNS})
-
-
-def user_key(row: Any) -> list[CursorValue]:
-    m = row._mapping
-    return [m["last_name"], m["first_name"], m["email_sort"], m["id"]]
-
-
-def like_pattern(text: str) -> str:
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def user_search_clause(scope: AccessScope, search: str | None) -> ColumnElement[bool]:
-    """Name contains `search`, or email does where the viewer may read that email."""
-    if search is None or not search.strip():
-        return sa.true()
-    pattern = like_pattern(search)
-    return sa.or_(
-        sa.func.lower(col(User.first_name)).like(pattern, escape="\\"),
-        sa.func.lower(col(User.last_name)).like(pattern, escape="\\"),
-        sa.and_(
-            col(User.email_key).like(pattern, escape="\\"),
-            scope.email_visible_clause(col(User.id)),
-        ),
-    )
-
-
-@dataclass(frozen=True)
-class MemberArgs:
-    first: int
-    after: str | None
-    search: str | None
-
-
-def _members(scope: AccessScope, owners: list[int], search: str | None) -> sa.Select[Any]:
-    return (
-        sa.select(col(GroupMembership.group_id).label(OWNER))
+        sa.select(col(GroupMembership.group_id).label(PARENT))
         .select_from(GroupMembership)
         .join(User, col(User.id) == col(GroupMembership.user_id))
         .where(
-            col(GroupMembership.group_id).in_(owners),
+            col(GroupMembership.group_id).in_(parents),
             scope.groups_clause(col(GroupMembership.group_id)),
             scope.users_clause(col(User.id)),
             user_search_clause(scope, search),
@@ -120,28 +49,30 @@ def _members(scope: AccessScope, owners: list[int], search: str | None) -> sa.Se
     )
 
 
-class MembersByGroupIdLoader(PageLoader[MemberArgs, User]):
-    """A page of each group's members, in `user_order`."""
+class MembersByGroupIdLoader(PageLoader[str | None, User]):
+    """A page of each group's members (filter: the search), in `user_order`."""
 
-    def statement(self, owners: list[int], args: MemberArgs) -> sa.Select[Any]:
-        order = user_order(self.scope)
-        stmt = _members(self.scope, owners, args.search).add_columns(*user_columns(self.scope))
-        stmt = stmt.where(after_clause(order, args.after))
-        return first_rows_per_owner(stmt, col(GroupMembership.group_id), order, args.first + 1)
+    def parent(self) -> Any:
+        return col(GroupMembership.group_id)
 
-    def item(self, row: Any) -> tuple[User, list[CursorValue]]:
-        return user_from_row(row), user_key(row)
+    def rows(self, parents: list[int], flt: str | None) -> sa.Select[Any]:
+        return _members(self.scope, parents, flt).add_columns(*USER_COLUMNS)
+
+    def order(self) -> Order:
+        return user_order(self.scope)
+
+    def item(self, row: Any) -> User:
+        return user_from_row(row)
 
 
 class MemberCountByGroupIdLoader(CountLoader[str | None]):
     """Key: (group id, search)."""
 
-    def statement(self, owners: list[int], args: str | None) -> sa.Select[Any]:
-        return (
-            _members(self.scope, owners, args)
-            .add_columns(sa.func.count().label("n"))
-            .group_by(col(GroupMembership.group_id))
-        )
+    def parent(self) -> Any:
+        return col(GroupMembership.group_id)
+
+    def rows(self, parents: list[int], flt: str | None) -> sa.Select[Any]:
+        return _members(self.scope, parents, flt)
 
 
 class AnalystsByGroupIdLoader(Loader[int, list[User]]):
@@ -157,6 +88,6 @@ class AnalystsByGroupIdLoader(Loader[int, list[User]]):
                 self.scope.groups_clause(col(AnalystAssignment.group_id)),
                 self.scope.users_clause(col(User.id)),
             )
-            .order_by(*user_order(self.scope))
+            .order_by(*user_order(self.scope).by())
         )
         return all_per_key(keys, ((group_id, user) for user, group_id in rows))

@@ -8,18 +8,19 @@ token from automation); events come newest first (by id), paginated by keyset on
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 import strawberry
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from strawberry.scalars import JSON
 
 from app.errors import forbidden
+from app.listing import AUDIT_ORDER
 from app.models import AuditEvent
 from app.validation import aware
 from resolvers.context import Context, Info
-from resolvers.pagination import Connection, bad_cursor, build_connection, decode_cursor, page_size
+from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
 from resolvers.users import UserType, load_user
 
@@ -32,6 +33,13 @@ class AuditEventType(Node):
     at: datetime
     details: JSON = strawberry.field(description="What changed (before/after where useful).")
     actor_id: strawberry.Private[int | None]
+    token_id: strawberry.ID | None = strawberry.field(
+        description="The ApiToken whose request made the change; null for the command line "
+        "(and `login`). Tell a script from its human on one account by this."
+    )
+    token_name: str | None = strawberry.field(
+        description="That token's name when it made the change (e.g. 'login', 'hr-sync')."
+    )
 
     @classmethod
     def from_model(cls, event: AuditEvent) -> AuditEventType:
@@ -48,6 +56,10 @@ class AuditEventType(Node):
             at=event.at,
             details=cast(JSON, event.details),
             actor_id=event.actor_id,
+            token_id=(
+                to_global_id("ApiToken", event.token_id) if event.token_id is not None else None
+            ),
+            token_name=event.token_name,
         )
 
     @strawberry.field(description="Who made the change; null for the command line.")
@@ -104,30 +116,7 @@ class Query:
         ctx.get_viewer()
         if not ctx.scope.can_read_audit():
             raise forbidden("Only site owners and admins may read the audit trail.")
-        size = page_size(first)
-        where = _where(filter)
-        page_where: list[ColumnElement[bool]] = list(where)
-        if after is not None:
-            (last_id,) = decode_cursor(after, 1)
-            if not isinstance(last_id, int):
-                raise bad_cursor()
-            page_where.append(col(AuditEvent.id) < last_id)
-        async with ctx.db.read() as session:
-            events = (
-                await session.execute(
-                    select(AuditEvent)
-                    .where(*page_where)
-                    .order_by(col(AuditEvent.id).desc())
-                    .limit(size + 1)
-                )
-            ).scalars()
-            rows: list[tuple[AuditEventType, list[Any]]] = [
-                (AuditEventType.from_model(e), [e.id]) for e in events
-            ]
-
-        async def count() -> int:
-            async with ctx.db.read() as session:
-                stmt = select(func.count()).select_from(AuditEvent).where(*where)
-                return int((await session.execute(stmt)).scalar_one())
-
-        return build_connection(rows, size, after, count)
+        stmt = select(AuditEvent).where(*_where(filter))
+        return await list_page(
+            ctx, stmt, AUDIT_ORDER, first, after, lambda row: AuditEventType.from_model(row[0])
+        )

@@ -1,42 +1,27 @@
-"""Sign-in and API tokens: `login`, `createApiToken`, `revokeApiToken`.
+"""Sign-in and API tokens: `login`, `logout`, `createApiToken`, `revokeApiToken`,
+`revokeUserTokens`, and the viewer's own token list (`User.apiTokens`).
 
-Invariants: a wrong password and an unknown email give the same error; a token's secret is
-returned once, at creation; a viewer can only fetch (`node`) and revoke its own tokens
-(`AccessScope.can_use_token_of`); anyone else's token answers exactly like one that does not exist.
+The rules live in `app.tokens` (the one token service, shared with the CLI); this module
+decodes inputs and shapes payloads. Invariants: a wrong password and an unknown email give the
+same error; a token's secret is returned once, at creation; a viewer lists, fetches (`node`)
+and revokes only its own tokens (`AccessScope.can_use_token_of`): anyone else's token answers
+exactly like one that does not exist.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import strawberry
 
-from app import accounts, audit, throttle, validation
+from app import accounts, audit, throttle, tokens
 from app.auth import viewer_by_id
-from app.errors import bad_input, not_found, unauthenticated
-from app.models import ApiToken, utcnow
+from app.errors import unauthenticated
+from app.models import utcnow
+from resolvers.api_tokens import ApiTokenType
 from resolvers.context import Context, Info, sign_in
-from resolvers.relay import Node, from_global_id, to_global_id
+from resolvers.relay import from_global_id
 from resolvers.users import UserType
-
-
-@strawberry.type(name="ApiToken", description="A named bearer token of the viewer's.")
-class ApiTokenType(Node):
-    name: str
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-
-    @classmethod
-    def from_model(cls, token: ApiToken) -> ApiTokenType:
-        assert token.id is not None
-        return cls(
-            id=to_global_id("ApiToken", token.id),
-            name=token.name,
-            created_at=token.created_at,
-            expires_at=token.expires_at,
-            revoked_at=token.revoked_at,
-        )
 
 
 @strawberry.input
@@ -49,6 +34,9 @@ class LoginInput:
 class LoginPayload:
     token: str = strawberry.field(description="Send as 'Authorization: Bearer <token>'.")
     expires_at: datetime
+    api_token: ApiTokenType = strawberry.field(
+        description="The token's record: its id revokes it (`revokeApiToken`, or `logout`)."
+    )
     viewer: UserType
 
 
@@ -56,7 +44,9 @@ class LoginPayload:
 class CreateApiTokenInput:
     name: str
     expires_at: datetime | None = strawberry.field(
-        default=None, description="Defaults to 90 days from now; at most the configured maximum."
+        default=None,
+        description="Defaults to GROUPANALYST_API_TOKEN_DEFAULT_DAYS (90) days from now, like "
+        "`groupanalyst create-token`; at most GROUPANALYST_API_TOKEN_MAX_DAYS (365) away.",
     )
 
 
@@ -76,56 +66,79 @@ class RevokeApiTokenPayload:
     api_token: ApiTokenType
 
 
-async def load_api_token(ctx: Context, token_id: int) -> ApiTokenType | None:
+@strawberry.type
+class LogoutPayload:
+    api_token: ApiTokenType = strawberry.field(description="The token just revoked.")
+
+
+@strawberry.input
+class RevokeUserTokensInput:
+    user_id: strawberry.ID
+
+
+@strawberry.type
+class RevokeUserTokensPayload:
+    user: UserType
+    revoked_count: int = strawberry.field(description="How many usable tokens were ended.")
+
+
+async def _login(ctx: Context, input: LoginInput) -> tuple[tokens.IssuedToken, UserType]:
+    settings = ctx.settings
+    # Claimed before the password is checked, so parallel guesses cannot outrun the count.
+    await throttle.claim_attempt(
+        ctx.db, input.email, utcnow(), settings.login_failure_window, settings.login_max_failures
+    )
+    # Checked in a read session: no write transaction (on SQLite, the database's write
+    # lock) is held while Argon2 works.
     async with ctx.db.read() as session:
-        token = await session.get(ApiToken, token_id)
-    if token is None or not ctx.scope.can_use_token_of(token.user_id):
-        return None
-    return ApiTokenType.from_model(token)
-
-
-DEFAULT_API_TOKEN_TTL = timedelta(days=90)
+        user = await accounts.authenticate(session, input.email, input.password)
+    if user is None or user.id is None:
+        raise unauthenticated("Invalid email or password.")
+    async with ctx.db.write() as session:
+        await throttle.clear(session, input.email)
+        issued = await tokens.issue(
+            session, user_id=user.id, name="login", expires_at=utcnow() + settings.login_token_ttl
+        )
+        assert issued.token.id is not None
+        audit.record(
+            session,
+            actor_id=user.id,
+            action="auth.login",
+            target_type="User",
+            target_id=user.id,
+            details={"tokenId": audit.ref("ApiToken", issued.token.id)},
+        )
+    viewer = await viewer_by_id(ctx.db, user.id)
+    if viewer is None:
+        raise unauthenticated("This account no longer exists.")
+    await sign_in(ctx, viewer, issued.token)
+    return issued, UserType.from_model(user)
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Exchange an email and password for a bearer token.")
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
-        ctx = info.context
-        settings = ctx.settings
-        # Claimed before the password is checked, so parallel guesses cannot outrun the count.
-        await throttle.claim_attempt(
-            ctx.db,
-            input.email,
-            utcnow(),
-            settings.login_failure_window,
-            settings.login_max_failures,
-        )
-        # Checked in a read session: no write transaction (on SQLite, the database's write
-        # lock) is held while Argon2 works.
-        async with ctx.db.read() as session:
-            user = await accounts.authenticate(session, input.email, input.password)
-        if user is None or user.id is None:
-            raise unauthenticated("Invalid email or password.")
-        async with ctx.db.write() as session:
-            await throttle.clear(session, input.email)
-            token, secret = await accounts.issue_token(
-                session, user.id, "login", utcnow() + settings.login_token_ttl
-            )
-            audit.record(
-                session,
-                actor_id=user.id,
-                action="auth.login",
-                target_type="User",
-                target_id=user.id,
-            )
-        viewer = await viewer_by_id(ctx.db, user.id)
-        if viewer is None:
-            raise unauthenticated("This account no longer exists.")
-        await sign_in(ctx, viewer)
+        issued, user = await _login(info.context, input)
         return LoginPayload(
-            token=secret, expires_at=token.expires_at, viewer=UserType.from_model(user)
+            token=issued.secret,
+            expires_at=issued.token.expires_at,
+            api_token=ApiTokenType.from_model(issued.token),
+            viewer=user,
         )
+
+    @strawberry.mutation(
+        description="Revoke the token this request was sent with; it stops working at once."
+    )
+    async def logout(self, info: Info) -> LogoutPayload:
+        ctx = info.context
+        token_id = ctx.get_viewer().token_id
+        if token_id is None:
+            raise unauthenticated("Send the token to end as 'Authorization: Bearer <token>'.")
+        token = await ctx.write(
+            lambda session, scope: tokens.revoke(session, scope, token_id, action="auth.logout")
+        )
+        return LogoutPayload(api_token=ApiTokenType.from_model(token))
 
     @strawberry.mutation(description="Create a personal API token (for GraphiQL or scripts).")
     async def create_api_token(
@@ -133,49 +146,42 @@ class Mutation:
     ) -> CreateApiTokenPayload:
         ctx = info.context
         viewer = ctx.get_viewer()
-        name = validation.text("name", input.name, validation.TOKEN_NAME_MAX)
-        now = utcnow()
-        expires_at = validation.aware("expiresAt", input.expires_at) or now + min(
-            DEFAULT_API_TOKEN_TTL, ctx.settings.api_token_max_ttl
-        )
-        if expires_at <= now:
-            raise bad_input("expiresAt", "'expiresAt' must be in the future.")
-        if expires_at > now + ctx.settings.api_token_max_ttl:
-            raise bad_input(
-                "expiresAt",
-                f"'expiresAt' may be at most {ctx.settings.api_token_max_ttl.days} days away.",
-            )
-        async with ctx.db.write() as session:
-            token, secret = await accounts.issue_token(session, viewer.id, name, expires_at)
-            audit.record(
+        expires_at = tokens.check_expiry(ctx.settings, "expiresAt", input.expires_at, utcnow())
+        issued = await ctx.write(
+            lambda session, scope: tokens.create(
                 session,
-                actor_id=viewer.id,
-                action="token.create",
-                target_type="ApiToken",
-                target_id=token.id,
-                details={"name": name, "expiresAt": expires_at.isoformat()},
+                user_id=viewer.id,
+                actor_id=scope.viewer_id,
+                name=input.name,
+                expires_at=expires_at,
             )
-        return CreateApiTokenPayload(token=secret, api_token=ApiTokenType.from_model(token))
+        )
+        return CreateApiTokenPayload(
+            token=issued.secret, api_token=ApiTokenType.from_model(issued.token)
+        )
 
     @strawberry.mutation(description="Revoke one of your own tokens; it stops working at once.")
     async def revoke_api_token(
         self, info: Info, input: RevokeApiTokenInput
     ) -> RevokeApiTokenPayload:
-        ctx = info.context
-        viewer = ctx.get_viewer()
         token_id = from_global_id(input.id, "ApiToken", "id")
-        async with ctx.db.write() as session:
-            token = await session.get(ApiToken, token_id)
-            if token is None or not ctx.scope.can_use_token_of(token.user_id):
-                raise not_found("API token of yours", field="id")
-            if token.revoked_at is None:
-                token.revoked_at = utcnow()
-                audit.record(
-                    session,
-                    actor_id=viewer.id,
-                    action="token.revoke",
-                    target_type="ApiToken",
-                    target_id=token.id,
-                    details={"name": token.name},
-                )
+        token = await info.context.write(
+            lambda session, scope: tokens.revoke(session, scope, token_id)
+        )
         return RevokeApiTokenPayload(api_token=ApiTokenType.from_model(token))
+
+    @strawberry.mutation(
+        description="End every token of a user at once (admins; the owner's: the owner). "
+        "The user can sign in again with its password."
+    )
+    async def revoke_user_tokens(
+        self, info: Info, input: RevokeUserTokensInput
+    ) -> RevokeUserTokensPayload:
+        ctx = info.context
+        user_id = from_global_id(input.user_id, "User", "userId")
+        revoked = await ctx.write(
+            lambda session, scope: tokens.revoke_user_tokens(session, scope, user_id)
+        )
+        user = await ctx.loaders.user_by_id.load(user_id)
+        assert user is not None  # admins see every user
+        return RevokeUserTokensPayload(user=UserType.from_model(user), revoked_count=revoked)

@@ -51,7 +51,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from app.errors import AppError, ErrorCode
-from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from app.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 MAX_DEPTH = 15
 # GraphiQL asks for `__schema` once; a few more serve hand-written `__type` lookups.

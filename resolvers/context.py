@@ -5,21 +5,24 @@ any resolver runs, and changes only when `login` succeeds (`sign_in`: the rest o
 operation then reads as the signed-in user, exactly as a second request with the new token
 would, with fresh loaders). Loaders are created fresh per request and on `sign_in`, so
 nothing cached leaks between viewers. A mutation writes through `Context.write`:
-signed in first (UNAUTHENTICATED otherwise), then one transaction (`app.writes.run_write`).
+signed in first (UNAUTHENTICATED otherwise), then one transaction (`app.writes.run_write`)
+whose audit events name the token of the request (`app.audit.sign_with`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeVar, overload
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import audit
 from app.auth import Viewer
 from app.db import Database
 from app.errors import unauthenticated
+from app.models import ApiToken
 from app.settings import Settings
 from app.writes import run_write
 from loaders import Loaders
@@ -48,18 +51,24 @@ class Context:
         return self.viewer
 
     async def write(self, work: Callable[[AsyncSession, AccessScope], Awaitable[T]]) -> T:
-        """Run `work(session, scope)` as the signed-in viewer, in one write transaction."""
-        self.get_viewer()
-        return await run_write(self.db, lambda session: work(session, self.scope))
+        """Run `work(session, scope)` as the signed-in viewer, in one write transaction whose
+        audit events name the request's token."""
+        viewer = self.get_viewer()
+
+        async def signed(session: AsyncSession) -> T:
+            audit.sign_with(session, viewer.token_id, viewer.token_name)
+            return await work(session, self.scope)
+
+        return await run_write(self.db, signed)
 
 
 Info = strawberry.Info[Context, None]
 
 
-async def sign_in(ctx: Context, viewer: Viewer) -> None:
+async def sign_in(ctx: Context, viewer: Viewer, token: ApiToken) -> None:
     """After `login`, the rest of the operation reads as the user who signed in, so
     `login { viewer { email roles } }` answers like `viewer` will with the new token."""
-    ctx.viewer = viewer
+    ctx.viewer = replace(viewer, token_id=token.id, token_name=token.name)
     ctx.scope = await load_scope(ctx.db, viewer)
     ctx.loaders = Loaders.create(ctx.db, ctx.scope)
 

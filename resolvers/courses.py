@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 import strawberry
 from sqlmodel import col
 
+from app.listing import COURSE_ORDER
 from app.models import Course, Lesson
 from resolvers.context import Context, Info
-from resolvers.listing import list_page
-from resolvers.pagination import Connection, CursorValue
+from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, to_global_id
 
 
@@ -60,15 +58,6 @@ async def load_lesson(ctx: Context, lesson_id: int) -> LessonType | None:
     return LessonType.from_model(lesson) if lesson else None
 
 
-COURSE_ORDER: tuple[Any, ...] = (col(Course.name), col(Course.id))
-
-
-def course_item(row: Any) -> tuple[CourseType, list[CursorValue]]:
-    course: Course = row[0]
-    assert course.id is not None
-    return CourseType.from_model(course), [course.name, course.id]
-
-
 @strawberry.type
 class Query:
     @strawberry.field(
@@ -79,4 +68,11 @@ class Query:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[CourseType]:
         stmt = sa.select(Course).where(info.context.scope.courses_clause(col(Course.id)))
-        return await list_page(info.context, stmt, COURSE_ORDER, first, after, course_item)
+        return await list_page(
+            info.context,
+            stmt,
+            COURSE_ORDER,
+            first,
+            after,
+            lambda row: CourseType.from_model(row[0]),
+        )

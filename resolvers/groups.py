@@ -8,28 +8,25 @@ report rows and summary from `app.report`, the SQL the CSV export uses.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import sqlalchemy as sa
 import strawberry
 from sqlmodel import col
 
+from app.listing import GROUP_ORDER, group_search_clause, user_order
 from app.models import Group
+from app.pagination import PageKey, check_page
 from app.report import REPORT_ORDER, CourseSummary
-from loaders.progress import ProgressArgs
-from loaders.users import MemberArgs, like_pattern, user_order
 from resolvers.context import Context, Info
 from resolvers.courses import CourseType, load_course
-from resolvers.listing import check_page, list_page
-from resolvers.pagination import Connection, CursorValue, build_connection
+from resolvers.pagination import Connection, build_connection, list_page
 from resolvers.progress_filter import ProgressFilterInput, to_filter
 from resolvers.relay import Node, to_global_id
 from resolvers.users import UserType
 
 if TYPE_CHECKING:
     from resolvers.progress import ProgressType
-
-GROUP_ORDER: tuple[Any, ...] = (col(Group.name_key), col(Group.id))
 
 
 @strawberry.type(
@@ -96,7 +93,7 @@ class GroupType(Node):
         loaders = info.context.loaders
         size = check_page(first, after, user_order(info.context.scope))
         rows = await loaders.members_by_group_id.load(
-            (self.db_id, MemberArgs(first=size, after=after, search=search))
+            (self.db_id, PageKey(first=size, after=after, filter=search))
         )
         items = [(UserType.from_model(user, via_group_id=self.db_id), key) for user, key in rows]
 
@@ -127,7 +124,7 @@ class GroupType(Node):
         size = check_page(first, after, REPORT_ORDER)
         flt = to_filter(filter)
         rows = await loaders.progress_by_group_id.load(
-            (self.db_id, ProgressArgs(first=size, after=after, filter=flt))
+            (self.db_id, PageKey(first=size, after=after, filter=flt))
         )
 
         async def count() -> int:
@@ -153,11 +150,6 @@ async def load_group(ctx: Context, group_id: int | None) -> GroupType | None:
     return GroupType.from_model(group) if group else None
 
 
-def group_item(group: Group) -> tuple[GroupType, list[CursorValue]]:
-    assert group.id is not None
-    return GroupType.from_model(group), [group.name_key, group.id]
-
-
 @strawberry.input(description="Every given condition must hold.")
 class GroupFilter:
     search: str | None = strawberry.field(default=None, description="Part of the group's name.")
@@ -176,10 +168,10 @@ class Query:
         after: str | None = None,
         filter: GroupFilter | None = None,
     ) -> Connection[GroupType]:
-        where = [info.context.scope.groups_clause(col(Group.id))]
-        if filter is not None and filter.search and filter.search.strip():
-            where.append(col(Group.name_key).like(like_pattern(filter.search), escape="\\"))
-        stmt = sa.select(Group).where(*where)
+        stmt = sa.select(Group).where(
+            info.context.scope.groups_clause(col(Group.id)),
+            group_search_clause(filter.search if filter else None),
+        )
         return await list_page(
-            info.context, stmt, GROUP_ORDER, first, after, lambda row: group_item(row[0])
+            info.context, stmt, GROUP_ORDER, first, after, lambda row: GroupType.from_model(row[0])
         )

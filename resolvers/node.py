@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 import strawberry
 
 from app.errors import bad_input
+from resolvers.api_tokens import load_api_token
 from resolvers.assignments import GroupAnalystAssignmentType
 from resolvers.audit import load_audit_event
-from resolvers.auth import load_api_token
 from resolvers.context import Context, Info
 from resolvers.courses import load_course, load_lesson
 from resolvers.groups import load_group

@@ -1,53 +1,30 @@
-"""Relay connections over keyset pages (cursors and their SQL: `app.keyset`, re-exported).
+"""Relay connections over keyset pages (`app.pagination` builds their SQL and cursors).
 
 Invariants:
-- `first` defaults to 25 and must be 1..100 (BAD_USER_INPUT otherwise): no list is unbounded;
+- `list_page` only orders, cuts and counts the caller's statement, which already carries
+  the scope's clauses, so `totalCount` counts exactly the rows the pages walk through;
 - `totalCount` runs its COUNT only when asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
+from sqlalchemy import Select
 
-from app.errors import bad_input
-from app.keyset import (
+from app.pagination import (
     CursorValue,
-    after_clause,
-    bad_cursor,
-    check_cursor,
-    decode_cursor,
+    Order,
+    check_page,
+    count_statement,
     encode_cursor,
+    page_statement,
 )
-
-__all__ = [
-    "Connection",
-    "CursorValue",
-    "Edge",
-    "PageInfo",
-    "after_clause",
-    "bad_cursor",
-    "build_connection",
-    "check_cursor",
-    "decode_cursor",
-    "encode_cursor",
-    "page_size",
-]
+from resolvers.context import Context
 
 T = TypeVar("T")
-
-DEFAULT_PAGE_SIZE = 25
-MAX_PAGE_SIZE = 100
-
-
-def page_size(first: int | None) -> int:
-    if first is None:
-        return DEFAULT_PAGE_SIZE
-    if not 1 <= first <= MAX_PAGE_SIZE:
-        raise bad_input("first", f"'first' must be between 1 and {MAX_PAGE_SIZE}.")
-    return first
 
 
 @strawberry.type
@@ -94,3 +71,24 @@ def build_connection(
         ),
         count=count,
     )
+
+
+async def list_page(
+    ctx: Context,
+    stmt: Select[Any],
+    order: Order,
+    first: int | None,
+    after: str | None,
+    node: Callable[[Any], T],
+) -> Connection[T]:
+    """One page of a top-level list: `stmt` (scoped by the caller) in `order`, each row made
+    into a node by `node`."""
+    size = check_page(first, after, order)
+    async with ctx.db.read() as session:
+        rows = (await session.execute(page_statement(stmt, order, size, after))).all()
+
+    async def count() -> int:
+        async with ctx.db.read() as session:
+            return int((await session.execute(count_statement(stmt))).scalar_one())
+
+    return build_connection([(node(row), order.key(row)) for row in rows], size, after, count)

@@ -20,8 +20,6 @@ from app.report import (
     ProgressStatus,
     percent,
     report_from,
-    report_key,
-    report_key_columns,
     report_where,
     status_of,
 )
@@ -29,8 +27,7 @@ from permissions.fields import ExpiryVisible, visible_to
 from resolvers.context import Info
 from resolvers.courses import CourseType, load_course
 from resolvers.groups import GroupType, load_group
-from resolvers.listing import list_page
-from resolvers.pagination import Connection, CursorValue
+from resolvers.pagination import Connection, list_page
 from resolvers.progress_filter import ProgressFilterInput, to_filter
 from resolvers.relay import Node, to_global_id
 from resolvers.users import UserType, load_user
@@ -109,10 +106,6 @@ def progress_from_report_row(row: Any) -> ProgressType:
     return ProgressType.from_enrollment(enrollment, row.lesson_count, group_id=row.group_id)
 
 
-def progress_item(row: Any) -> tuple[ProgressType, list[CursorValue]]:
-    return progress_from_report_row(row), report_key(row)
-
-
 @strawberry.type
 class Query:
     @strawberry.field(
@@ -126,7 +119,9 @@ class Query:
         after: str | None = None,
         filter: ProgressFilterInput | None = None,
     ) -> Connection[ProgressType]:
-        stmt = report_from(sa.select(*REPORT_COLUMNS, *report_key_columns())).where(
+        stmt = report_from(sa.select(*REPORT_COLUMNS)).where(
             *report_where(info.context.scope, to_filter(filter))
         )
-        return await list_page(info.context, stmt, REPORT_ORDER, first, after, progress_item)
+        return await list_page(
+            info.context, stmt, REPORT_ORDER, first, after, progress_from_report_row
+        )

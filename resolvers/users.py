@@ -8,19 +8,19 @@ group (`Group.members`) remembers that group, so its progress rows report under 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import sqlalchemy as sa
 import strawberry
 from sqlmodel import col, select
 
+from app.listing import USER_COLUMNS, user_from_row, user_order, user_search_clause
 from app.models import AnalystAssignment, Role, User, UserRole
-from loaders.users import user_columns, user_from_row, user_key, user_order, user_search_clause
 from permissions.fields import EmailVisible, PrivateToUser, visible_to
 from permissions.policy import active_assignment
+from resolvers.api_tokens import ApiTokenType, api_tokens_page
 from resolvers.context import Context, Info
-from resolvers.listing import list_page
-from resolvers.pagination import Connection, CursorValue
+from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
 
 if TYPE_CHECKING:
@@ -95,6 +95,23 @@ class UserType(Node):
         return [GroupAnalystAssignmentType.from_model(row) for row in rows]
 
     @strawberry.field(
+        description="Your own API tokens, newest first, revoked and expired ones too; null "
+        "for anyone else's account (admins included: tokens are their user's alone). "
+        "`first`: 1 to 100, default 25. `active`: true for usable tokens only, false for "
+        "revoked or expired ones only."
+    )
+    async def api_tokens(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        active: bool | None = None,
+    ) -> Connection[ApiTokenType] | None:
+        if not info.context.scope.can_use_token_of(self.owner_id):
+            return None
+        return await api_tokens_page(info.context, self.owner_id, first, after, active)
+
+    @strawberry.field(
         description="The user's enrollments, in course order, if you may report on this user; "
         "through `Group.members` each row carries that group."
     )
@@ -121,10 +138,6 @@ async def load_user(ctx: Context, user_id: int | None) -> UserType | None:
         return None
     user = await ctx.loaders.user_by_id.load(user_id)
     return UserType.from_model(user) if user else None
-
-
-def user_item(row: Any) -> tuple[UserType, list[CursorValue]]:
-    return UserType.from_model(user_from_row(row)), user_key(row)
 
 
 @strawberry.input(description="Every given condition must hold.")
@@ -182,5 +195,12 @@ class Query:
                         )
                     )
                 )
-        stmt = sa.select(*user_columns(scope)).where(*where)
-        return await list_page(info.context, stmt, user_order(scope), first, after, user_item)
+        stmt = sa.select(*USER_COLUMNS).where(*where)
+        return await list_page(
+            info.context,
+            stmt,
+            user_order(scope),
+            first,
+            after,
+            lambda row: UserType.from_model(user_from_row(row)),
+        )

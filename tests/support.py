@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -11,7 +12,7 @@ import httpx
 from sqlmodel import select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app import accounts
+from app import accounts, tokens
 from app.db import Database
 from app.ids import to_global_id
 from app.models import (
@@ -175,8 +176,10 @@ class World:
     async def token(self, user: User, ttl: timedelta = timedelta(hours=1)) -> str:
         assert user.id is not None
         async with self.db.write() as session:
-            _, secret = await accounts.issue_token(session, user.id, "test", utcnow() + ttl)
-        return secret
+            issued = await tokens.issue(
+                session, user_id=user.id, name="test", expires_at=utcnow() + ttl
+            )
+        return issued.secret
 
 
 class GraphQLErrors(AssertionError):
@@ -190,10 +193,13 @@ class Api:
     async def post(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
     ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return await self.client.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        )
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        # ASCII JSON (escapes like \\ud800), as browsers send, so hostile strings such as
+        # lone surrogates reach the server intact.
+        body = json.dumps({"query": query, "variables": variables or {}})
+        return await self.client.post("/graphql", content=body, headers=headers)
 
     async def raw(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None

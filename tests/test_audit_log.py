@@ -110,6 +110,9 @@ async def test_bad_arguments(api: Api, cast: Cast) -> None:
         ({"first": 0}, "first"),
         ({"first": 101}, "first"),
         ({"after": "nonsense"}, "after"),
+        # A cursor of another list: a text key where the trail's is an id, or two values.
+        ({"after": "WyJ4Il0="}, "after"),
+        ({"after": "WyJ4IiwxXQ=="}, "after"),
         ({"filter": {"actorId": gid("Group", 1)}}, "filter.actorId"),
         ({"filter": {"since": "2026-01-01T00:00:00"}}, "filter.since"),
     ):

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from app import accounts
+from app import tokens
 from app.db import Database
 from app.demo import DemoSpec, DemoSummary, load_demo
 from app.models import GroupMembership, User, utcnow
@@ -22,8 +22,10 @@ async def demo(db: Database) -> DemoSummary:
 
 async def _token(db: Database, user_id: int) -> str:
     async with db.write() as session:
-        _, secret = await accounts.issue_token(session, user_id, "test", utcnow() + timedelta(1))
-    return secret
+        issued = await tokens.issue(
+            session, user_id=user_id, name="test", expires_at=utcnow() + timedelta(1)
+        )
+    return issued.secret
 
 
 async def _emails_of_groups(db: Database, group_ids: list[int]) -> set[str]:

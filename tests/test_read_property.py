@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
-from app import accounts
+from app import tokens
 from app.db import Database
 from app.ids import parse_global_id
 from app.models import (
@@ -150,9 +150,13 @@ async def build(db: Database, spec: Spec) -> Built:
             assert enrollment.id is not None
             built.enrollment_ids[(u, c)] = enrollment.id
         if spec.viewer is not None:
-            _, built.token = await accounts.issue_token(
-                session, built.user_ids[spec.viewer], "t", now + timedelta(hours=1)
+            issued = await tokens.issue(
+                session,
+                user_id=built.user_ids[spec.viewer],
+                name="t",
+                expires_at=now + timedelta(hours=1),
             )
+            built.token = issued.secret
     return built
 
 

@@ -1,0 +1,173 @@
+"""Keyset pagination in SQL, for every list: top-level lists, nested pages, the audit trail.
+
+`resolvers.pagination` turns the rows into Relay connections; `loaders.base` batches nested
+pages (`Group.members`, `Group.progress`) with `pages_per_parent`. Nothing here decides
+access: the caller's statement already carries the scope's clauses.
+
+Invariants:
+- every list has one `Order`, defined once (`app.listing`, `app.report`), ending with a unique
+  column, so the order is total and deterministic;
+- a cursor encodes the sort key of its row (`Order.key_columns`, read back by `Order.key`),
+  and the next page starts strictly after that key, so inserts before the cursor never shift
+  or repeat rows (keyset, not offset);
+- a cursor holds only values the viewer may read on its row (an order puts a hidden email in
+  as '': that would leak it, and a forged cursor would be an oracle for it);
+- a cursor that is not one of this list's (garbage, another list's arity, or values that do
+  not match the order's column types) is BAD_USER_INPUT on `after`, never a database error;
+- `first` defaults to 25 and must be 1..100 (BAD_USER_INPUT otherwise): no list is unbounded;
+  a page reads `first + 1` rows, the extra one telling that another page exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement
+
+from app.errors import AppError, bad_input
+
+CursorValue = str | int | None
+
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+
+# The label of the column a nested page is partitioned by (a group's id for its members).
+PARENT = "_parent"
+
+F = TypeVar("F", bound=Hashable)
+
+
+def encode_cursor(key: Sequence[CursorValue]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode()
+
+
+def bad_cursor() -> AppError:
+    return bad_input("after", "'after' is not a cursor from this list; start again without it.")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[CursorValue]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        key = None
+    if (
+        not isinstance(key, list)
+        or len(key) != arity
+        or not all(v is None or isinstance(v, str) or _bigint(v) for v in key)
+    ):
+        raise bad_cursor()
+    return key
+
+
+def _bigint(value: object) -> bool:
+    """An int a database integer column can hold (a larger one is a database error)."""
+    return type(value) is int and -(2**63) <= value < 2**63
+
+
+def _cursor_type(column: Any) -> type | None:
+    """str or int for a text or integer order column (through SQLModel's type decorators)."""
+    kind = getattr(column.type, "impl_instance", column.type)
+    if isinstance(kind, sa.String):
+        return str
+    if isinstance(kind, sa.Integer):
+        return int
+    return None
+
+
+@dataclass(frozen=True)
+class Order:
+    """A list's sort order: its columns, all ascending or all descending, the last unique."""
+
+    columns: tuple[Any, ...]
+    descending: bool = False
+
+    def by(self) -> list[Any]:
+        """The ORDER BY terms."""
+        return [c.desc() for c in self.columns] if self.descending else list(self.columns)
+
+    def check(self, cursor: str) -> list[CursorValue]:
+        """The cursor's values, each of its order column's type (PostgreSQL will not compare a
+        text column with a number: a crafted cursor must be BAD_USER_INPUT, not a crash)."""
+        values = decode_cursor(cursor, len(self.columns))
+        for value, column in zip(values, self.columns, strict=True):
+            kind = _cursor_type(column)
+            if kind is not None and type(value) is not kind:
+                raise bad_cursor()
+        return values
+
+    def after(self, cursor: str | None) -> ColumnElement[bool]:
+        """Rows strictly after the cursor's row in this order (every row without a cursor)."""
+        if cursor is None:
+            return sa.true()
+        key = sa.tuple_(*self.columns)
+        values = sa.tuple_(*(sa.literal(v) for v in self.check(cursor)))
+        return key < values if self.descending else key > values
+
+    def key_columns(self) -> list[Any]:
+        """The order's columns labelled `_k0`…, so that a row carries its own cursor key."""
+        return [column.label(f"_k{i}") for i, column in enumerate(self.columns)]
+
+    def key(self, row: Any) -> list[CursorValue]:
+        """The cursor key of a row selected with `key_columns`."""
+        return [row._mapping[f"_k{i}"] for i in range(len(self.columns))]
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise bad_input("first", f"'first' must be between 1 and {MAX_PAGE_SIZE}.")
+    return first
+
+
+def check_page(first: int | None, after: str | None, order: Order) -> int:
+    """The page size; BAD_USER_INPUT for a bad `first` or a cursor of another list."""
+    size = page_size(first)
+    if after is not None:
+        order.check(after)
+    return size
+
+
+@dataclass(frozen=True)
+class PageKey(Generic[F]):
+    """What a nested page is asked for, besides its parent: size, cursor and the list's filter
+    (a loader key part, so equal requests share one statement)."""
+
+    first: int
+    after: str | None
+    filter: F
+
+
+def page_statement(
+    stmt: sa.Select[Any], order: Order, size: int, after: str | None
+) -> sa.Select[Any]:
+    """One page of `stmt`: up to `size + 1` rows after the cursor, in order, with their keys."""
+    return (
+        stmt.add_columns(*order.key_columns())
+        .where(order.after(after))
+        .order_by(*order.by())
+        .limit(size + 1)
+    )
+
+
+def pages_per_parent(
+    stmt: sa.Select[Any], parent: Any, order: Order, size: int, after: str | None
+) -> sa.Select[Any]:
+    """`page_statement` for each parent at once: `stmt` (which must select `parent` labelled
+    `_parent`) cut to `size + 1` rows per parent by `ROW_NUMBER() OVER (PARTITION BY parent …)`,
+    the cursor applied before numbering."""
+    rank = sa.func.row_number().over(partition_by=parent, order_by=order.by()).label("_rn")
+    sub = stmt.add_columns(*order.key_columns(), rank).where(order.after(after)).subquery()
+    return sa.select(sub).where(sub.c._rn <= size + 1).order_by(sub.c[PARENT], sub.c._rn)
+
+
+def count_statement(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """How many rows `stmt` selects: a list's `totalCount`, all pages together."""
+    return sa.select(sa.func.count()).select_from(stmt.subquery())
