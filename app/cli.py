@@ -138,7 +138,7 @@ def cmd_create_token(args: argparse.Namespace) -> int:
     try:
         # Checked before the database is opened: a bad flag costs nothing.
         tokens.expiry_in_days(settings, "--days", args.days, utcnow())
-        validation.text("--name", args.name, validation.TOKEN_NAME_MAX)
+        validation.name("--name", args.name, validation.TOKEN_NAME_MAX)
         secret = asyncio.run(_create_token(settings, args.email, args.name, args.days))
     except AppError as exc:
         print(f"create-token: {exc.message}", file=sys.stderr)

@@ -22,8 +22,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
-from app.accounts import email_key, ensure_plans
+from app.accounts import ensure_plans
 from app.db import Database
+from app.identity import email_key, group_name_key
 from app.models import (
     AnalystAssignment,
     Course,
@@ -264,7 +265,7 @@ async def load_demo(db: Database, spec: DemoSpec, show_progress: bool = False) -
                 {
                     "id": gid,
                     "name": name,
-                    "name_key": name.lower(),
+                    "name_key": group_name_key(name),
                     "created_at": created + timedelta(days=gid),
                 },
             )

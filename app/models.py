@@ -1,8 +1,9 @@
 """The tables, and the constraints the database itself enforces.
 
 Invariants kept here (not in application code, so they hold across processes):
-- a user's email and a group's name are unique case-insensitively (`email_key`, `name_key`
-  hold the lower-cased value under a unique constraint);
+- a user's email and a group's name are unique up to case and Unicode look-alikes
+  (`email_key`, `name_key` hold the NFKC, case-folded value of `app.identity` under a
+  unique constraint);
 - one enrollment per (user, course), one assignment per (analyst, group), one progress row
   per (enrollment, lesson), one membership per (group, user);
 - every reference is a foreign key; deleting a group or a user cascades to the rows that only

@@ -25,9 +25,9 @@ from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.accounts import email_key
 from app.db import Database
 from app.errors import AppError, ErrorCode
+from app.identity import email_key
 from app.models import LoginFailure
 
 

@@ -46,6 +46,7 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    get_operation_ast,
     value_from_ast_untyped,
 )
 from strawberry.extensions import SchemaExtension
@@ -193,15 +194,6 @@ def _with_defaults(
     return values
 
 
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and (
-            name is None or (definition.name is not None and definition.name.value == name)
-        ):
-            return definition
-    return None
-
-
 def estimate(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -209,7 +201,7 @@ def estimate(
     variables: Mapping[str, Any] | None,
 ) -> tuple[Estimate, int]:
     """The operation's estimate and the number of steps the estimator took."""
-    operation = _operation(document, operation_name)
+    operation = get_operation_ast(document, operation_name)
     if operation is None:
         return Estimate(), 0
     fragments = {

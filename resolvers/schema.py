@@ -28,6 +28,7 @@ from resolvers import (
 )
 from resolvers.complexity import QueryCostLimiter
 from resolvers.errors import ClientSafeErrors
+from resolvers.input_guard import InputGuard
 from resolvers.visibility import HintAwareExecutionContext, SchemaVisibility
 
 Query = merge_types(
@@ -58,7 +59,7 @@ Mutation = merge_types(
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[ClientSafeErrors, QueryCostLimiter, SchemaVisibility],
+    extensions=[ClientSafeErrors, QueryCostLimiter, InputGuard, SchemaVisibility],
     execution_context_class=HintAwareExecutionContext,
 )
 

@@ -14,6 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app import accounts, tokens
 from app.db import Database
+from app.identity import email_key, group_name_key
 from app.ids import to_global_id
 from app.models import (
     AnalystAssignment,
@@ -33,6 +34,11 @@ from app.security import hash_password
 
 _counter = itertools.count(1)
 T = TypeVar("T")
+
+
+def fullwidth(text: str) -> str:
+    """ASCII letters as their full-width forms (U+FF21…), which NFKC maps back."""
+    return "".join(chr(ord(c) + 0xFEE0) for c in text)
 
 
 def gid(type_name: str, pk: int | None) -> str:
@@ -85,7 +91,7 @@ class World:
                 first_name=first_name,
                 last_name=last_name,
                 email=email,
-                email_key=accounts.email_key(email),
+                email_key=email_key(email),
                 company=company,
                 password_hash=hash_password(password) if password else None,
                 created_at=utcnow(),
@@ -100,7 +106,7 @@ class World:
     async def group(self, name: str | None = None, members: tuple[User, ...] = ()) -> Group:
         name = name or f"Group {next(_counter)}"
         async with self.db.write() as session:
-            group = Group(name=name, name_key=name.lower(), created_at=utcnow())
+            group = Group(name=name, name_key=group_name_key(name), created_at=utcnow())
             session.add(group)
             await session.flush()
         await self.add_members(group, *members)
