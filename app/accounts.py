@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from app import audit, validation
 from app.identity import email_key
 from app.models import DEFAULT_PLANS, Plan, Role, Site, User, UserRole, utcnow
+from app.passwords import check_new_password
 from app.security import hash_password, verify_password
 from app.validation import PERSON_NAME_MAX
 
@@ -58,7 +59,10 @@ async def create_site(
     owner_email = validation.email("owner-email", owner_email)
     owner_first_name = validation.name("owner-first-name", owner_first_name, PERSON_NAME_MAX)
     owner_last_name = validation.name("owner-last-name", owner_last_name, PERSON_NAME_MAX)
-    owner_password = validation.password("owner-password", owner_password)
+    if owner_password is not None:
+        owner_password = check_new_password(
+            "owner-password", owner_password, (owner_first_name, owner_last_name, owner_email)
+        )
     now = utcnow()
     site = Site(name=site_name, plan_code=plan, created_at=now)
     owner = User(

@@ -43,7 +43,7 @@ from app.progress_bar import ProgressBar
 from app.security import hash_password
 
 DEMO_EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-DEMO_PASSWORD = "demo-password"  # noqa: S105  (documented in the README)
+DEMO_PASSWORD = "violet-harbor-lantern"  # noqa: S105  (documented in the README)
 BATCH = 5_000
 
 

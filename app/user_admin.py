@@ -26,6 +26,7 @@ from app import audit, seats, validation
 from app.errors import conflict, not_found, require
 from app.identity import email_key
 from app.models import AnalystAssignment, Role, User, UserRole, utcnow
+from app.passwords import check_new_password
 from app.security import hash_password
 from app.writes import locked
 from permissions.policy import AccessScope
@@ -76,7 +77,8 @@ async def create_user(
     last_name = validation.name("lastName", last_name, validation.PERSON_NAME_MAX)
     email = validation.email("email", email)
     company = validation.optional_text("company", company, validation.COMPANY_MAX)
-    password = validation.password("password", password)
+    if password is not None:
+        password = check_new_password("password", password, (first_name, last_name, email))
     # Argon2 is deliberately slow: keep it off the event loop and outside the write lock.
     password_hash = await asyncio.to_thread(hash_password, password) if password else None
 

@@ -32,7 +32,6 @@ GROUP_NAME_MAX = 200
 COURSE_NAME_MAX = 200
 LESSON_TITLE_MAX = 200
 TOKEN_NAME_MAX = 100
-PASSWORD_MIN = 8
 PASSWORD_MAX = 200
 # A search is a part of a name or email: longer ones match nothing, and SQLite refuses LIKE
 # patterns past its own limit ("LIKE or GLOB pattern too complex").
@@ -151,18 +150,6 @@ def search(value: str | None) -> str | None:
 def email(field: str, value: str) -> str:
     """A valid address (syntax only; no DNS lookup), normalised (`app.identity`)."""
     return checked_email(field, text(field, value, EMAIL_MAX))
-
-
-def password(field: str, value: str | None) -> str | None:
-    """None: the account cannot log in with a password (API-only or imported)."""
-    if value is None:
-        return None
-    valid_unicode(field, value)
-    if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
-        raise bad_input(
-            field, f"'{field}' must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long."
-        )
-    return value
 
 
 def aware(field: str, value: datetime | None) -> datetime | None:
