@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from app import audit, validation
 from app.identity import email_key
 from app.models import DEFAULT_PLANS, Plan, Role, Site, User, UserRole, utcnow
-from app.passwords import check_new_password
+from app.password_policy import check_new_password
 from app.security import hash_password, verify_password
 from app.validation import PERSON_NAME_MAX
 

@@ -1,87 +1,86 @@
-"""Which new passwords are accepted: NIST SP 800-63B, section 5.1.1.2.
+"""Setting a password: `changePassword` now, and the common write every password change ends
+with (`set_password`).
 
-Invariants (`check_new_password`, the one check for every password a person chooses: user
-creation, the owner at `init`, password changes and resets):
-- at least `PASSWORD_MIN` (12) and at most `PASSWORD_MAX` characters, any characters
-  (spaces and emoji included) but not only whitespace, NUL or lone surrogates;
-- not common or guessable: zxcvbn (a maintained strength estimator with its own lists of
-  common passwords, names, words and keyboard patterns) must rate it at least
-  `MIN_SCORE` (3 of 4: about 10^8 guesses or more), told the user's names, email and this
-  service's name, also once those words are taken out of it, and it must not contain the
-  user's email or the part before the `@`;
-- no composition rules (no "one digit, one symbol"), as the guideline says;
-- a refusal is BAD_USER_INPUT on the field, saying why and what would be accepted.
-The password itself is never logged or echoed.
+Invariants:
+- only an Argon2 hash is stored, computed off the event loop and before the write
+  transaction (no write lock is held while Argon2 works);
+- checking the current password is throttled like `login` (`app.throttle`, per email), so a
+  stolen token cannot be used to guess its user's password;
+- a new password passes `app.password_policy.check_new_password` (given the user's names
+  and email) and differs from the current one;
+- a change revokes the user's other tokens in the same transaction (the one the request was
+  sent with keeps working) and writes one audit event, never holding the password or hash.
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
 from collections.abc import Sequence
 
-from zxcvbn import zxcvbn
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import audit, throttle, tokens
+from app.auth import Viewer
+from app.db import Database
 from app.errors import bad_input
-from app.validation import PASSWORD_MAX, valid_unicode
-
-PASSWORD_MIN = 12
-MIN_SCORE = 3
-# zxcvbn's own bound (its matching is slow beyond); a longer password is judged by its start.
-_ESTIMATE_MAX = 72
-SERVICE_WORDS = ("groupanalyst", "group analyst", "analyst")
+from app.models import User, utcnow
+from app.password_policy import check_new_password
+from app.security import hash_password, verify_password
+from app.settings import Settings
+from app.user_admin import locked_user
 
 
-def _context(user_inputs: Sequence[str]) -> list[str]:
-    words = [w.strip() for w in user_inputs if w and w.strip()]
-    for value in list(words):
-        if "@" in value:
-            words.append(value.split("@", 1)[0])
-    return [*words, *SERVICE_WORDS]
+def new_password(field: str, password: str, user_inputs: Sequence[str] = ()) -> str:
+    """A password acceptable for an account (the API's rules, named by `field`);
+    `user_inputs`: the account's names and email, which the password must not lean on."""
+    return check_new_password(field, password, user_inputs)
 
 
-def _without(password: str, words: Sequence[str]) -> str:
-    """The password with every context word of 3+ letters taken out, any case."""
-    pieces = {p for w in words for p in re.split(r"[\s.@_+-]+", w) if len(p) >= 3}
-    rest = password
-    for piece in sorted(pieces, key=len, reverse=True):
-        rest = re.sub(re.escape(piece), "", rest, flags=re.IGNORECASE)
-    return rest
+async def hash_new_password(field: str, password: str, user_inputs: Sequence[str] = ()) -> str:
+    """The Argon2 hash of an acceptable new password, computed in a thread."""
+    return await asyncio.to_thread(hash_password, new_password(field, password, user_inputs))
 
 
-def check_new_password(field: str, password: str, user_inputs: Sequence[str] = ()) -> str:
-    """The password if a person may choose it; BAD_USER_INPUT saying why otherwise.
+async def check_change(
+    db: Database, settings: Settings, viewer: Viewer, current: str, new: str
+) -> str:
+    """The new password's hash once `current` is the viewer's password (throttled)."""
+    who = (viewer.first_name, viewer.last_name, viewer.email)
+    new = new_password("newPassword", new, who)
+    await throttle.claim_attempt(
+        db, viewer.email, utcnow(), settings.login_failure_window, settings.login_max_failures
+    )
+    async with db.read() as session:
+        stored = (await session.get_one(User, viewer.id)).password_hash
+    if not await asyncio.to_thread(verify_password, stored, current):
+        raise bad_input("currentPassword", "'currentPassword' is not your current password.")
+    if await asyncio.to_thread(verify_password, stored, new):
+        raise bad_input("newPassword", "'newPassword' must differ from the current password.")
+    async with db.write() as session:
+        await throttle.clear(session, viewer.email)
+    return await hash_new_password("newPassword", new, who)
 
-    `user_inputs`: the account's first and last name and email (what an attacker knows)."""
-    valid_unicode(field, password)
-    if len(password) < PASSWORD_MIN:
-        raise bad_input(
-            field,
-            f"'{field}' must be at least {PASSWORD_MIN} characters; a few unrelated words "
-            "make a long password that is easy to remember.",
-        )
-    if len(password) > PASSWORD_MAX:
-        raise bad_input(field, f"'{field}' must be at most {PASSWORD_MAX} characters.")
-    if not password.strip():
-        raise bad_input(field, f"'{field}' must not be only spaces.")
-    folded = password.casefold()
-    emails = [w.strip() for w in user_inputs if "@" in w]
-    user_names = [w.split("@", 1)[0] for w in emails]
-    if any(len(w) >= 3 and w.casefold() in folded for w in [*emails, *user_names]):
-        raise bad_input(field, f"'{field}' must not contain your email address or user name.")
-    context = _context(user_inputs)
-    estimate = zxcvbn(password[:_ESTIMATE_MAX], user_inputs=context)
-    # What is left once the user's own names are taken out must stand on its own too
-    # ("Nina Keller 1990" is "1990" to anyone who knows Nina).
-    rest = _without(password, context)
-    if rest != password and estimate["score"] >= MIN_SCORE:
-        estimate = zxcvbn(rest[:_ESTIMATE_MAX] or " ", user_inputs=context)
-    if estimate["score"] < MIN_SCORE:
-        feedback = estimate["feedback"]
-        why = feedback.get("warning") or "It would be guessed quickly."
-        hint = " ".join(feedback.get("suggestions") or ["Add another word or two."])
-        raise bad_input(
-            field,
-            f"'{field}' is too easy to guess: {why.rstrip('.')}. {hint} "
-            "(A few unrelated words work well; no digits or symbols are required.)",
-        )
-    return password
+
+async def set_password(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    password_hash: str,
+    actor_id: int | None,
+    action: str,
+    keep_token_id: int | None = None,
+) -> tuple[User, int]:
+    """Store the hash, revoke every token but `keep_token_id`, audit `action`; the user and
+    how many tokens were revoked."""
+    user = await locked_user(session, user_id)
+    user.password_hash = password_hash
+    revoked = await tokens.revoke_all_for(session, user_id, keep_token_id=keep_token_id)
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action=action,
+        target_type="User",
+        target_id=user_id,
+        details={"tokensRevoked": revoked},
+    )
+    return user, revoked

@@ -26,7 +26,7 @@ from app import audit, seats, validation
 from app.errors import conflict, not_found, require
 from app.identity import email_key
 from app.models import AnalystAssignment, Role, User, UserRole, utcnow
-from app.passwords import check_new_password
+from app.password_policy import check_new_password
 from app.security import hash_password
 from app.writes import locked
 from permissions.policy import AccessScope

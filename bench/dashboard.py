@@ -1,96 +1,158 @@
-"""The analyst dashboard query: latency and SQL statements, small world vs large world.
+"""The analyst dashboard over HTTP: the product against a one-statement baseline, same run.
 
-    .venv/bin/python -m bench.dashboard [--small 10] [--large 2000] [--runs 20]
+    .venv/bin/python -m bench.dashboard [--students 2000] [--runs 200] [--backend sqlite]
+    tests/with_postgres.sh .venv/bin/python -m bench.dashboard --backend postgresql
 
-Each world is built in its own temporary SQLite database (the shape of `tests/bulk.py`:
-four groups, the analyst on two of them, three courses, everyone enrolled in all three).
-The query is the dashboard with `members(first: 100)`, so the large world answers
-200 members (the page size caps it) against 6 in the small one. Prints the median and
-p90 latency of `runs` requests after one warm-up, the statement count, and large/small ratios.
+Builds the world of `tests/bulk.py` (four groups, the analyst on two, three courses) in a
+fresh database, serves it with `bench.serve` (the product plus the baseline route of
+`bench.baseline`) on 127.0.0.1, and asks the README's analyst dashboard
+(`tests.test_read_batching.DASHBOARD`, `members(first: 100)`: 2 groups, 200 members, 600
+progress rows at 2,000 students) over one keep-alive connection. First it checks that the
+product and the baseline answer the same (parsed JSON equal); then it alternates the two,
+`runs` requests each, in pairs whose order flips, and prints p50/p90/p99 of both and their
+ratios. The machine may be shared: only ratios measured in the same run mean anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
-import tempfile
+import json
 import time
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
-from sqlalchemy import event
 
 from app.db import Database
 from app.main import create_app
-from app.migrate import upgrade_async
 from app.settings import Settings
-from tests import bulk
-from tests.support import Api, World
+from bench.harness import Client, build_world, database, median, quantile, server
+from tests.support import Api
 from tests.test_read_batching import DASHBOARD, count_statements
 
 
-class SqlClock:
-    """Wall time spent inside cursor executions (statement sent to rows fetched by the driver)."""
+@dataclass
+class Latency:
+    backend: str
+    statements: int
+    size_kb: float
+    product: list[float]
+    baseline: list[float]
 
-    def __init__(self, db: Database) -> None:
-        self.total = 0.0
-        self._started: list[float] = []
-        engine = db.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
-
-    def _before(self, *_args: object) -> None:
-        self._started.append(time.perf_counter())
-
-    def _after(self, *_args: object) -> None:
-        self.total += time.perf_counter() - self._started.pop()
+    def row(self) -> list[str]:
+        p, b = self.product, self.baseline
+        return [
+            self.backend,
+            *(f"{quantile(p, q):.1f}" for q in (0.5, 0.9, 0.99)),
+            *(f"{quantile(b, q):.1f}" for q in (0.5, 0.9, 0.99)),
+            f"{median(p) / median(b):.2f}x",
+            f"{quantile(p, 0.9) / median(p):.2f}x",
+            str(self.statements),
+        ]
 
 
-async def measure(students: int, runs: int, workdir: Path) -> tuple[float, float, int, float]:
-    url = f"sqlite+aiosqlite:///{workdir / f'bench-{students}.db'}"
-    await upgrade_async(url)
+HEADER = [
+    "backend",
+    "product p50",
+    "p90",
+    "p99",
+    "baseline p50",
+    "p90",
+    "p99",
+    "p50 product/baseline",
+    "product p90/p50",
+    "statements",
+]
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> str | None:
+    """Where two parsed JSON values differ (None when equal)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a) != list(b):
+            return f"{path}: keys {list(a)} != {list(b)}"
+        for key in a:
+            found = first_difference(a[key], b[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} items != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{path}: {a!r} != {b!r}"
+
+
+async def statements_per_request(url: str, token: str) -> int:
     db = Database.from_url(url)
     try:
-        world = await World.create(db)
-        built = await bulk.build(world, students=students)
-        token = await world.token(built.analyst)
         app = create_app(Settings(database_url=url, secret_key="bench"), db)  # noqa: S106
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             api = Api(client)
-            await api.data(DASHBOARD, token=token)  # warm-up
+            await api.data(DASHBOARD, token=token)
             with count_statements(db) as statements:
                 await api.data(DASHBOARD, token=token)
-            timings = []
-            clock = SqlClock(db)
-            for _ in range(runs):
-                start = time.perf_counter()
-                await api.data(DASHBOARD, token=token)
-                timings.append((time.perf_counter() - start) * 1000)
-        timings.sort()
-        p90 = timings[min(len(timings) - 1, int(len(timings) * 0.9))]
-        return statistics.median(timings), p90, len(statements), clock.total * 1000 / runs
+        return len(statements)
     finally:
         await db.dispose()
 
 
+async def _timed(client: Client, path: str, payload: dict[str, Any], token: str) -> float:
+    start = time.perf_counter()
+    await client.post(path, payload, token)
+    return (time.perf_counter() - start) * 1000
+
+
+async def measure(backend: str, students: int, runs: int) -> Latency:
+    async with database(backend) as url:
+        world = await build_world(url, students)
+        token = world.analyst_token
+        statements = await statements_per_request(url, token)
+        with server(url) as port:
+            client = Client(port)
+            query = {"query": DASHBOARD}
+            product = json.loads(await client.post("/graphql", query, token))
+            raw = await client.post("/bench/dashboard", {}, token)
+            difference = first_difference(product, json.loads(raw))
+            if difference:
+                raise SystemExit(f"the baseline does not answer like the product: {difference}")
+            for _ in range(5):
+                await client.post("/graphql", query, token)
+                await client.post("/bench/dashboard", {}, token)
+            a: list[float] = []
+            b: list[float] = []
+            for i in range(runs):
+                if i % 2:
+                    a.append(await _timed(client, "/graphql", query, token))
+                    b.append(await _timed(client, "/bench/dashboard", {}, token))
+                else:
+                    b.append(await _timed(client, "/bench/dashboard", {}, token))
+                    a.append(await _timed(client, "/graphql", query, token))
+            await client.close()
+    return Latency(backend, statements, len(raw) / 1024, a, b)
+
+
+def table(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", type=int, default=10)
-    parser.add_argument("--large", type=int, default=2000)
-    parser.add_argument("--runs", type=int, default=20)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--students", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        small = await measure(args.small, args.runs, Path(tmp))
-        large = await measure(args.large, args.runs, Path(tmp))
-    print(f"{'students':>9} {'median ms':>10} {'p90 ms':>8} {'SQL ms/req':>11} {'statements':>11}")
-    for students, (median, p90, count, sql) in ((args.small, small), (args.large, large)):
-        print(f"{students:>9} {median:>10.1f} {p90:>8.1f} {sql:>11.1f} {count:>11}")
-    print(
-        f"ratio large/small: latency x{large[0] / small[0]:.2f}, "
-        f"statements x{large[2] / small[2]:.2f}"
-    )
+    results = [await measure(b, args.students, args.runs) for b in args.backend or ["sqlite"]]
+    for r in results:
+        print(f"{r.backend}: answer {r.size_kb:.0f} KiB, {len(r.product)} requests each (ms)")
+    print(table([r.row() for r in results]))
 
 
 if __name__ == "__main__":

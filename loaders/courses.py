@@ -9,19 +9,20 @@ from sqlmodel import col, select
 from app.listing import LESSON_ORDER
 from app.models import Course, Lesson
 from loaders.base import Loader, all_per_key, one_per_key
+from permissions import rules
 
 
 class CourseByIdLoader(Loader[int, Course | None]):
     def remember(self, course: Course) -> None:
         """Cache a course read by another scoped statement (one that applied
-        `courses_clause`), so resolving it later costs no statement."""
+        `rules.COURSE`), so resolving it later costs no statement."""
         assert course.id is not None
         self.prime(course.id, course)
 
     async def batch_load(self, keys: Sequence[int]) -> list[Course | None]:
         rows = await self.fetch(
             select(Course).where(
-                col(Course.id).in_(keys), self.scope.courses_clause(col(Course.id))
+                col(Course.id).in_(keys), rules.COURSE.clause(self.scope, col(Course.id))
             )
         )
         return one_per_key(keys, ((c.id, c) for (c,) in rows))
@@ -45,7 +46,7 @@ class LessonByIdLoader(Loader[int, Lesson | None]):
     async def batch_load(self, keys: Sequence[int]) -> list[Lesson | None]:
         rows = await self.fetch(
             select(Lesson).where(
-                col(Lesson.id).in_(keys), self.scope.courses_clause(col(Lesson.course_id))
+                col(Lesson.id).in_(keys), rules.COURSE.clause(self.scope, col(Lesson.course_id))
             )
         )
         return one_per_key(keys, ((lesson.id, lesson) for (lesson,) in rows))

@@ -23,7 +23,8 @@ from app.report import (
     report_where,
     status_of,
 )
-from permissions.fields import ExpiryVisible, visible_to
+from permissions import rules
+from permissions.fields import visible_field
 from resolvers.context import Info
 from resolvers.courses import CourseType, load_course
 from resolvers.groups import GroupType, load_group
@@ -31,6 +32,10 @@ from resolvers.pagination import Connection, list_page
 from resolvers.progress_filter import ProgressFilterInput, to_filter
 from resolvers.relay import Node, to_global_id
 from resolvers.users import UserType, load_user
+
+
+def _student_id(progress: ProgressType) -> int:
+    return progress.student_id
 
 
 @strawberry.type(name="Progress", description="One student's progress in one course.")
@@ -46,7 +51,7 @@ class ProgressType(Node):
         description="Lessons marked complete, as 0-100 with one decimal, rounded down."
     )
     status: ProgressStatus
-    owner_id: strawberry.Private[int]
+    student_id: strawberry.Private[int]
     course_id: strawberry.Private[int]
     group_id: strawberry.Private[int | None]
     expires_at_value: strawberry.Private[datetime | None]
@@ -65,22 +70,23 @@ class ProgressType(Node):
             status=status_of(
                 enrollment.lessons_viewed, enrollment.lessons_completed, enrollment.completed_at
             ),
-            owner_id=enrollment.user_id,
+            student_id=enrollment.user_id,
             course_id=enrollment.course_id,
             group_id=group_id,
             expires_at_value=enrollment.expires_at,
         )
 
-    @strawberry.field(
-        extensions=[visible_to(ExpiryVisible())],
-        description="When the student loses access to the course (the export's Expiry Date).",
+    @visible_field(
+        rules.ENROLLMENT,
+        _student_id,
+        "When the student loses access to the course (the export's Expiry Date).",
     )
     def expires_at(self) -> datetime | None:
         return self.expires_at_value
 
     @strawberry.field
     async def student(self, info: Info) -> UserType | None:
-        return await load_user(info.context, self.owner_id)
+        return await load_user(info.context, self.student_id)
 
     @strawberry.field
     async def course(self, info: Info) -> CourseType | None:

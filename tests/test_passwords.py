@@ -8,7 +8,7 @@ import pytest
 
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from app.errors import AppError
-from app.passwords import check_new_password
+from app.password_policy import check_new_password
 from tests.cast import Cast
 from tests.support import Api
 
