@@ -33,6 +33,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from app.auth import BearerTokenBackend, Viewer
+from app.client_address import client_address
 from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
@@ -60,7 +61,8 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> Context:
         user = request.scope.get("user")
         viewer = user if isinstance(user, Viewer) else None
-        return await build_context(self.db, self.settings, viewer)
+        client = client_address(request, self.settings.trusted_proxies)
+        return await build_context(self.db, self.settings, viewer, client)
 
     def decode_json(self, data: str | bytes) -> object:
         """The body as a JSON object (or a list, refused later as a batch); anything else is

@@ -296,9 +296,13 @@ class LoginFailure(SQLModel, table=True):
     """One sign-in attempt not (yet) known to be right, to throttle guessing (`app.throttle`)."""
 
     __tablename__ = "login_failure"
-    __table_args__ = (sa.Index("ix_login_failure_digest_at", "email_digest", "at"),)
+    __table_args__ = (
+        sa.Index("ix_login_failure_client_email_at", "client_digest", "email_digest", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    # SHA-256 of the lower-cased email tried, whether or not such a user exists.
+    # SHA-256 of the email's key (`app.identity`) tried, whether or not such a user exists.
     email_digest: str = Field(max_length=64)
+    # SHA-256 of the client address the attempt came from (`app.client_address`).
+    client_digest: str = Field(max_length=64)
     at: datetime = _ts(nullable=False, index=True)

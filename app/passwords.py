@@ -42,14 +42,12 @@ async def hash_new_password(field: str, password: str, user_inputs: Sequence[str
 
 
 async def check_change(
-    db: Database, settings: Settings, viewer: Viewer, current: str, new: str
+    db: Database, settings: Settings, viewer: Viewer, client: str, current: str, new: str
 ) -> str:
     """The new password's hash once `current` is the viewer's password (throttled)."""
     who = (viewer.first_name, viewer.last_name, viewer.email)
     new = new_password("newPassword", new, who)
-    await throttle.claim_attempt(
-        db, viewer.email, utcnow(), settings.login_failure_window, settings.login_max_failures
-    )
+    await throttle.claim_attempt(db, viewer.email, client, utcnow(), throttle.Limits.of(settings))
     async with db.read() as session:
         stored = (await session.get_one(User, viewer.id)).password_hash
     if not await asyncio.to_thread(verify_password, stored, current):
@@ -57,7 +55,7 @@ async def check_change(
     if await asyncio.to_thread(verify_password, stored, new):
         raise bad_input("newPassword", "'newPassword' must differ from the current password.")
     async with db.write() as session:
-        await throttle.clear(session, viewer.email)
+        await throttle.clear(session, viewer.email, client)
     return await hash_new_password("newPassword", new, who)
 
 

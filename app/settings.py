@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from app.client_address import Network, parse_networks
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/groupanalyst.db"
 
 
@@ -59,6 +61,13 @@ def _list(name: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def _networks(name: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(_list(name))
+    except ValueError as exc:
+        raise SystemExit(f"{name}: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -90,6 +99,10 @@ class Settings:
     # At most this many refused logins per email per window (`app.throttle`).
     login_max_failures: int = 10
     login_failure_window: timedelta = timedelta(minutes=15)
+    # And at most this many refused logins per client address, across emails.
+    login_max_failures_per_client: int = 50
+    # Proxies whose X-Forwarded-For names the client (addresses or networks).
+    trusted_proxies: tuple[Network, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -113,6 +126,10 @@ class Settings:
             suggestions=_choice("GROUPANALYST_SUGGESTIONS", "signed-in", AUDIENCES),
             max_body_bytes=_positive("GROUPANALYST_MAX_BODY_BYTES", 1024 * 1024),
             login_max_failures=_positive("GROUPANALYST_LOGIN_MAX_FAILURES", 10),
+            login_max_failures_per_client=_positive(
+                "GROUPANALYST_LOGIN_MAX_FAILURES_PER_CLIENT", 50
+            ),
+            trusted_proxies=_networks("GROUPANALYST_TRUSTED_PROXIES"),
             login_failure_window=timedelta(
                 minutes=_positive("GROUPANALYST_LOGIN_FAILURE_WINDOW_MINUTES", 15)
             ),

@@ -89,7 +89,7 @@ class Mutation:
         ctx = info.context
         viewer = ctx.get_viewer()
         password_hash = await passwords.check_change(
-            ctx.db, ctx.settings, viewer, input.current_password, input.new_password
+            ctx.db, ctx.settings, viewer, ctx.client, input.current_password, input.new_password
         )
         user, revoked = await ctx.write(
             lambda session, scope: passwords.set_password(

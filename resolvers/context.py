@@ -38,6 +38,8 @@ class Context:
     viewer: Viewer | None
     scope: AccessScope
     loaders: Loaders
+    # The caller's address (`app.client_address`), for throttling sign-ins.
+    client: str = "unknown"
 
     @overload
     def get_viewer(self, required: Literal[True] = True) -> Viewer: ...
@@ -73,8 +75,15 @@ async def sign_in(ctx: Context, viewer: Viewer, token: ApiToken) -> None:
     ctx.loaders = Loaders.create(ctx.db, ctx.scope)
 
 
-async def build_context(db: Database, settings: Settings, viewer: Viewer | None) -> Context:
+async def build_context(
+    db: Database, settings: Settings, viewer: Viewer | None, client: str = "unknown"
+) -> Context:
     scope = await load_scope(db, viewer)
     return Context(
-        db=db, settings=settings, viewer=viewer, scope=scope, loaders=Loaders.create(db, scope)
+        db=db,
+        settings=settings,
+        viewer=viewer,
+        scope=scope,
+        loaders=Loaders.create(db, scope),
+        client=client,
     )

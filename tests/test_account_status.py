@@ -317,7 +317,7 @@ async def test_guessing_the_current_password_is_throttled(api: Api, cast: Cast) 
         for n in range(11)
     ]
     assert codes[:10] == ["BAD_USER_INPUT"] * 10
-    assert codes[10] == "UNAUTHENTICATED"  # throttled, like login
+    assert codes[10] == "RATE_LIMITED"  # throttled, like login
     right = await api.raw(
         CHANGE, {"current": "granite-sparrow-velvet", "new": "quiet-meadow-compass"}, this
     )
