@@ -10,6 +10,7 @@ from __future__ import annotations
 import strawberry
 
 from app import export, export_links
+from app.errors import unauthenticated
 from app.models import utcnow
 from app.report import ProgressStatus
 from resolvers.context import Info
@@ -45,4 +46,10 @@ class Query:
         await export.check_access(
             ctx.db, ctx.scope, params, group_field="groupIds", course_field="courseIds"
         )
-        return export_links.signed_path(ctx.settings, viewer.id, params.query_items(), utcnow())
+        if viewer.token_id is None:
+            raise unauthenticated(
+                "Export links are made for a request signed in with a token; send one."
+            )
+        return export_links.signed_path(
+            ctx.settings, viewer.id, viewer.token_id, params.query_items(), utcnow()
+        )
