@@ -27,6 +27,7 @@ from app.errors import AppError
 from app.migrate import upgrade
 from app.models import DEFAULT_PLANS, User, utcnow
 from app.progress_bar import ProgressBar
+from app.readiness import not_ready_because
 from app.report import ProgressStatus
 from app.settings import Settings
 from permissions.policy import system_scope
@@ -220,10 +221,23 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _not_ready_because(settings: Settings) -> str | None:
+    db = Database.from_url(settings.database_url)
+    try:
+        return await not_ready_because(db)
+    finally:
+        await db.dispose()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
+    # A server on a database it cannot use would answer every request with an error.
+    reason = asyncio.run(_not_ready_because(settings))
+    if reason is not None:
+        print(f"serve: not starting: {reason}.", file=sys.stderr)
+        return 1
     uvicorn.run(
         "app.asgi:app",
         host=args.host or settings.host,

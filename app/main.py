@@ -4,7 +4,9 @@
 Invariants:
 - the app keeps no state beyond the engine, so any number of workers can serve one database;
 - a request with a bad token is refused with 401 and code UNAUTHENTICATED before any resolver
-  runs; a request with no token is anonymous.
+  runs; a request with no token is anonymous;
+- `/readyz` is 200 only when the database answers at the migration head (`app.readiness`),
+  else 503 with the reason; `/healthz` is 200 while the process serves.
 This is the composition root: with `app.cli` (`export-schema`), the only `app/` module that
 imports `resolvers/`; everything else in `app/` stays below the GraphQL layer.
 """
@@ -18,7 +20,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from cross_web import HTTPException as GraphQLHTTPException
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
 from starlette.exceptions import HTTPException
@@ -38,6 +39,7 @@ from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
 from app.http_guards import RequestGuards
+from app.readiness import not_ready_because
 from app.responses import code_for_status, error_response, http_error_response
 from app.settings import Settings
 from resolvers.context import Context, build_context
@@ -100,12 +102,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> Response:
-        try:
-            async with database.read() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("readiness check failed")
-            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        reason = await not_ready_because(database)
+        if reason is not None:
+            return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     @asynccontextmanager
