@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from alembic import command
 
 from app.cli import main
@@ -95,6 +96,10 @@ async def test_an_unreachable_database_is_not_ready(settings: Settings) -> None:
 def test_serve_refuses_an_unmigrated_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    def started(*_args: object, **_kwargs: object) -> None:
+        pytest.fail("the server was started")
+
+    monkeypatch.setattr(uvicorn, "run", started)
     empty = tmp_path / "empty.db"
     empty.touch()
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{empty}")
