@@ -10,10 +10,13 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from app.client_address import Network, parse_networks
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/groupanalyst.db"
+# The front end's build output (`make web`), served at `/` by `app.web`.
+DEFAULT_WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
 def _int(name: str, default: int) -> int:
@@ -68,6 +71,23 @@ def _networks(name: str) -> tuple[Network, ...]:
         raise SystemExit(f"{name}: {exc}") from exc
 
 
+def _smtp_url() -> str | None:
+    url = os.environ.get("GROUPANALYST_SMTP_URL") or None
+    if url is not None and url.split(":", 1)[0] not in ("smtp", "smtps"):
+        # Only the scheme is echoed: the rest may hold a password.
+        raise SystemExit(
+            f"GROUPANALYST_SMTP_URL must start with smtp:// or smtps://, not {url.split(':')[0]}:"
+        )
+    return url
+
+
+def _public_url() -> str:
+    url = (os.environ.get("GROUPANALYST_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise SystemExit(f"GROUPANALYST_PUBLIC_URL must start with http:// or https://: {url!r}")
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -103,6 +123,13 @@ class Settings:
     login_max_failures_per_client: int = 50
     # Proxies whose X-Forwarded-For names the client (addresses or networks).
     trusted_proxies: tuple[Network, ...] = ()
+    # Outgoing mail (`app.mailer`): `smtp://[user:password@]host[:port]` (STARTTLS when the
+    # server offers it) or `smtps://...` (TLS from the start). None: mails are logged in full.
+    smtp_url: str | None = None
+    mail_from: str = "Group Analyst <noreply@localhost>"
+    # Where people open the API and its pages: links in mails point here.
+    public_url: str = "http://127.0.0.1:8000"
+    web_dist: Path = DEFAULT_WEB_DIST
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -133,4 +160,8 @@ class Settings:
             login_failure_window=timedelta(
                 minutes=_positive("GROUPANALYST_LOGIN_FAILURE_WINDOW_MINUTES", 15)
             ),
+            smtp_url=_smtp_url(),
+            mail_from=os.environ.get("GROUPANALYST_MAIL_FROM") or Settings.mail_from,
+            public_url=_public_url(),
+            web_dist=Path(os.environ.get("GROUPANALYST_WEB_DIST") or DEFAULT_WEB_DIST),
         )

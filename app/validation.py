@@ -42,6 +42,8 @@ CURSOR_MAX = 500
 TEXT_MAX = 1_000
 MAX_IDS_PER_CALL = 500
 MAX_LESSONS_PER_COURSE = 500
+# Longer than any name or email.
+SEARCH_MAX = 254
 
 # Date-times a course site can mean; outside, conversions to UTC could overflow.
 DATE_MIN = datetime(1900, 1, 1, tzinfo=UTC)
