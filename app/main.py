@@ -44,6 +44,7 @@ from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
 from app.http_guards import RequestGuards
+from app.pagination import CURSOR_KEY
 from app.readiness import not_ready_because
 from app.responses import code_for_status, error_response, http_error_response
 from app.set_password_page import set_password_page
@@ -111,6 +112,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    CURSOR_KEY.use_secret(settings.secret_key)
     database = db or Database.from_url(settings.database_url)
 
     async def healthz(_request: Request) -> Response:
