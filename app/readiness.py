@@ -13,6 +13,7 @@ import logging
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from app.db import Database, is_unavailable, sqlite_path
 from app.migrate import alembic_config
@@ -39,8 +40,9 @@ async def not_ready_because(db: Database) -> str | None:
             )
             if versions == [migration_head()]:
                 await session.execute(text("SELECT 1 FROM user_account LIMIT 1"))
-    except Exception as exc:
-        if not is_unavailable(exc):
+    except (DBAPIError, OSError) as exc:
+        # DBAPIError too: PostgreSQL reports a missing table as a ProgrammingError.
+        if not (is_unavailable(exc) or isinstance(exc, DBAPIError)):
             raise
         log.warning("not ready: %s", exc)
         if "no such table" in str(exc) or "does not exist" in str(exc):

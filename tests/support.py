@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -16,6 +19,7 @@ from app import accounts, tokens
 from app.db import Database
 from app.identity import email_key, group_name_key
 from app.ids import to_global_id
+from app.main import create_app
 from app.models import (
     AnalystAssignment,
     Course,
@@ -31,6 +35,7 @@ from app.models import (
     utcnow,
 )
 from app.security import hash_password
+from app.settings import Settings
 
 _counter = itertools.count(1)
 T = TypeVar("T")
@@ -186,6 +191,15 @@ class World:
                 session, user_id=user.id, name="test", expires_at=utcnow() + ttl
             )
         return issued.secret
+
+
+@asynccontextmanager
+async def api_with(db: Database, settings: Settings, **changes: Any) -> AsyncIterator[Api]:
+    """The API over `db` with some settings changed (smaller limits, other audiences)."""
+    app = create_app(dataclasses.replace(settings, **changes), db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Api(client)
 
 
 class GraphQLErrors(AssertionError):

@@ -80,23 +80,17 @@ def _downgrade_before_0006(url: str) -> None:
 async def _insert_variants(db: Database, emails: list[str], groups: list[str]) -> None:
     """Rows as revision 0005 keyed them (lower-cased)."""
     now = sa.bindparam("now", utcnow(), type_=UTCDateTime())
+    users = sa.text(
+        "INSERT INTO user_account (first_name, last_name, email, email_key, created_at) "
+        "VALUES ('F', 'L', :value, :key, :now)"
+    ).bindparams(now)
+    named = sa.text(
+        "INSERT INTO student_group (name, name_key, created_at) VALUES (:value, :key, :now)"
+    ).bindparams(now)
     async with db.write() as session:
-        for email in emails:
-            await session.execute(
-                sa.text(
-                    "INSERT INTO user_account (first_name, last_name, email, email_key, "
-                    "created_at) VALUES ('F', 'L', :email, :key, :now)"
-                ).bindparams(now),
-                {"email": email, "key": email.lower()},
-            )
-        for name in groups:
-            await session.execute(
-                sa.text(
-                    "INSERT INTO student_group (name, name_key, created_at) "
-                    "VALUES (:name, :key, :now)"
-                ).bindparams(now),
-                {"name": name, "key": name.lower()},
-            )
+        for statement, values in ((users, emails), (named, groups)):
+            for value in values:
+                await session.execute(statement, {"value": value, "key": value.lower()})
 
 
 async def test_migration_0006_recomputes_keys(db: Database, database_url: str) -> None:

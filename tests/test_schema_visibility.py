@@ -3,17 +3,14 @@ a signed-in caller (GraphiQL with a token) has both. Settings widen or narrow th
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from graphql import get_introspection_query
 
 from app.db import Database
-from app.main import create_app
 from app.settings import Settings
-from tests.support import Api, World
+from tests.support import Api, World, api_with
 
 INTROSPECTION = get_introspection_query()
 TYPO = "{ viewr { id } }"
@@ -56,20 +53,14 @@ async def test_variable_errors_carry_no_suggestions_for_anonymous(api: Api, worl
 
 @pytest.fixture
 async def open_api(db: Database, settings: Settings) -> AsyncIterator[Api]:
-    wide = dataclasses.replace(settings, introspection="everyone", suggestions="everyone")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(wide, db)), base_url="http://testserver"
-    ) as client:
-        yield Api(client)
+    async with api_with(db, settings, introspection="everyone", suggestions="everyone") as api:
+        yield api
 
 
 @pytest.fixture
 async def closed_api(db: Database, settings: Settings) -> AsyncIterator[Api]:
-    narrow = dataclasses.replace(settings, introspection="nobody", suggestions="nobody")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(narrow, db)), base_url="http://testserver"
-    ) as client:
-        yield Api(client)
+    async with api_with(db, settings, introspection="nobody", suggestions="nobody") as api:
+        yield api
 
 
 async def test_settings_can_open_the_schema_to_everyone(open_api: Api) -> None:
