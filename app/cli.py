@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from app import accounts, export, tokens, validation
-from app.db import Database
+from app.db import Database, MissingDatabase
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.errors import AppError
 from app.migrate import upgrade
@@ -222,7 +222,10 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 
 async def _not_ready_because(settings: Settings) -> str | None:
-    db = Database.from_url(settings.database_url)
+    try:
+        db = Database.from_url(settings.database_url)
+    except MissingDatabase:
+        return "the SQLite database file is missing; restore it or run `groupanalyst migrate`"
     try:
         return await not_ready_because(db)
     finally:

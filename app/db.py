@@ -114,6 +114,10 @@ def create_engine(url: str, *, create_file: bool = False, **kwargs: Any) -> Asyn
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
+class MissingDatabase(FileNotFoundError):
+    pass
+
+
 class Database:
     """The engine plus the two ways of opening a session."""
 
@@ -126,6 +130,12 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
+        """MissingDatabase for a SQLite file that does not exist (only migrations create one)."""
+        path = sqlite_path(url)
+        if path is not None and not path.exists():
+            raise MissingDatabase(
+                f"there is no database file at {path}; run `groupanalyst migrate` to create it"
+            )
         return cls(create_engine(url, **kwargs))
 
     @property

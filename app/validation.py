@@ -4,7 +4,7 @@ Two layers, both here:
 - `argument(field, value)`, applied to every argument of every GraphQL field before its
   resolver runs (`resolvers.input_guard`), and by the CLI to its flags: no string holds a NUL
   or a lone surrogate or is longer than its field's bound (`max_length`: per field name,
-  e.g. `search` 100, `email` 254, else `TEXT_MAX`), and every date-time has a time zone and
+  e.g. `search` and `email` 254, else `TEXT_MAX`), and every date-time has a time zone and
   lies within `DATE_MIN`..`DATE_MAX` (so no comparison or conversion to UTC can overflow);
   nothing hostile reaches SQL, whatever the field;
 - per-field rules the write services call (`text`, `name`, `email`, `password`, `aware`, …):
@@ -33,16 +33,14 @@ COURSE_NAME_MAX = 200
 LESSON_TITLE_MAX = 200
 TOKEN_NAME_MAX = 100
 PASSWORD_MAX = 200
-# A search is a part of a name or email: longer ones match nothing, and SQLite refuses LIKE
-# patterns past its own limit ("LIKE or GLOB pattern too complex").
-SEARCH_MAX = 100
 # Cursors this API hands out are far shorter.
 CURSOR_MAX = 500
 # Any other string argument (ids, actions, type names).
 TEXT_MAX = 1_000
 MAX_IDS_PER_CALL = 500
 MAX_LESSONS_PER_COURSE = 500
-# Longer than any name or email.
+# A search is a part of a name or email: longer than any of them matches nothing, and SQLite
+# refuses LIKE patterns past its own limit ("LIKE or GLOB pattern too complex").
 SEARCH_MAX = 254
 
 # Date-times a course site can mean; outside, conversions to UTC could overflow.

