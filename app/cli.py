@@ -28,12 +28,13 @@ from sqlalchemy.exc import OperationalError
 
 from app import accounts, backup, export, tokens, validation
 from app.access_log import uvicorn_log_config
-from app.db import Database
+from app.db import Database, MissingDatabase
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.errors import AppError
 from app.migrate import upgrade
 from app.models import DEFAULT_PLANS, User, utcnow
 from app.progress_bar import ProgressBar
+from app.readiness import not_ready_because
 from app.report import ProgressStatus
 from app.settings import Settings
 from permissions.policy import system_scope
@@ -145,7 +146,7 @@ def cmd_create_token(args: argparse.Namespace) -> int:
     try:
         # Checked before the database is opened: a bad flag costs nothing.
         tokens.expiry_in_days(settings, "--days", args.days, utcnow())
-        validation.text("--name", args.name, validation.TOKEN_NAME_MAX)
+        validation.name("--name", args.name, validation.TOKEN_NAME_MAX)
         secret = asyncio.run(_create_token(settings, args.email, args.name, args.days))
     except AppError as exc:
         print(f"create-token: {exc.message}", file=sys.stderr)
@@ -242,6 +243,17 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _not_ready_because(settings: Settings) -> str | None:
+    try:
+        db = Database.from_url(settings.database_url)
+    except MissingDatabase:
+        return "the SQLite database file is missing; restore it or run `groupanalyst migrate`"
+    try:
+        return await not_ready_because(db)
+    finally:
+        await db.dispose()
+
+
 def _port_taken(host: str, port: int) -> str | None:
     """Why `host:port` cannot be listened on, or None. Binds the way uvicorn will
     (SO_REUSEADDR), so a port in TIME_WAIT counts as free as it will be for uvicorn."""
@@ -293,6 +305,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     where = _where(args, settings)
     if where is None:
+        return 1
+    # A server on a database it cannot use would answer every request with an error.
+    reason = asyncio.run(_not_ready_because(settings))
+    if reason is not None:
+        print(f"serve: not starting: {reason}.", file=sys.stderr)
         return 1
     return _serve(settings, *where, workers=args.workers)
 

@@ -6,6 +6,8 @@ Invariants:
 - the app keeps no state beyond the engine, so any number of workers can serve one database;
 - a request with a bad token is refused with 401 and code UNAUTHENTICATED before any resolver
   runs; a request with no token is anonymous;
+- `/readyz` is 200 only when the database answers at the migration head (`app.readiness`),
+  else 503 with the reason; `/healthz` is 200 while the process serves.
 - every response is gzip-compressed when the client accepts it (above 500 bytes, not zips).
 This is the composition root: with `app.cli` (`export-schema`), the only `app/` module that
 imports `resolvers/`; everything else in `app/` stays below the GraphQL layer.
@@ -13,6 +15,7 @@ imports `resolvers/`; everything else in `app/` stays below the GraphQL layer.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,7 +23,6 @@ from typing import Any, cast
 
 import anyio
 from cross_web import HTTPException as GraphQLHTTPException
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
 from starlette.exceptions import HTTPException
@@ -42,12 +44,16 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app import access_log, export_xlsx, web
 from app.auth import BearerTokenBackend, InvalidToken, Viewer, bearer_token, viewer_for_token
+from app.client_address import client_address
 from app.cost_budget import Account, CostBudget, account_key
 from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
 from app.graphql_media import Media, executed, preferred_media, request_error_status
+from app.http_guards import RequestGuards
 from app.live import Hub
+from app.pagination import CURSOR_KEY
+from app.readiness import not_ready_because
 from app.responses import code_for_status, error_response, http_error_response
 from app.security import token_digest
 from app.set_password_page import set_password_page
@@ -91,7 +97,7 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> Context:
         user = request.scope.get("user")
         viewer = user if isinstance(user, Viewer) else None
-        client = request.client.host if request.client else None
+        client = client_address(request, self.settings.trusted_proxies)
         token = bearer_token(request) if viewer is not None else None
         key = account_key(token_digest(token) if token else None, client)
         sub_response = response if isinstance(response, Response) else None
@@ -100,6 +106,7 @@ class GraphQLApp(GraphQL[Context, None]):
             self.db,
             self.settings,
             viewer,
+            client,
             cost_account=Account(self.budget, key),
             response=sub_response,
         )
@@ -140,6 +147,22 @@ class GraphQLApp(GraphQL[Context, None]):
         await connect(context, viewer, token)
         return _ACK
 
+    def decode_json(self, data: str | bytes) -> object:
+        """The body as a JSON object (or a list, refused later as a batch); anything else is
+        a 400 BAD_REQUEST here rather than a crash deeper in Strawberry."""
+        try:
+            value = json.loads(data)
+        except UnicodeDecodeError as exc:
+            raise GraphQLHTTPException(400, "The request body must be UTF-8 JSON.") from exc
+        if not isinstance(value, dict | list):
+            raise GraphQLHTTPException(
+                400,
+                'The request body must be a JSON object such as {"query": "{ viewer { id } }"}.',
+            )
+        if isinstance(value, dict) and not isinstance(value.get("operationName"), str | None):
+            raise GraphQLHTTPException(400, "'operationName' must be a string or null.")
+        return value
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own GraphiQL build (`web/graphiql.html`), served from this origin: no CDN."""
         return web.html_page(self.settings.web_dist, "graphiql.html")
@@ -165,7 +188,8 @@ def _middleware(
     settings: Settings, database: Database, routes: Sequence[BaseRoute]
 ) -> list[Middleware]:
     """The access log outermost (its line covers every answer, refusals by the layers below
-    included), then compression, then CORS (when configured), then the bearer token."""
+    included), then compression, then the request guards (body size, database outages), CORS
+    (when configured), then the bearer token."""
     # Compression: the API's JSON, the export and the front end are all compressed when the
     # client accepts it; XLSX is a zip already. Level 6 (zlib's default), not Starlette's 9:
     # on 13 MB of export CSV, 9 took 3x the CPU (3.4 s against 1.2 s) for a 12% smaller body.
@@ -177,6 +201,7 @@ def _middleware(
         Middleware(
             GZipMiddleware, minimum_size=500, compresslevel=6, exclude_content_types=GZIP_EXCLUDED
         ),
+        Middleware(RequestGuards, max_body_bytes=settings.max_body_bytes),
     ]
     if settings.cors_origins:
         middleware.append(
@@ -200,18 +225,16 @@ def _middleware(
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    CURSOR_KEY.use_secret(settings.secret_key)
     database = db or Database.from_url(settings.database_url)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> Response:
-        try:
-            async with database.read() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("readiness check failed")
-            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        reason = await not_ready_because(database)
+        if reason is not None:
+            return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     @asynccontextmanager

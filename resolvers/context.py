@@ -48,6 +48,8 @@ class Context:
     # and headers it may set (429, Retry-After); None outside HTTP.
     cost_account: Account | None = None
     response: Response | None = None
+    # The caller's address (`app.client_address`), for throttling sign-ins.
+    client: str = "unknown"
     # Subscriptions only (`resolvers.live`): the token given at `connection_init`, checked
     # again at every event; the socket, to close it with a reason; this process's live feed.
     token: str | None = None
@@ -101,6 +103,7 @@ async def build_context(
     db: Database,
     settings: Settings,
     viewer: Viewer | None,
+    client: str = "unknown",
     *,
     cost_account: Account | None = None,
     response: Response | None = None,
@@ -112,6 +115,7 @@ async def build_context(
         viewer=viewer,
         scope=scope,
         loaders=Loaders.create(db, scope),
+        client=client,
         cost_account=cost_account,
         response=response,
     )

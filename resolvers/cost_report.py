@@ -57,7 +57,7 @@ class CostReport(SchemaExtension):
         context: Context = ctx.context
         document = ctx.graphql_document
         if document is not None:
-            found = estimate(ctx.schema._schema, document, ctx.operation_name, ctx.variables)
+            found, _ = estimate(ctx.schema._schema, document, ctx.operation_name, ctx.variables)
             self.requested = found.cost
             record = access_log.current()
             if record is not None:

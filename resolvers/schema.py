@@ -25,6 +25,7 @@ from resolvers import (
     live,
     node,
     progress,
+    report_schedules,
     site,
     user_admin,
     users,
@@ -33,6 +34,8 @@ from resolvers import (
 from resolvers.complexity import QueryCostLimiter
 from resolvers.cost_report import CostReport
 from resolvers.errors import ClientSafeErrors
+from resolvers.input_guard import InputGuard
+from resolvers.visibility import HintAwareExecutionContext, SchemaVisibility
 
 Query = merge_types(
     "Query",
@@ -46,6 +49,7 @@ Query = merge_types(
         export.Query,
         audit.Query,
         webhooks.Query,
+        report_schedules.Query,
     ),
 )
 Mutation = merge_types(
@@ -60,6 +64,7 @@ Mutation = merge_types(
         course_admin.Mutation,
         lesson_events.Mutation,
         webhooks.Mutation,
+        report_schedules.Mutation,
     ),
 )
 
@@ -67,7 +72,8 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=live.Subscription,
-    extensions=[ClientSafeErrors, QueryCostLimiter, CostReport],
+    extensions=[ClientSafeErrors, QueryCostLimiter, InputGuard, SchemaVisibility, CostReport],
+    execution_context_class=HintAwareExecutionContext,
 )
 
 
