@@ -6,7 +6,9 @@ named (GraphiQL refuses a document with several anonymous ones), and the ```json
 follows it, if any, is its variables pane. Against a fresh demo world (`groupanalyst demo`
 with its defaults), each operation of each block runs in README order as that demo user,
 with those variables, and must answer without errors. The only value a reader cannot paste is
-a secret that arrives by mail (`<... mailed link>`): the test reads it from the mail.
+a secret that arrives by mail (`<... mailed link>`): the test reads it from the mail. Webhook
+URLs must resolve to a public address when saved; tests run without DNS, so `example.com`
+(the documentation domain, public everywhere) is answered with a documentation address.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -108,6 +111,18 @@ def inbox() -> Iterator[Inbox]:
 
 
 @pytest.fixture
+def example_com_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "example.com":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture
 async def client(
     db: Database, settings: Settings, inbox: Inbox
 ) -> AsyncIterator[httpx.AsyncClient]:
@@ -146,7 +161,7 @@ async def _mailed_secret(inbox: Inbox) -> str:
 
 
 async def test_every_readme_example_runs_as_it_stands(
-    client: httpx.AsyncClient, db: Database, inbox: Inbox
+    client: httpx.AsyncClient, db: Database, inbox: Inbox, example_com_resolves: None
 ) -> None:
     found = examples(README.read_text())
     assert len(found) >= 10
