@@ -138,6 +138,9 @@ class Settings:
     webhook_allow_private: bool = False
     # Subscriptions re-check the subscriber's access at every event and at least this often.
     live_recheck_seconds: float = 30.0
+    # Scheduled reports: attached up to this size, else sent as a signed link valid this long.
+    report_attachment_max_bytes: int = 5_000_000
+    report_link_ttl: timedelta = timedelta(days=7)
     # Outgoing mail (`app.mailer`): `smtp://[user:password@]host[:port]` (STARTTLS when the
     # server offers it) or `smtps://...` (TLS from the start). None: mails are logged in full.
     smtp_url: str | None = None
@@ -175,6 +178,10 @@ class Settings:
             ),
             webhook_allow_private=_flag("GROUPANALYST_WEBHOOK_ALLOW_PRIVATE"),
             live_recheck_seconds=_positive("GROUPANALYST_LIVE_RECHECK_SECONDS", 30),
+            report_attachment_max_bytes=_positive(
+                "GROUPANALYST_REPORT_ATTACHMENT_MAX_BYTES", 5_000_000
+            ),
+            report_link_ttl=timedelta(days=_positive("GROUPANALYST_REPORT_LINK_DAYS", 7)),
             smtp_url=_smtp_url(),
             mail_from=os.environ.get("GROUPANALYST_MAIL_FROM") or Settings.mail_from,
             public_url=_public_url(),

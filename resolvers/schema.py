@@ -25,6 +25,7 @@ from resolvers import (
     live,
     node,
     progress,
+    report_schedules,
     site,
     user_admin,
     users,
@@ -45,6 +46,7 @@ Query = merge_types(
         export.Query,
         audit.Query,
         webhooks.Query,
+        report_schedules.Query,
     ),
 )
 Mutation = merge_types(
@@ -59,6 +61,7 @@ Mutation = merge_types(
         course_admin.Mutation,
         lesson_events.Mutation,
         webhooks.Mutation,
+        report_schedules.Mutation,
     ),
 )
 
