@@ -1,8 +1,9 @@
 """The tables, and the constraints the database itself enforces.
 
 Invariants kept here (not in application code, so they hold across processes):
-- a user's email and a group's name are unique case-insensitively (`email_key`, `name_key`
-  hold the lower-cased value under a unique constraint);
+- a user's email and a group's name are unique up to case and Unicode look-alikes
+  (`email_key`, `name_key` hold the NFKC, case-folded value of `app.identity` under a
+  unique constraint);
 - one enrollment per (user, course), one assignment per (analyst, group), one progress row
   per (enrollment, lesson), one membership per (group, user);
 - every reference is a foreign key; deleting a group or a user cascades to the rows that only
@@ -295,11 +296,15 @@ class LoginFailure(SQLModel, table=True):
     """One sign-in attempt not (yet) known to be right, to throttle guessing (`app.throttle`)."""
 
     __tablename__ = "login_failure"
-    __table_args__ = (sa.Index("ix_login_failure_digest_at", "email_digest", "at"),)
+    __table_args__ = (
+        sa.Index("ix_login_failure_client_email_at", "client_digest", "email_digest", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    # SHA-256 of the lower-cased email tried, whether or not such a user exists.
+    # SHA-256 of the email's key (`app.identity`) tried, whether or not such a user exists.
     email_digest: str = Field(max_length=64)
+    # SHA-256 of the client address the attempt came from (`app.client_address`).
+    client_digest: str = Field(max_length=64)
     at: datetime = _ts(nullable=False, index=True)
 
 

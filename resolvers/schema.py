@@ -33,6 +33,8 @@ from resolvers import (
 )
 from resolvers.complexity import QueryCostLimiter
 from resolvers.errors import ClientSafeErrors
+from resolvers.input_guard import InputGuard
+from resolvers.visibility import HintAwareExecutionContext, SchemaVisibility
 
 Query = merge_types(
     "Query",
@@ -69,7 +71,8 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=live.Subscription,
-    extensions=[ClientSafeErrors, QueryCostLimiter],
+    extensions=[ClientSafeErrors, QueryCostLimiter, InputGuard, SchemaVisibility],
+    execution_context_class=HintAwareExecutionContext,
 )
 
 
