@@ -123,13 +123,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[int]:
-    """The product (plus the baseline route) served by `bench.serve` on loopback."""
+def server(url: str, workers: int = 1, code: Path | None = None) -> Iterator[int]:
+    """The product (plus the baseline route) served by `bench.serve` on loopback; `code`: a
+    directory holding another version of the code to serve (`bench.compare`)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "GROUPANALYST_LOG_LEVEL": "warning"}
-    env.update(extra_env or {})
+    if code is not None:
+        # Run from there: the current directory comes first on the import path.
+        env["PYTHONPATH"] = str(code)
     command = [sys.executable, "-m", "bench.serve", "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env)
+    proc = subprocess.Popen(command, cwd=code or ROOT, env=env)
     try:
         deadline = time.monotonic() + 60
         while True:
