@@ -35,6 +35,7 @@ from app.auth import BearerTokenBackend, Viewer
 from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
+from app.gc_tuning import tune_gc
 from app.responses import code_for_status, error_response, http_error_response
 from app.settings import Settings
 from resolvers.context import Context, build_context
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Once per worker, after every import: the start-up objects leave the collector's walk.
+        tune_gc()
         yield
         if db is None:
             await database.dispose()
