@@ -27,6 +27,7 @@ from resolvers import (
     users,
 )
 from resolvers.complexity import QueryCostLimiter
+from resolvers.document_cache import document_caches
 from resolvers.errors import ClientSafeErrors
 
 Query = merge_types(
@@ -57,7 +58,11 @@ Mutation = merge_types(
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[ClientSafeErrors, QueryCostLimiter],
+    extensions=[
+        ClientSafeErrors,
+        QueryCostLimiter,
+        *document_caches(),
+    ],
 )
 
 
