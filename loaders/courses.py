@@ -12,12 +12,6 @@ from loaders.base import Loader, all_per_key, one_per_key
 
 
 class CourseByIdLoader(Loader[int, Course | None]):
-    def remember(self, course: Course) -> None:
-        """Cache a course read by another scoped statement (one that applied
-        `courses_clause`), so resolving it later costs no statement."""
-        assert course.id is not None
-        self.prime(course.id, course)
-
     async def batch_load(self, keys: Sequence[int]) -> list[Course | None]:
         rows = await self.fetch(
             select(Course).where(
