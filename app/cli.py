@@ -221,10 +221,10 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from app.serving import serve
 
     settings = _settings()
-    uvicorn.run(
+    serve(
         "app.asgi:app",
         host=args.host or settings.host,
         port=args.port or settings.port,

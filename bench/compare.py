@@ -1,6 +1,6 @@
 """A change measured against an earlier commit in the same run: the dashboard over HTTP.
 
-    .venv/bin/python -m bench.compare --before main [--runs 100] [--workers 1]
+    .venv/bin/python -m bench.compare --before main [--after HEAD] [--runs 100] [--workers 1]
 
 Extracts the code of `--before` (app, resolvers, permissions, loaders, migrations; `bench/`
 and `tests/` from the working tree, so both serve the same baseline route) into a temporary
@@ -46,15 +46,26 @@ async def _timed(client: Client, path: str, payload: dict[str, Any], token: str)
     return (time.perf_counter() - start) * 1000
 
 
-async def run(before: str, runs: int, students: int, workers: int) -> None:
+async def run(
+    before: str, after: str | None, runs: int, students: int, workers: int, args: Any
+) -> None:
     query = {"query": DASHBOARD}
     async with database("sqlite") as url:
         world = await build_world(url, students)
         token = world.analyst_token
-        with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-            extract(before, Path(tmp))
-            old = stack.enter_context(server(url, workers, code=Path(tmp)))
-            new = stack.enter_context(server(url, workers))
+        with ExitStack() as stack:
+            old_code = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            extract(before, old_code)
+            new_code = None
+            if after is not None:
+                new_code = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+                extract(after, new_code)
+            old = stack.enter_context(
+                server(url, workers, code=old_code, args=args.before_args.split())
+            )
+            new = stack.enter_context(
+                server(url, workers, code=new_code, args=args.after_args.split())
+            )
             targets = {
                 "before": (Client(old), "/graphql", query),
                 "after": (Client(new), "/graphql", query),
@@ -70,7 +81,7 @@ async def run(before: str, runs: int, students: int, workers: int) -> None:
                         times[name].append(took)
             for client, _, _ in targets.values():
                 await client.close()
-    print(f"{runs} requests each, ms (before = {before})")
+    print(f"{runs} requests each, ms (before = {before}, after = {after or 'working tree'})")
     print("| code | p50 | p90 | p99 | p50 / baseline p50 | p90 / own p50 |")
     print("|---|---|---|---|---|---|")
     base = median(times["baseline"])
@@ -87,11 +98,14 @@ async def run(before: str, runs: int, students: int, workers: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--before", default="main")
+    parser.add_argument("--after", help="a commit (default: the working tree)")
+    parser.add_argument("--before-args", default="", help='e.g. "--loop asyncio --http h11"')
+    parser.add_argument("--after-args", default="", help="options of bench.serve")
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--students", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    asyncio.run(run(args.before, args.runs, args.students, args.workers))
+    asyncio.run(run(args.before, args.after, args.runs, args.students, args.workers, args))
 
 
 if __name__ == "__main__":

@@ -11,20 +11,34 @@ import argparse
 
 import uvicorn
 
+from app.serving import serve
+
+APP = "bench.baseline:create_bench_app"
+HOST = "127.0.0.1"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
-    args = parser.parse_args()
-    uvicorn.run(
-        "bench.baseline:create_bench_app",
-        factory=True,
-        host="127.0.0.1",
-        port=args.port,
-        workers=args.workers,
-        log_level="warning",
+    # uvicorn's choices; "auto" (the product's) takes uvloop and httptools when installed.
+    parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
+    parser.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"])
+    parser.add_argument(
+        "--uvicorn-workers",
+        action="store_true",
+        help="uvicorn's --workers (one shared socket) instead of app.serving",
     )
+    args = parser.parse_args()
+    options = {"factory": True, "loop": args.loop, "http": args.http}
+    if args.uvicorn_workers:
+        # uvicorn's own workers (one shared socket), for comparison.
+        uvicorn.run(
+            APP, host=HOST, port=args.port, workers=args.workers, log_level="warning", **options
+        )
+        return
+    # What `groupanalyst serve` runs (`app.serving`).
+    serve(APP, HOST, args.port, workers=args.workers, log_level="warning", **options)
 
 
 if __name__ == "__main__":
