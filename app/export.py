@@ -24,12 +24,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -49,6 +48,7 @@ from app.report import (
     report_rows,
     report_where,
 )
+from permissions import rules
 from permissions.policy import AccessScope
 
 HEADER = (
@@ -145,7 +145,7 @@ def parse_params(
 
 
 def require_export_access(scope: AccessScope) -> None:
-    if not scope.can_export_reports():
+    if not rules.REPORT_EXPORT.allows(scope):
         raise forbidden("Only site admins and group analysts can export group progress.")
 
 
@@ -163,13 +163,11 @@ async def check_access(
     """
     require_export_access(scope)
     async with db.read() as session:
-        groups_ok = await _all_visible(
-            session, col(Group.id), params.group_ids, scope.groups_clause
-        )
+        groups_ok = await _all_visible(session, col(Group.id), params.group_ids, scope, rules.GROUP)
         if not groups_ok:
             raise not_found("group", field=group_field)
         courses_ok = await _all_visible(
-            session, col(Course.id), params.course_ids, scope.courses_clause
+            session, col(Course.id), params.course_ids, scope, rules.COURSE
         )
         if not courses_ok:
             raise not_found("course", field=course_field)
@@ -179,12 +177,15 @@ async def _all_visible(
     session: AsyncSession,
     id_column: Any,
     ids: tuple[int, ...] | None,
-    clause: Callable[[Any], ColumnElement[bool]],
+    scope: AccessScope,
+    rule: rules.KeyRule,
 ) -> bool:
-    """Whether every one of `ids` exists and passes the scope's `clause` (no ids: true)."""
+    """Whether every one of `ids` exists and `rule` lets the viewer read it (no ids: true)."""
     if not ids:
         return True
-    found = await session.execute(select(id_column).where(id_column.in_(ids), clause(id_column)))
+    found = await session.execute(
+        select(id_column).where(id_column.in_(ids), rule.clause(scope, id_column))
+    )
     return set(found.scalars()) == set(ids)
 
 
@@ -281,7 +282,7 @@ def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
     """
     # Every exported student is a member of a visible group, so both hold today; asking the
     # policy keeps the export right if the field rules ever change.
-    email_visible, expiry_visible = scope.can_see_email, scope.can_see_expiry
+    contact, enrollment = rules.CONTACT, rules.ENROLLMENT
     for (
         student,
         first,
@@ -296,18 +297,18 @@ def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
         completed,
         expires,
     ) in rows:
-        contact = email_visible(student)
+        contact_visible = contact.allows(scope, student)
         yield [
             neutralise(first),
             neutralise(last),
-            neutralise(email) if contact else "",
-            neutralise(company) if contact and company else "",
+            neutralise(email) if contact_visible else "",
+            neutralise(company) if contact_visible and company else "",
             neutralise(group),
             neutralise(course),
             activated,
             str(percent(done, lessons)),
             completed or "",
-            (expires or "") if expiry_visible(student) else "",
+            (expires or "") if enrollment.allows(scope, student) else "",
         ]
 
 
@@ -369,22 +370,21 @@ async def record_export(
         group_ids = sorted(scope.analysed_group_ids)
     course_ids = sorted(params.course_ids) if params.course_ids else None
     async with db.write() as session:
-        audit.record(
+        details = {
+            "via": via,
+            "groupIds": "all" if group_ids is None else [audit.ref("Group", g) for g in group_ids],
+            "courseIds": "all"
+            if course_ids is None
+            else [audit.ref("Course", c) for c in course_ids],
+            "status": params.status.value if params.status else None,
+            "rows": run.rows,
+            "complete": run.complete,
+        }
+        audit.by_viewer(
             session,
-            actor_id=scope.viewer_id,
-            action=AUDIT_ACTION,
-            target_type="Group",
-            target_id=group_ids[0] if group_ids and len(group_ids) == 1 else None,
-            details={
-                "via": via,
-                "groupIds": "all"
-                if group_ids is None
-                else [audit.ref("Group", g) for g in group_ids],
-                "courseIds": "all"
-                if course_ids is None
-                else [audit.ref("Course", c) for c in course_ids],
-                "status": params.status.value if params.status else None,
-                "rows": run.rows,
-                "complete": run.complete,
-            },
+            scope,
+            AUDIT_ACTION,
+            "Group",
+            group_ids[0] if group_ids and len(group_ids) == 1 else None,
+            details,
         )

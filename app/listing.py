@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from app.models import AnalystAssignment, ApiToken, AuditEvent, Course, Group, Lesson, User
 from app.pagination import Order
+from permissions import rules
 from permissions.policy import AccessScope
 
 GROUP_ORDER = Order((col(Group.name_key), col(Group.id)))
@@ -42,7 +43,7 @@ def user_order(scope: AccessScope) -> Order:
         (
             col(User.last_name),
             col(User.first_name),
-            scope.readable_email_key(col(User.id), col(User.email_key)),
+            rules.CONTACT.readable(scope, col(User.id), col(User.email_key)),
             col(User.id),
         )
     )
@@ -57,6 +58,7 @@ USER_COLUMNS: tuple[Any, ...] = (
     col(User.email_key),
     col(User.company),
     col(User.created_at),
+    col(User.deactivated_at),
 )
 
 
@@ -82,7 +84,7 @@ def user_search_clause(scope: AccessScope, search: str | None) -> ColumnElement[
         sa.func.lower(col(User.last_name)).like(pattern, escape="\\"),
         sa.and_(
             col(User.email_key).like(pattern, escape="\\"),
-            scope.email_visible_clause(col(User.id)),
+            rules.CONTACT.clause(scope, col(User.id)),
         ),
     )
 

@@ -5,7 +5,7 @@ export both build their SQL here, so they cannot disagree about which rows exist
 order, or what the percentages are.
 
 Invariants:
-- a row exists only for a group the viewer may see (`AccessScope.groups_clause`), so an analyst
+- a row exists only for a group the viewer may see (`rules.GROUP`), so an analyst
   gets exactly its analysed groups and a student gets no rows;
 - the order is total and deterministic: group name, student last name, first name, email,
   course name, then ids (`REPORT_ORDER`);
@@ -33,6 +33,7 @@ from sqlmodel import col
 from app.listing import COURSE_ORDER
 from app.models import Course, Enrollment, Group, GroupMembership, User
 from app.pagination import Order
+from permissions import rules
 from permissions.policy import AccessScope
 
 
@@ -150,7 +151,7 @@ def report_from(stmt: sa.Select[Any]) -> sa.Select[Any]:
 
 
 def report_where(scope: AccessScope, flt: ProgressFilter) -> list[ColumnElement[bool]]:
-    return [scope.groups_clause(col(GroupMembership.group_id)), *flt.clauses()]
+    return [rules.GROUP.clause(scope, col(GroupMembership.group_id)), *flt.clauses()]
 
 
 def report_rows(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:

@@ -5,7 +5,7 @@ Invariants:
 - a token's secret exists only in the return value of `issue`; only its SHA-256 is stored;
 - every token's expiry lies in (now, now + `api_token_max_ttl`]; asked for none, the API
   (`createApiToken`) and the CLI (`create-token`) both give `default_expiry`, so they agree;
-- a token is listed and revoked by its own user alone (`AccessScope.can_use_token_of`); admins
+- a token is listed and revoked by its own user alone (`permissions.rules.TOKEN`); admins
   end every token of a user at once (`revoke_all_for`) but never read them;
 - revoking is idempotent: a revoked token keeps its first revocation time, and a call that
   revokes nothing writes no audit event.
@@ -28,6 +28,7 @@ from app.models import ApiToken, utcnow
 from app.security import new_token, token_digest
 from app.settings import Settings
 from app.user_admin import locked_user, roles_of
+from permissions import rules
 from permissions.policy import AccessScope
 
 
@@ -121,18 +122,11 @@ async def revoke(
 ) -> ApiToken:
     """Revoke one of the viewer's own tokens; anyone else's is NOT_FOUND, like no token."""
     token = await session.get(ApiToken, token_id, with_for_update=True)
-    if token is None or not scope.can_use_token_of(token.user_id):
+    if token is None or not rules.TOKEN.allows(scope, token.user_id):
         raise not_found("API token of yours", field="id")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit.record(
-            session,
-            actor_id=scope.viewer_id,
-            action=action,
-            target_type="ApiToken",
-            target_id=token.id,
-            details={"name": token.name},
-        )
+        audit.by_viewer(session, scope, action, "ApiToken", token.id, {"name": token.name})
     return token
 
 
@@ -166,22 +160,13 @@ async def revoke_user_tokens(session: AsyncSession, scope: AccessScope, user_id:
     )
     revoked = await revoke_all_for(session, user_id)
     if revoked:
-        audit.record(
-            session,
-            actor_id=scope.viewer_id,
-            action="token.revoke_all",
-            target_type="User",
-            target_id=user_id,
-            details={"revoked": revoked},
-        )
+        audit.by_viewer(session, scope, "token.revoke_all", "User", user_id, {"revoked": revoked})
     return revoked
 
 
 def list_clause(scope: AccessScope, user_id: int, active: bool | None) -> list[ColumnElement[bool]]:
     """The tokens of `user_id` the viewer may list (its own only); `active` filters usable."""
-    if not scope.can_use_token_of(user_id):
-        return [sa.false()]
-    where = [col(ApiToken.user_id) == user_id]
+    where = [col(ApiToken.user_id) == user_id, rules.TOKEN.clause(scope, col(ApiToken.user_id))]
     if active is not None:
         where.append(usable(scope.now) if active else sa.not_(usable(scope.now)))
     return where

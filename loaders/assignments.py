@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from app.listing import ASSIGNMENT_ORDER
 from app.models import AnalystAssignment
 from loaders.base import Loader, all_per_key, one_per_key
+from permissions import rules
 
 
 class AssignmentByIdLoader(Loader[int, AnalystAssignment | None]):
@@ -16,30 +17,22 @@ class AssignmentByIdLoader(Loader[int, AnalystAssignment | None]):
         rows = await self.fetch(
             select(AnalystAssignment).where(
                 col(AnalystAssignment.id).in_(keys),
-                self.scope.assignments_clause(
-                    col(AnalystAssignment.analyst_id),
-                    col(AnalystAssignment.group_id),
-                    col(AnalystAssignment.expires_at),
-                ),
+                rules.ASSIGNMENT.clause(self.scope),
             )
         )
         return one_per_key(keys, ((a.id, a) for (a,) in rows))
 
 
 class AssignmentsByAnalystIdLoader(Loader[int, list[AnalystAssignment]]):
-    """An analyst's assignments: private to the analyst and admins (admins also see expired)."""
+    """An analyst's assignments that `rules.ASSIGNMENT` lets the viewer read: admins all of
+    them (expired too), the analyst itself those in force (so the list is private too)."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[AnalystAssignment]]:
         rows = await self.fetch(
             select(AnalystAssignment)
             .where(
                 col(AnalystAssignment.analyst_id).in_(keys),
-                self.scope.private_clause(col(AnalystAssignment.analyst_id)),
-                self.scope.assignments_clause(
-                    col(AnalystAssignment.analyst_id),
-                    col(AnalystAssignment.group_id),
-                    col(AnalystAssignment.expires_at),
-                ),
+                rules.ASSIGNMENT.clause(self.scope),
             )
             .order_by(*ASSIGNMENT_ORDER.by())
         )

@@ -9,13 +9,14 @@ from sqlmodel import col, select
 from app.listing import LESSON_ORDER
 from app.models import Course, Lesson
 from loaders.base import Loader, all_per_key, one_per_key
+from permissions import rules
 
 
 class CourseByIdLoader(Loader[int, Course | None]):
     async def batch_load(self, keys: Sequence[int]) -> list[Course | None]:
         rows = await self.fetch(
             select(Course).where(
-                col(Course.id).in_(keys), self.scope.courses_clause(col(Course.id))
+                col(Course.id).in_(keys), rules.COURSE.clause(self.scope, col(Course.id))
             )
         )
         return one_per_key(keys, ((c.id, c) for (c,) in rows))
@@ -39,7 +40,7 @@ class LessonByIdLoader(Loader[int, Lesson | None]):
     async def batch_load(self, keys: Sequence[int]) -> list[Lesson | None]:
         rows = await self.fetch(
             select(Lesson).where(
-                col(Lesson.id).in_(keys), self.scope.courses_clause(col(Lesson.course_id))
+                col(Lesson.id).in_(keys), rules.COURSE.clause(self.scope, col(Lesson.course_id))
             )
         )
         return one_per_key(keys, ((lesson.id, lesson) for (lesson,) in rows))

@@ -9,12 +9,15 @@ from sqlmodel import col, select
 from app.listing import GROUP_ORDER
 from app.models import Group, GroupMembership
 from loaders.base import Loader, all_per_key, one_per_key
+from permissions import rules
 
 
 class GroupByIdLoader(Loader[int, Group | None]):
     async def batch_load(self, keys: Sequence[int]) -> list[Group | None]:
         rows = await self.fetch(
-            select(Group).where(col(Group.id).in_(keys), self.scope.groups_clause(col(Group.id)))
+            select(Group).where(
+                col(Group.id).in_(keys), rules.GROUP.clause(self.scope, col(Group.id))
+            )
         )
         return one_per_key(keys, ((g.id, g) for (g,) in rows))
 
@@ -28,7 +31,7 @@ class GroupsByMemberIdLoader(Loader[int, list[Group]]):
             .join(GroupMembership, col(GroupMembership.group_id) == col(Group.id))
             .where(
                 col(GroupMembership.user_id).in_(keys),
-                self.scope.groups_clause(col(Group.id)),
+                rules.GROUP.clause(self.scope, col(Group.id)),
             )
             .order_by(*GROUP_ORDER.by())
         )

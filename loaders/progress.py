@@ -26,6 +26,7 @@ from app.report import (
     summary_rows,
 )
 from loaders.base import CountLoader, Loader, PageLoader, all_per_key, one_per_key
+from permissions import rules
 from permissions.policy import AccessScope
 
 
@@ -37,7 +38,7 @@ def _enrollments(scope: AccessScope) -> sa.Select[Any]:
         sa.select(*PROGRESS_COLUMNS)
         .select_from(Enrollment)
         .join(Course, col(Course.id) == col(Enrollment.course_id))
-        .where(scope.courses_clause(col(Course.id)))
+        .where(rules.COURSE.clause(scope, col(Course.id)))
     )
 
 
@@ -46,7 +47,7 @@ class ProgressByIdLoader(Loader[int, Any]):
         rows = await self.fetch(
             _enrollments(self.scope).where(
                 col(Enrollment.id).in_(keys),
-                self.scope.enrollments_clause(col(Enrollment.user_id)),
+                rules.ENROLLMENT.clause(self.scope, col(Enrollment.user_id)),
             )
         )
         return one_per_key(keys, ((row.enrollment_id, row) for row in rows))
@@ -60,7 +61,7 @@ class ProgressByUserIdLoader(Loader[int, list[Any]]):
             _enrollments(self.scope)
             .where(
                 col(Enrollment.user_id).in_(keys),
-                self.scope.enrollments_clause(col(Enrollment.user_id)),
+                rules.ENROLLMENT.clause(self.scope, col(Enrollment.user_id)),
             )
             .order_by(*COURSE_ORDER.by())
         )
@@ -105,7 +106,7 @@ class ProgressSummaryByGroupIdLoader(Loader[int, list[tuple[CourseSummary, Cours
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[tuple[CourseSummary, Course]]]:
         rows = await self.fetch(
-            summary_rows(self.scope, keys).where(self.scope.courses_clause(col(Course.id)))
+            summary_rows(self.scope, keys).where(rules.COURSE.clause(self.scope, col(Course.id)))
         )
         return all_per_key(keys, ((row.group_id, _summary_and_course(row)) for row in rows))
 

@@ -12,13 +12,14 @@ from app.listing import USER_COLUMNS, user_from_row, user_order, user_search_cla
 from app.models import AnalystAssignment, GroupMembership, Role, User, UserRole
 from app.pagination import PARENT, Order
 from loaders.base import CountLoader, Loader, PageLoader, all_per_key, one_per_key
-from permissions.policy import AccessScope, active_assignment
+from permissions import rules
+from permissions.policy import AccessScope, in_force_clause
 
 
 class UserByIdLoader(Loader[int, User | None]):
     async def batch_load(self, keys: Sequence[int]) -> list[User | None]:
         rows = await self.fetch(
-            select(User).where(col(User.id).in_(keys), self.scope.users_clause(col(User.id)))
+            select(User).where(col(User.id).in_(keys), rules.USER.clause(self.scope, col(User.id)))
         )
         return one_per_key(keys, ((user.id, user) for (user,) in rows))
 
@@ -42,8 +43,8 @@ def _members(scope: AccessScope, parents: list[int], search: str | None) -> sa.S
         .join(User, col(User.id) == col(GroupMembership.user_id))
         .where(
             col(GroupMembership.group_id).in_(parents),
-            scope.groups_clause(col(GroupMembership.group_id)),
-            scope.users_clause(col(User.id)),
+            rules.GROUP.clause(scope, col(GroupMembership.group_id)),
+            rules.USER.clause(scope, col(User.id)),
             user_search_clause(scope, search),
         )
     )
@@ -84,9 +85,9 @@ class AnalystsByGroupIdLoader(Loader[int, list[User]]):
             .join(AnalystAssignment, col(AnalystAssignment.analyst_id) == col(User.id))
             .where(
                 col(AnalystAssignment.group_id).in_(keys),
-                active_assignment(self.scope.now),
-                self.scope.groups_clause(col(AnalystAssignment.group_id)),
-                self.scope.users_clause(col(User.id)),
+                in_force_clause(self.scope.now),
+                rules.GROUP.clause(self.scope, col(AnalystAssignment.group_id)),
+                rules.USER.clause(self.scope, col(User.id)),
             )
             .order_by(*user_order(self.scope).by())
         )

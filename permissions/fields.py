@@ -1,19 +1,28 @@
-"""Strawberry permission classes for protected fields.
+"""Strawberry fields guarded by a read rule (`permissions.rules`).
 
 Invariants:
-- each class only asks `permissions.policy.AccessScope`; none queries the database, and
-  `has_permission` is synchronous and O(1) because it runs once per row;
-- a refused field answers `null` (fail silently), never an error that would reveal the row's
-  existence or the field's value; `schema.graphql` shows each rule as `@visibleTo(rule: …)`.
+- a guarded field asks only its rule's `allows` against the request's `AccessScope`; nothing
+  here queries the database, and `has_permission` is synchronous and O(1) because it runs
+  once per row;
+- a refused field answers `null` (or `[]` for a list: fail silently), never an error that
+  would reveal the row's existence or the field's value;
+- the rule's sentence is both the field's `@visibleTo(rule: …)` directive and the end of its
+  description (GraphiQL shows descriptions, not directives), so the documentation is the rule.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
+
+from permissions.policy import AccessScope
+from permissions.rules import KeyRule, SiteRule
+
+Row = TypeVar("Row")
 
 
 @strawberry.schema_directive(
@@ -24,41 +33,53 @@ class VisibleTo:
     rule: str
 
 
-class OwnedRow(Protocol):
-    """A row that belongs to one user (a User is its own owner; a Progress, its student's)."""
+class ScopedContext(Protocol):
+    """What a guarded field needs of the request context (`resolvers.context.Context`)."""
+
+    scope: AccessScope
+
+
+ScopedInfo = strawberry.Info[ScopedContext, None]
+
+
+class RulePermission(BasePermission, Generic[Row]):
+    """Lets the field through when `rule` allows the key `key_of` reads from its row."""
+
+    def __init__(self, rule: KeyRule, key_of: Callable[[Row], int]) -> None:
+        super().__init__()
+        self.rule = rule
+        self.key_of = key_of
+        self.directive = VisibleTo(rule=rule.sentence)
 
     @property
-    def owner_id(self) -> int: ...
+    def schema_directive(self) -> object:
+        return self.directive
+
+    def has_permission(self, source: Row, info: ScopedInfo, **kwargs: object) -> bool:
+        return self.rule.allows(info.context.scope, self.key_of(source))
 
 
-def _scope(info: Any) -> Any:
-    return info.context.scope
+def rule_description(
+    rule: KeyRule | SiteRule, description: str | None = None, refused: str = "null"
+) -> str:
+    """The field's description followed by who may read it (`refused`: what others read)."""
+    who = f"Visible to {rule.sentence}; {refused} for anyone else."
+    return f"{description} {who}" if description else who
 
 
-class EmailVisible(BasePermission):
-    _schema_directive = VisibleTo(
-        rule="site admins, the user itself, analysts of a group the user is a member of"
+def visible_field(
+    rule: KeyRule,
+    key_of: Callable[[Row], int],
+    description: str | None = None,
+    *,
+    refused: str = "null",
+) -> Any:
+    """A field readable only where `rule` allows the key `key_of(row)`: use it like
+    `@strawberry.field`; `refused` says what others read ("an empty list" for a list).
+    (Returns what `strawberry.field` returns, typed as loosely as it is.)"""
+    return strawberry.field(
+        description=rule_description(rule, description, refused),
+        extensions=[
+            PermissionExtension(permissions=[RulePermission(rule, key_of)], fail_silently=True)
+        ],
     )
-
-    def has_permission(self, source: OwnedRow, info: Any, **kwargs: Any) -> bool:
-        return bool(_scope(info).can_see_email(source.owner_id))
-
-
-class ExpiryVisible(BasePermission):
-    _schema_directive = VisibleTo(
-        rule="site admins, the student itself, analysts of a group the student is a member of"
-    )
-
-    def has_permission(self, source: OwnedRow, info: Any, **kwargs: Any) -> bool:
-        return bool(_scope(info).can_see_expiry(source.owner_id))
-
-
-class PrivateToUser(BasePermission):
-    _schema_directive = VisibleTo(rule="site admins and the user itself")
-
-    def has_permission(self, source: OwnedRow, info: Any, **kwargs: Any) -> bool:
-        return bool(_scope(info).can_see_private(source.owner_id))
-
-
-def visible_to(permission: BasePermission) -> PermissionExtension:
-    return PermissionExtension(permissions=[permission], fail_silently=True)

@@ -1,7 +1,7 @@
 """The `ApiToken` type and the viewer's token list (`User.apiTokens`).
 
 Invariant: a token is read only by its own user (`app.tokens.list_clause`,
-`AccessScope.can_use_token_of`); anyone else's answers exactly like one that does not exist.
+`permissions.rules.TOKEN`); anyone else's answers exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import strawberry
 from app import tokens
 from app.listing import TOKEN_ORDER
 from app.models import ApiToken
+from permissions import rules
 from resolvers.context import Context
 from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, to_global_id
@@ -54,6 +55,6 @@ async def api_tokens_page(
 async def load_api_token(ctx: Context, token_id: int) -> ApiTokenType | None:
     async with ctx.db.read() as session:
         token = await session.get(ApiToken, token_id)
-    if token is None or not ctx.scope.can_use_token_of(token.user_id):
+    if token is None or not rules.TOKEN.allows(ctx.scope, token.user_id):
         return None
     return ApiTokenType.from_model(token)

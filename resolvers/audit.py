@@ -19,6 +19,7 @@ from app.errors import forbidden
 from app.listing import AUDIT_ORDER
 from app.models import AuditEvent
 from app.validation import aware
+from permissions import rules
 from resolvers.context import Context, Info
 from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
@@ -68,7 +69,7 @@ class AuditEventType(Node):
 
 
 async def load_audit_event(ctx: Context, event_id: int) -> AuditEventType | None:
-    if not ctx.scope.can_read_audit():
+    if not rules.AUDIT_TRAIL.allows(ctx.scope):
         return None
     async with ctx.db.read() as session:
         event = await session.get(AuditEvent, event_id)
@@ -114,7 +115,7 @@ class Query:
     ) -> Connection[AuditEventType]:
         ctx = info.context
         ctx.get_viewer()
-        if not ctx.scope.can_read_audit():
+        if not rules.AUDIT_TRAIL.allows(ctx.scope):
             raise forbidden("Only site owners and admins may read the audit trail.")
         stmt = select(AuditEvent).where(*_where(filter))
         return await list_page(

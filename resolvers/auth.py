@@ -4,7 +4,7 @@
 The rules live in `app.tokens` (the one token service, shared with the CLI); this module
 decodes inputs and shapes payloads. Invariants: a wrong password and an unknown email give the
 same error; a token's secret is returned once, at creation; a viewer lists, fetches (`node`)
-and revokes only its own tokens (`AccessScope.can_use_token_of`): anyone else's token answers
+and revokes only its own tokens (`permissions.rules.TOKEN`): anyone else's token answers
 exactly like one that does not exist.
 """
 
@@ -94,6 +94,9 @@ async def _login(ctx: Context, input: LoginInput) -> tuple[tokens.IssuedToken, U
         user = await accounts.authenticate(session, input.email, input.password)
     if user is None or user.id is None:
         raise unauthenticated("Invalid email or password.")
+    if user.deactivated_at is not None:
+        # Said only after the right password: it tells a prober nothing.
+        raise unauthenticated("This account is deactivated; ask a site admin to reactivate it.")
     async with ctx.db.write() as session:
         await throttle.clear(session, input.email)
         issued = await tokens.issue(

@@ -8,6 +8,7 @@ from sqlmodel import col
 
 from app.listing import COURSE_ORDER
 from app.models import Course, Lesson
+from permissions import rules
 from resolvers.context import Context, Info
 from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, to_global_id
@@ -67,7 +68,7 @@ class Query:
     async def courses(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[CourseType]:
-        stmt = sa.select(Course).where(info.context.scope.courses_clause(col(Course.id)))
+        stmt = sa.select(Course).where(rules.COURSE.clause(info.context.scope, col(Course.id)))
         return await list_page(
             info.context,
             stmt,

@@ -18,6 +18,7 @@ from app.listing import GROUP_ORDER, group_search_clause, user_order
 from app.models import Course, Group
 from app.pagination import PageKey, check_page
 from app.report import REPORT_ORDER, CourseSummary
+from permissions import rules
 from resolvers.context import Context, Info
 from resolvers.courses import CourseType
 from resolvers.pagination import Connection, build_connection, list_page
@@ -167,7 +168,7 @@ class Query:
         filter: GroupFilter | None = None,
     ) -> Connection[GroupType]:
         stmt = sa.select(Group).where(
-            info.context.scope.groups_clause(col(Group.id)),
+            rules.GROUP.clause(info.context.scope, col(Group.id)),
             group_search_clause(filter.search if filter else None),
         )
         return await list_page(

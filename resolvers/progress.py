@@ -4,7 +4,7 @@
 Invariants: report rows come from `app.report` (the CSV export's SQL), so both agree on
 which rows exist, their order and their percentages. A `Progress` is built with its course
 in hand and answers `course` without a lookup: every path that builds one read the course
-in the viewer's course scope (the progress loaders filter by `courses_clause`; report rows
+in the viewer's course scope (the progress loaders filter by `rules.COURSE`; report rows
 exist only for admins and analysts, who see every course; the lesson and enrollment
 mutations answer the enrolled student itself or an admin), so the course shown is one the
 viewer may see, exactly as `node(id:)` on that course would answer.
@@ -28,7 +28,8 @@ from app.report import (
     report_where,
     status_of,
 )
-from permissions.fields import ExpiryVisible, visible_to
+from permissions import rules
+from permissions.fields import visible_field
 from resolvers.context import Info
 from resolvers.courses import CourseType
 from resolvers.groups import GroupType, load_group
@@ -36,6 +37,10 @@ from resolvers.pagination import Connection, list_page
 from resolvers.progress_filter import ProgressFilterInput, to_filter
 from resolvers.relay import Node, to_global_id
 from resolvers.users import UserType, load_user
+
+
+def _student_id(progress: ProgressType) -> int:
+    return progress.student_id
 
 
 @strawberry.type(name="Progress", description="One student's progress in one course.")
@@ -51,7 +56,7 @@ class ProgressType(Node):
         description="Lessons marked complete, as 0-100 with one decimal, rounded down."
     )
     status: ProgressStatus
-    owner_id: strawberry.Private[int]
+    student_id: strawberry.Private[int]
     course_value: strawberry.Private[CourseType]
     group_id: strawberry.Private[int | None]
     expires_at_value: strawberry.Private[datetime | None]
@@ -67,7 +72,7 @@ class ProgressType(Node):
             percent_viewed=percent(row.lessons_viewed, lessons),
             percent_completed=percent(row.lessons_completed, lessons),
             status=status_of(row.lessons_viewed, row.lessons_completed, row.completed_at),
-            owner_id=row.student_id,
+            student_id=row.student_id,
             course_value=CourseType(
                 id=to_global_id("Course", row.course_id),
                 name=row.course_name,
@@ -97,16 +102,17 @@ class ProgressType(Node):
             )
         )
 
-    @strawberry.field(
-        extensions=[visible_to(ExpiryVisible())],
-        description="When the student loses access to the course (the export's Expiry Date).",
+    @visible_field(
+        rules.ENROLLMENT,
+        _student_id,
+        "When the student loses access to the course (the export's Expiry Date).",
     )
     def expires_at(self) -> datetime | None:
         return self.expires_at_value
 
     @strawberry.field
     async def student(self, info: Info) -> UserType | None:
-        return await load_user(info.context, self.owner_id)
+        return await load_user(info.context, self.student_id)
 
     @strawberry.field
     def course(self) -> CourseType | None:

@@ -7,6 +7,8 @@ from sqlmodel import col, select
 
 from app import seats
 from app.models import Site
+from permissions import rules
+from permissions.fields import rule_description
 from resolvers.context import Info
 
 
@@ -24,10 +26,10 @@ class SiteType:
     )
     model: strawberry.Private[Site]
 
-    @strawberry.field(description="Site admins only; null for everyone else.")
+    @strawberry.field(description=rule_description(rules.SEATS))
     async def group_analyst_seats(self, info: Info) -> GroupAnalystSeats | None:
         ctx = info.context
-        if not ctx.scope.can_see_seats():
+        if not rules.SEATS.allows(ctx.scope):
             return None
         # The same count that `SEAT_LIMIT_REACHED` enforces.
         async with ctx.db.read() as session:
@@ -37,10 +39,10 @@ class SiteType:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The site; null without a token.")
+    @strawberry.field(description=rule_description(rules.SITE, "The site."))
     async def site(self, info: Info) -> SiteType | None:
         ctx = info.context
-        if not ctx.scope.can_see_site():
+        if not rules.SITE.allows(ctx.scope):
             return None
         async with ctx.db.read() as session:
             site = (

@@ -16,8 +16,9 @@ from sqlmodel import col, select
 
 from app.listing import USER_COLUMNS, user_from_row, user_order, user_search_clause
 from app.models import AnalystAssignment, Role, User, UserRole
-from permissions.fields import EmailVisible, PrivateToUser, visible_to
-from permissions.policy import active_assignment
+from permissions import rules
+from permissions.fields import visible_field
+from permissions.policy import in_force_clause
 from resolvers.api_tokens import ApiTokenType, api_tokens_page
 from resolvers.context import Context, Info
 from resolvers.pagination import Connection, list_page
@@ -31,14 +32,19 @@ if TYPE_CHECKING:
 strawberry.enum(Role, description="What a user may do; a user may hold several.")
 
 
+def _user_id(user: UserType) -> int:
+    return user.user_id
+
+
 @strawberry.type(name="User", description="A person with an account on the site.")
 class UserType(Node):
     first_name: str
     last_name: str
-    owner_id: strawberry.Private[int]
+    user_id: strawberry.Private[int]
     email_value: strawberry.Private[str]
     company_value: strawberry.Private[str | None]
     created_at_value: strawberry.Private[datetime]
+    deactivated_at_value: strawberry.Private[datetime | None]
     # The group this user was reached through (`Group.members`), if any.
     via_group_id: strawberry.Private[int | None] = None
 
@@ -49,28 +55,38 @@ class UserType(Node):
             id=to_global_id("User", user.id),
             first_name=user.first_name,
             last_name=user.last_name,
-            owner_id=user.id,
+            user_id=user.id,
             email_value=user.email,
             company_value=user.company,
             created_at_value=user.created_at,
+            deactivated_at_value=user.deactivated_at,
             via_group_id=via_group_id,
         )
 
-    @strawberry.field(extensions=[visible_to(EmailVisible())])
+    @visible_field(rules.CONTACT, _user_id)
     def email(self) -> str | None:
         return self.email_value
 
-    @strawberry.field(extensions=[visible_to(EmailVisible())])
+    @visible_field(rules.CONTACT, _user_id, "Optional: null when not given.")
     def company(self) -> str | None:
         return self.company_value
 
-    @strawberry.field(extensions=[visible_to(PrivateToUser())])
+    @visible_field(rules.PRIVATE, _user_id, "When the account was created.")
     def created_at(self) -> datetime | None:
         return self.created_at_value
 
-    @strawberry.field(extensions=[visible_to(PrivateToUser())])
+    @visible_field(
+        rules.PRIVATE,
+        _user_id,
+        "When the account was deactivated; null while it is active. A deactivated account "
+        "cannot sign in, its tokens are refused and its assignments grant nothing.",
+    )
+    def deactivated_at(self) -> datetime | None:
+        return self.deactivated_at_value
+
+    @visible_field(rules.PRIVATE, _user_id, "What the user may do.", refused="an empty list")
     async def roles(self, info: Info) -> list[Role]:
-        return await info.context.loaders.roles_by_user_id.load(self.owner_id)
+        return await info.context.loaders.roles_by_user_id.load(self.user_id)
 
     @strawberry.field(
         description="The user's groups that you may see (an analyst: only the groups it analyses)."
@@ -80,7 +96,7 @@ class UserType(Node):
     ) -> list[Annotated[GroupType, strawberry.lazy("resolvers.groups")]]:
         from resolvers.groups import GroupType
 
-        groups = await info.context.loaders.groups_by_member_id.load(self.owner_id)
+        groups = await info.context.loaders.groups_by_member_id.load(self.user_id)
         return [GroupType.from_model(group) for group in groups]
 
     @strawberry.field(
@@ -91,14 +107,15 @@ class UserType(Node):
     ) -> list[Annotated[GroupAnalystAssignmentType, strawberry.lazy("resolvers.assignments")]]:
         from resolvers.assignments import GroupAnalystAssignmentType
 
-        rows = await info.context.loaders.assignments_by_analyst_id.load(self.owner_id)
+        rows = await info.context.loaders.assignments_by_analyst_id.load(self.user_id)
         return [GroupAnalystAssignmentType.from_model(row) for row in rows]
 
-    @strawberry.field(
-        description="Your own API tokens, newest first, revoked and expired ones too; null "
-        "for anyone else's account (admins included: tokens are their user's alone). "
+    @visible_field(
+        rules.TOKEN,
+        _user_id,
+        "Your own API tokens, newest first, revoked and expired ones too. "
         "`first`: 1 to 100, default 25. `active`: true for usable tokens only, false for "
-        "revoked or expired ones only."
+        "revoked or expired ones only.",
     )
     async def api_tokens(
         self,
@@ -107,9 +124,7 @@ class UserType(Node):
         after: str | None = None,
         active: bool | None = None,
     ) -> Connection[ApiTokenType] | None:
-        if not info.context.scope.can_use_token_of(self.owner_id):
-            return None
-        return await api_tokens_page(info.context, self.owner_id, first, after, active)
+        return await api_tokens_page(info.context, self.user_id, first, after, active)
 
     @strawberry.field(
         description="The user's enrollments, in course order, if you may report on this user; "
@@ -120,7 +135,7 @@ class UserType(Node):
     ) -> list[Annotated[ProgressType, strawberry.lazy("resolvers.progress")]]:
         from resolvers.progress import ProgressType
 
-        rows = await info.context.loaders.progress_by_user_id.load(self.owner_id)
+        rows = await info.context.loaders.progress_by_user_id.load(self.user_id)
         return [ProgressType.from_row(row, group_id=self.via_group_id) for row in rows]
 
 
@@ -164,7 +179,7 @@ class Query:
         filter: UserFilter | None = None,
     ) -> Connection[UserType]:
         scope = info.context.scope
-        where = [scope.users_clause(col(User.id))]
+        where = [rules.USER.clause(scope, col(User.id))]
         if filter is not None:
             where.append(user_search_clause(scope, filter.search))
             if filter.role is not None:
@@ -172,7 +187,7 @@ class Query:
                     col(User.id).in_(
                         select(UserRole.user_id).where(col(UserRole.role) == filter.role.value)
                     ),
-                    scope.private_clause(col(User.id)),
+                    rules.PRIVATE.clause(scope, col(User.id)),
                 ]
             if filter.group_analyst_for is not None:
                 group_id = from_global_id(
@@ -182,8 +197,8 @@ class Query:
                     col(User.id).in_(
                         select(AnalystAssignment.analyst_id).where(
                             col(AnalystAssignment.group_id) == group_id,
-                            active_assignment(scope.now),
-                            scope.groups_clause(col(AnalystAssignment.group_id)),
+                            in_force_clause(scope.now),
+                            rules.GROUP.clause(scope, col(AnalystAssignment.group_id)),
                         )
                     )
                 )

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from app.auth import viewer_for_token
 from app.models import AnalystAssignment, utcnow
+from permissions import rules
 from permissions.policy import load_scope
 from tests.cast import ADMINS_ONLY, Cast, audit_count, call
 from tests.support import Api, gid
@@ -127,7 +128,7 @@ async def test_unassign_ends_access_at_once_and_is_idempotent(api: Api, cast: Ca
     assert data["unassignGroupAnalyst"]["removed"] is True
     scope = await load_scope(world.db, analyst_viewer)
     assert scope.analysed_group_ids == frozenset()
-    assert not scope.can_see_email(cast.student.id or 0)
+    assert not rules.CONTACT.allows(scope, cast.student.id or 0)
     data = await call(api, UNASSIGN, variables, cast.token("admin"), None)
     assert data["unassignGroupAnalyst"]["removed"] is False
     assert await audit_count(world, "analyst.unassign") == 1

@@ -25,6 +25,7 @@ from app.export_http import audited_body
 from app.models import AnalystAssignment, AuditEvent, Enrollment, Role, User
 from app.report import ProgressFilter, percent, report_rows
 from app.settings import Settings
+from permissions import rules
 from permissions.policy import ANONYMOUS, system_scope
 from tests.support import World, gid
 
@@ -613,8 +614,8 @@ async def test_download_cut_short_is_audited_as_incomplete(small: Small, db: Dat
 
 def test_command_line_scope_is_an_admin_and_not_anonymous() -> None:
     scope = system_scope()
-    assert scope.is_admin and scope.can_export_reports() and not scope.is_anonymous
-    assert ANONYMOUS.is_anonymous and not ANONYMOUS.can_export_reports()
+    assert scope.is_admin and rules.REPORT_EXPORT.allows(scope) and not scope.is_anonymous
+    assert ANONYMOUS.is_anonymous and not rules.REPORT_EXPORT.allows(ANONYMOUS)
 
 
 async def test_signed_link_carries_the_status_filter(small: Small, api: Any) -> None:
