@@ -5,9 +5,11 @@ Shared by `GET /exports/progress.csv` (`app.export_http`), `progressExportUrl`
 
 Invariants:
 - rows come from `app.report.report_rows` under the caller's `AccessScope` (only its select list
-  is narrowed, `export_statement`) and percentages from `app.report.percent`: the export
-  and the GraphQL report agree on which rows exist, their order and their percentages; who
-  may export, and which groups and fields, is decided by `permissions.policy` only;
+  is narrowed, `export_statement`) and percentages from `app.report.permille_completed`
+  (the SQL twin of `app.report.percent`): the export and the GraphQL report agree on which
+  rows exist, their order and their percentages; who may export, and which groups and
+  fields, is decided by `permissions` only (the field rules are applied in SQL, as
+  `CASE ... ELSE NULL` built from the same rule objects the GraphQL fields ask);
 - the header is exactly `HEADER`; one row per (group, member, enrollment), in report order;
   dates are ISO 8601 UTC to the second (`2026-01-05T09:00:00Z`); an absent value is an
   empty cell; the bytes are UTF-8 with RFC 4180 quoting and CRLF line ends;
@@ -43,13 +45,14 @@ from app.models import Course, Enrollment, Group, User
 from app.report import (
     ProgressFilter,
     ProgressStatus,
-    percent,
+    permille_completed,
     report_from,
     report_rows,
     report_where,
 )
 from permissions import rules
 from permissions.policy import AccessScope
+from permissions.rules import KeyRule
 
 HEADER = (
     "Student First Name",
@@ -252,64 +255,65 @@ def _iso_utc_postgresql(element: iso_utc, compiler: SQLCompiler, **kw: Any) -> s
     return compiler.process(sa.func.to_char(utc, ISO_FORMAT["postgresql"]), **kw)
 
 
-# What the export reads of each report row, in the order `format_rows` unpacks it.
-EXPORT_COLUMNS: tuple[Any, ...] = (
-    col(User.id),
-    col(User.first_name),
-    col(User.last_name),
-    col(User.email),
-    col(User.company),
-    col(Group.name),
-    col(Course.name),
-    iso_utc(col(Enrollment.activated_at)),
-    col(Enrollment.lessons_completed),
-    col(Course.lesson_count),
-    iso_utc(col(Enrollment.completed_at)),
-    iso_utc(col(Enrollment.expires_at)),
-)
+def _visible(rule: KeyRule, scope: AccessScope, value: Any) -> Any:
+    """`value` where `rule` lets the viewer read the row's student, else NULL: the field rule
+    as `CASE ... ELSE NULL` in SQL (the same rule object the GraphQL fields ask)."""
+    if rule.allows_every(scope):
+        return value
+    return sa.case((rule.clause(scope, col(User.id)), value), else_=sa.null())
+
+
+def _percent_text() -> Any:
+    """`str(percent(done, lessons))` in SQL: the permille as "12.3" ("100.0", "0.0")."""
+    permille = permille_completed()
+    return sa.cast(permille // 10, sa.String) + "." + sa.cast(permille % 10, sa.String)
+
+
+def export_columns(scope: AccessScope) -> tuple[Any, ...]:
+    """What the export reads of each report row, in `HEADER` order, formatted by the database
+    (dates, percentage) with the field rules applied (`rules.CONTACT`, `rules.ENROLLMENT`):
+    only the text cells are left for Python to neutralise."""
+    return (
+        col(User.first_name),
+        col(User.last_name),
+        _visible(rules.CONTACT, scope, col(User.email)),
+        _visible(rules.CONTACT, scope, col(User.company)),
+        col(Group.name),
+        col(Course.name),
+        iso_utc(col(Enrollment.activated_at)),
+        _percent_text(),
+        iso_utc(col(Enrollment.completed_at)),
+        _visible(rules.ENROLLMENT, scope, iso_utc(col(Enrollment.expires_at))),
+    )
 
 
 def export_statement(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
-    """`report_rows` itself (its joins, scope, filter and order) reading only `EXPORT_COLUMNS`."""
-    return report_rows(scope, flt).with_only_columns(*EXPORT_COLUMNS)
+    """`report_rows` itself (its joins, scope, filter and order) reading `export_columns`."""
+    return report_rows(scope, flt).with_only_columns(*export_columns(scope))
 
 
-def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
-    """Rows of `export_statement` as CSV cells, in `HEADER` order.
+def format_rows(rows: Sequence[Any]) -> list[tuple[str, ...]]:
+    """Rows of `export_statement` as CSV cells: the six text cells neutralised, NULL as "".
 
-    Only text from the database is neutralised: dates and percentages are formatted by us
-    and start with a digit.
+    Dates and the percentage come formatted from the database and start with a digit. One
+    tuple per row built in a comprehension: this is the export's only per-row Python.
     """
-    # Every exported student is a member of a visible group, so both hold today; asking the
-    # policy keeps the export right if the field rules ever change.
-    contact, enrollment = rules.CONTACT, rules.ENROLLMENT
-    for (
-        student,
-        first,
-        last,
-        email,
-        company,
-        group,
-        course,
-        activated,
-        done,
-        lessons,
-        completed,
-        expires,
-    ) in rows:
-        contact_visible = contact.allows(scope, student)
-        yield [
-            neutralise(first),
-            neutralise(last),
-            neutralise(email) if contact_visible else "",
-            neutralise(company) if contact_visible and company else "",
-            neutralise(group),
-            neutralise(course),
+    n, t = neutralise, FORMULA_TRIGGERS
+    return [
+        (
+            n(first) if first.startswith(t) else first,
+            n(last) if last.startswith(t) else last,
+            "" if email is None else n(email) if email.startswith(t) else email,
+            "" if company is None else n(company) if company.startswith(t) else company,
+            n(group) if group.startswith(t) else group,
+            n(course) if course.startswith(t) else course,
             activated,
-            str(percent(done, lessons)),
+            pct,
             completed or "",
-            (expires or "") if enrollment.allows(scope, student) else "",
-        ]
+            expires or "",
+        )
+        for first, last, email, company, group, course, activated, pct, completed, expires in rows
+    ]
 
 
 def to_csv(cells: Iterable[Sequence[str]]) -> bytes:
@@ -355,7 +359,7 @@ async def csv_chunks(
         async for batch in result.partitions():
             run.rows += len(batch)
             run.batches += 1
-            yield to_csv(format_rows(scope, batch))
+            yield to_csv(format_rows(batch))
     run.complete = True
 
 
