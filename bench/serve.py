@@ -8,10 +8,9 @@ DATABASE_URL names the database, as for `groupanalyst serve`.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 
 import uvicorn
-
-from app.serving import serve
 
 APP = "bench.baseline:create_bench_app"
 HOST = "127.0.0.1"
@@ -31,13 +30,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     options = {"factory": True, "loop": args.loop, "http": args.http}
-    if args.uvicorn_workers:
+    # Code from before `app.serving` existed (`bench.compare --before`) serves as it did.
+    if args.uvicorn_workers or importlib.util.find_spec("app.serving") is None:
         # uvicorn's own workers (one shared socket), for comparison.
         uvicorn.run(
             APP, host=HOST, port=args.port, workers=args.workers, log_level="warning", **options
         )
         return
-    # What `groupanalyst serve` runs (`app.serving`).
+    from app.serving import serve  # what `groupanalyst serve` runs
+
     serve(APP, HOST, args.port, workers=args.workers, log_level="warning", **options)
 
 
