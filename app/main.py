@@ -103,8 +103,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        # Once per worker, after every import: the start-up objects leave the collector's walk.
-        tune_gc()
+        tune_gc()  # once per worker, after every import (app.gc_tuning)
         yield
         if db is None:
             await database.dispose()
