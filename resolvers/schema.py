@@ -22,15 +22,20 @@ from resolvers import (
     group_admin,
     groups,
     lesson_events,
+    live,
     node,
     progress,
+    report_schedules,
     site,
     user_admin,
     users,
+    webhooks,
 )
 from resolvers.complexity import QueryCostLimiter
-from resolvers.document_cache import document_caches
+from resolvers.document_cache import DocumentParserCache
 from resolvers.errors import ClientSafeErrors
+from resolvers.input_guard import InputGuard
+from resolvers.visibility import HintAwareExecutionContext, SchemaVisibility
 
 Query = merge_types(
     "Query",
@@ -43,6 +48,8 @@ Query = merge_types(
         progress.Query,
         export.Query,
         audit.Query,
+        webhooks.Query,
+        report_schedules.Query,
     ),
 )
 Mutation = merge_types(
@@ -56,17 +63,23 @@ Mutation = merge_types(
         group_admin.Mutation,
         course_admin.Mutation,
         lesson_events.Mutation,
+        webhooks.Mutation,
+        report_schedules.Mutation,
     ),
 )
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=live.Subscription,
     extensions=[
         ClientSafeErrors,
         QueryCostLimiter,
-        *document_caches(),
+        InputGuard,
+        SchemaVisibility,
+        DocumentParserCache,
     ],
+    execution_context_class=HintAwareExecutionContext,
 )
 
 
