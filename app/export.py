@@ -5,11 +5,9 @@ Shared by `GET /exports/progress.csv` (`app.export_http`), `progressExportUrl`
 
 Invariants:
 - rows come from `app.report.report_rows` under the caller's `AccessScope` (only its select list
-  is narrowed, `export_statement`) and percentages from `app.report.permille_completed`
-  (the SQL twin of `app.report.percent`): the export and the GraphQL report agree on which
-  rows exist, their order and their percentages; who may export, and which groups and
-  fields, is decided by `permissions` only (the field rules are applied in SQL, as
-  `CASE ... ELSE NULL` built from the same rule objects the GraphQL fields ask);
+  is narrowed, `export_statement`) and percentages from `app.report.percent`: the export
+  and the GraphQL report agree on which rows exist, their order and their percentages; who
+  may export, and which groups and fields, is decided by `permissions.policy` only;
 - the header is exactly `HEADER`; one row per (group, member, enrollment), in report order;
   dates are ISO 8601 UTC to the second (`2026-01-05T09:00:00Z`); an absent value is an
   empty cell; the bytes are UTF-8 with RFC 4180 quoting and CRLF line ends;
@@ -27,10 +25,10 @@ import csv
 import enum
 import io
 import re
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -49,14 +47,13 @@ from app.models import Course, Enrollment, Group, User
 from app.report import (
     ProgressFilter,
     ProgressStatus,
-    permille_completed,
+    percent,
     report_from,
     report_rows,
     report_where,
 )
 from permissions import rules
 from permissions.policy import AccessScope
-from permissions.rules import KeyRule
 
 HEADER = (
     "Student First Name",
@@ -326,65 +323,99 @@ def _iso_utc_postgresql(element: iso_utc, compiler: SQLCompiler, **kw: Any) -> s
     return compiler.process(sa.func.to_char(utc, ISO_FORMAT["postgresql"]), **kw)
 
 
-def _visible(rule: KeyRule, scope: AccessScope, value: Any) -> Any:
-    """`value` where `rule` lets the viewer read the row's student, else NULL: the field rule
-    as `CASE ... ELSE NULL` in SQL (the same rule object the GraphQL fields ask)."""
-    if rule.allows_every(scope):
-        return value
-    return sa.case((rule.clause(scope, col(User.id)), value), else_=sa.null())
-
-
-def _percent_text() -> Any:
-    """`str(percent(done, lessons))` in SQL: the permille as "12.3" ("100.0", "0.0")."""
-    permille = permille_completed()
-    return sa.cast(permille // 10, sa.String) + "." + sa.cast(permille % 10, sa.String)
-
-
-def export_columns(scope: AccessScope) -> tuple[Any, ...]:
-    """What the export reads of each report row, in `HEADER` order, formatted by the database
-    (dates, percentage) with the field rules applied (`rules.CONTACT`, `rules.ENROLLMENT`):
-    only the text cells are left for Python to neutralise."""
-    return (
-        col(User.first_name),
-        col(User.last_name),
-        _visible(rules.CONTACT, scope, col(User.email)),
-        _visible(rules.CONTACT, scope, col(User.company)),
-        col(Group.name),
-        col(Course.name),
-        iso_utc(col(Enrollment.activated_at)),
-        _percent_text(),
-        iso_utc(col(Enrollment.completed_at)),
-        _visible(rules.ENROLLMENT, scope, iso_utc(col(Enrollment.expires_at))),
-    )
+# What the export reads of each report row, in the order `visible_rows` unpacks it.
+EXPORT_COLUMNS: tuple[Any, ...] = (
+    col(User.id),
+    col(User.first_name),
+    col(User.last_name),
+    col(User.email),
+    col(User.company),
+    col(Group.name),
+    col(Course.name),
+    iso_utc(col(Enrollment.activated_at)),
+    col(Enrollment.lessons_completed),
+    col(Course.lesson_count),
+    iso_utc(col(Enrollment.completed_at)),
+    iso_utc(col(Enrollment.expires_at)),
+)
 
 
 def export_statement(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
-    """`report_rows` itself (its joins, scope, filter and order) reading `export_columns`."""
-    return report_rows(scope, flt).with_only_columns(*export_columns(scope))
+    """`report_rows` itself (its joins, scope, filter and order) reading only `EXPORT_COLUMNS`."""
+    return report_rows(scope, flt).with_only_columns(*EXPORT_COLUMNS)
 
 
-def format_rows(rows: Sequence[Any]) -> list[tuple[str, ...]]:
-    """Rows of `export_statement` as CSV cells: the six text cells neutralised, NULL as "".
+class ExportRow(NamedTuple):
+    """One export row as the viewer may read it: a hidden value is None."""
 
-    Dates and the percentage come formatted from the database and start with a digit. One
-    tuple per row built in a comprehension: this is the export's only per-row Python.
-    """
-    n, t = neutralise, FORMULA_TRIGGERS
-    return [
-        (
-            n(first) if first.startswith(t) else first,
-            n(last) if last.startswith(t) else last,
-            "" if email is None else n(email) if email.startswith(t) else email,
-            "" if company is None else n(company) if company.startswith(t) else company,
-            n(group) if group.startswith(t) else group,
-            n(course) if course.startswith(t) else course,
+    first: str
+    last: str
+    email: str | None
+    company: str | None
+    group: str
+    course: str
+    activated: str
+    done: int
+    lessons: int
+    completed: str | None
+    expires: str | None
+
+
+def visible_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterator[ExportRow]:
+    """Rows of `export_statement` with what the viewer may not read left out (the CSV and the
+    XLSX writers both read these)."""
+    # Every exported student is a member of a visible group, so both hold today; asking the
+    # policy keeps the export right if the field rules ever change.
+    contact, enrollment = rules.CONTACT, rules.ENROLLMENT
+    for (
+        student,
+        first,
+        last,
+        email,
+        company,
+        group,
+        course,
+        activated,
+        done,
+        lessons,
+        completed,
+        expires,
+    ) in rows:
+        shown = contact.allows(scope, student)
+        yield ExportRow(
+            first,
+            last,
+            email if shown else None,
+            company if shown else None,
+            group,
+            course,
             activated,
-            pct,
-            completed or "",
-            expires or "",
+            done,
+            lessons,
+            completed,
+            expires if enrollment.allows(scope, student) else None,
         )
-        for first, last, email, company, group, course, activated, pct, completed, expires in rows
-    ]
+
+
+def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
+    """Rows of `export_statement` as CSV cells, in `HEADER` order.
+
+    Only text from the database is neutralised: dates and percentages are formatted by us
+    and start with a digit.
+    """
+    for row in visible_rows(scope, rows):
+        yield [
+            neutralise(row.first),
+            neutralise(row.last),
+            neutralise(row.email) if row.email else "",
+            neutralise(row.company) if row.company else "",
+            neutralise(row.group),
+            neutralise(row.course),
+            row.activated,
+            str(percent(row.done, row.lessons)),
+            row.completed or "",
+            row.expires or "",
+        ]
 
 
 def parse_iso(text: str) -> datetime:
@@ -397,7 +428,7 @@ def in_zone(text: str, zone: ZoneInfo) -> str:
     return parse_iso(text).astimezone(zone).isoformat() if text else ""
 
 
-def localise(rows: Iterable[Sequence[str]], zone: ZoneInfo | None) -> Iterable[Sequence[str]]:
+def localise(rows: Iterable[list[str]], zone: ZoneInfo | None) -> Iterable[list[str]]:
     """CSV rows with their dates in `zone` (None: as they are, UTC)."""
     if zone is None:
         return rows
@@ -446,7 +477,7 @@ async def csv_chunks(
     yield (UTF8_BOM + HEADER_BYTES) if params.options.bom else HEADER_BYTES
     zone = params.options.zone()
     async for batch in row_batches(db, scope, params, run, batch_size):
-        yield to_csv(localise(format_rows(batch), zone))
+        yield to_csv(localise(format_rows(scope, batch), zone))
     run.complete = True
 
 
