@@ -286,9 +286,9 @@ def _where(args: argparse.Namespace, settings: Settings) -> tuple[str, int] | No
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
-    import uvicorn
+    from app.serving import serve
 
-    uvicorn.run(
+    serve(
         "app.asgi:app",
         host=host,
         port=port,
