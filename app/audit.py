@@ -5,6 +5,8 @@ Invariants:
   the change it describes; there is no audit event for a change that did not happen;
 - `details` hold the change (before/after where useful) as JSON, naming other objects by their
   global ids (`ref`);
+- every event's action is one of `AuditAction` (`record` refuses any other: a new kind of
+  change adds its action there first, and the API's `AuditAction` enum shows it);
 - every event written in a session marked with `sign_with` names that token (id and name):
   `Context.write` marks each mutation's session with the request's token, so a script and
   its human on one account can be told apart. Unmarked sessions (the CLI) name none.
@@ -12,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +25,43 @@ from app.models import AuditEvent, utcnow
 
 if TYPE_CHECKING:
     from permissions.policy import AccessScope
+
+
+class AuditAction(enum.StrEnum):
+    """Every kind of audited change; the value is what the `audit_event.action` column holds."""
+
+    SITE_INIT = "site.init"
+    AUTH_LOGIN = "auth.login"
+    AUTH_LOGOUT = "auth.logout"
+    TOKEN_CREATE = "token.create"  # noqa: S105
+    TOKEN_REVOKE = "token.revoke"  # noqa: S105
+    TOKEN_REVOKE_ALL = "token.revoke_all"  # noqa: S105
+    USER_CREATE = "user.create"
+    USER_UPDATE = "user.update"
+    USER_ROLES_SET = "user.roles.set"
+    USER_DEACTIVATE = "user.deactivate"
+    USER_REACTIVATE = "user.reactivate"
+    USER_PASSWORD_CHANGE = "user.password.change"  # noqa: S105
+    USER_PASSWORD_RESET_REQUEST = "user.password.reset.request"  # noqa: S105
+    USER_PASSWORD_RESET = "user.password.reset"  # noqa: S105
+    USER_INVITE = "user.invite"
+    USER_INVITE_RESEND = "user.invite.resend"
+    USER_INVITATION_ACCEPT = "user.invitation.accept"
+    ANALYST_ASSIGN = "analyst.assign"
+    ANALYST_ASSIGN_UPDATE = "analyst.assign.update"
+    ANALYST_UNASSIGN = "analyst.unassign"
+    GROUP_CREATE = "group.create"
+    GROUP_RENAME = "group.rename"
+    GROUP_DELETE = "group.delete"
+    GROUP_MEMBERS_ADD = "group.members.add"
+    GROUP_MEMBERS_REMOVE = "group.members.remove"
+    COURSE_CREATE = "course.create"
+    ENROLLMENT_CREATE = "enrollment.create"
+    ENROLLMENT_UPDATE = "enrollment.update"
+    ENROLLMENT_DELETE = "enrollment.delete"
+    LESSON_VIEW = "lesson.view"
+    LESSON_COMPLETE = "lesson.complete"
+    EXPORT_PROGRESS = "export.progress"
 
 
 def ref(type_name: str, pk: int) -> str:
@@ -56,7 +96,7 @@ def record(
         token_id=token_id,
         token_name=token_name,
         actor_id=actor_id,
-        action=action,
+        action=AuditAction(action).value,
         target_type=target_type,
         target_id=target_id,
         at=utcnow(),

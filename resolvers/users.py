@@ -100,7 +100,8 @@ class UserType(Node):
         return [GroupType.from_model(group) for group in groups]
 
     @strawberry.field(
-        description="Groups this user reports on as an analyst (admins and the user itself)."
+        description="This user's analyst assignments (admins and the user itself), expired "
+        "ones too: see `status`. An expired assignment's group is null for the analyst."
     )
     async def analyst_assignments(
         self, info: Info
