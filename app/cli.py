@@ -1,6 +1,7 @@
 """The `groupanalyst` command line (also `python -m app`).
 
 Commands: init, demo, serve, migrate, create-token, export (the group progress CSV),
+access-report (who can see a user now, what it sees),
 export-schema, run-dev (what `make run` does: migrate, load the demo into an empty database,
 print tokens, serve).
 """
@@ -20,13 +21,14 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
+from sqlmodel import col
 
-from app import accounts, export, tokens, validation
+from app import access_review, accounts, export, tokens, validation
 from app.db import Database
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.errors import AppError
 from app.migrate import upgrade
-from app.models import DEFAULT_PLANS, User, utcnow
+from app.models import DEFAULT_PLANS, Group, User, utcnow
 from app.progress_bar import ProgressBar
 from app.report import ProgressStatus
 from app.settings import Settings
@@ -227,6 +229,64 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _access_report(settings: Settings, email: str) -> list[str] | None:
+    """The lines of `access-report`, or None for an unknown email."""
+    db = Database.from_url(settings.database_url)
+    try:
+        async with db.read() as session:
+            user = await accounts.user_by_email(session, email)
+            if user is None or user.id is None:
+                return None
+            seen_by = await access_review.who_sees(db, user.id)
+            sees = await access_review.what_analyst_sees(db, user.id)
+            wanted_people = sorted({s.analyst_id for s in seen_by})
+            wanted_groups = sorted(
+                {s.group_id for s in seen_by} | {g.group_id for g in sees.groups}
+            )
+            people = {
+                u.id: u
+                for u in (
+                    await session.execute(select(User).where(col(User.id).in_(wanted_people)))
+                ).scalars()
+            }
+            groups = {
+                g.id: g.name
+                for g in (
+                    await session.execute(select(Group).where(col(Group.id).in_(wanted_groups)))
+                ).scalars()
+            }
+    finally:
+        await db.dispose()
+    lines = [f"{user.first_name} {user.last_name} <{user.email}>"]
+    lines.append(f"Seen now through analyst assignments by {len(seen_by)} (analyst, group):")
+    for s in seen_by:
+        who = people[s.analyst_id]
+        until = s.until.isoformat() if s.until else "no end"
+        lines.append(
+            f"  {who.first_name} {who.last_name} <{who.email}> through {groups[s.group_id]!r} "
+            f"since {s.since.isoformat()} until {until}"
+        )
+    lines.append(
+        f"Sees now as a Group Analyst: {sees.student_count} students in {len(sees.groups)} groups"
+    )
+    lines += [f"  {groups[g.group_id]!r}: {g.student_count} students" for g in sees.groups]
+    return lines
+
+
+def cmd_access_report(args: argparse.Namespace) -> int:
+    try:
+        email = validation.email("--email", args.email)
+    except AppError as exc:
+        print(f"access-report: {exc.message}", file=sys.stderr)
+        return 2
+    lines = asyncio.run(_access_report(_settings(), email))
+    if lines is None:
+        print(f"access-report: no user with email {args.email}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from resolvers.schema import print_schema
 
@@ -408,6 +468,13 @@ def _add_data_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--status", choices=[s.value for s in ProgressStatus])
     p.add_argument("--out", required=True, metavar="FILE", help="the CSV file, or - for stdout")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "access-report",
+        help="who can see a user now through analyst assignments, and what it sees (as an admin)",
+    )
+    p.add_argument("--email", required=True, help="the user's email, any case")
+    p.set_defaults(func=cmd_access_report)
 
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     p.add_argument("--out", default="-", help="the file to write, or - for stdout")
