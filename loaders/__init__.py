@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.db import Database
 from loaders.assignments import AssignmentByIdLoader, AssignmentsByAnalystIdLoader
+from loaders.audit import AuditEventByIdLoader
 from loaders.courses import CourseByIdLoader, LessonByIdLoader, LessonsByCourseIdLoader
 from loaders.groups import GroupByIdLoader, GroupsByMemberIdLoader
 from loaders.progress import (
@@ -15,6 +16,7 @@ from loaders.progress import (
     ProgressCountByGroupIdLoader,
     ProgressSummaryByGroupIdLoader,
 )
+from loaders.tokens import ApiTokenByIdLoader
 from loaders.users import (
     AnalystsByGroupIdLoader,
     MemberCountByGroupIdLoader,
@@ -44,6 +46,8 @@ class Loaders:
     progress_by_group_id: ProgressByGroupIdLoader
     progress_count_by_group_id: ProgressCountByGroupIdLoader
     progress_summary_by_group_id: ProgressSummaryByGroupIdLoader
+    api_token_by_id: ApiTokenByIdLoader
+    audit_event_by_id: AuditEventByIdLoader
 
     @classmethod
     def create(cls, db: Database, scope: AccessScope) -> Loaders:
@@ -65,4 +69,6 @@ class Loaders:
             progress_by_group_id=ProgressByGroupIdLoader(db, scope),
             progress_count_by_group_id=ProgressCountByGroupIdLoader(db, scope),
             progress_summary_by_group_id=ProgressSummaryByGroupIdLoader(db, scope),
+            api_token_by_id=ApiTokenByIdLoader(db, scope),
+            audit_event_by_id=AuditEventByIdLoader(db, scope),
         )

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from app.listing import LESSON_ORDER
 from app.models import Course, Lesson
-from loaders.base import Loader, all_per_key, one_per_key
+from loaders.base import Loader, RowByIdLoader, all_per_key
 from permissions import rules
 
 
-class CourseByIdLoader(Loader[int, Course | None]):
+class CourseByIdLoader(RowByIdLoader[Course]):
+    model = Course
+
+    def visible(self) -> ColumnElement[bool]:
+        return rules.COURSE.clause(self.scope, col(Course.id))
+
     def remember(self, course: Course) -> None:
         """Cache a course read by another scoped statement (one that applied
         `rules.COURSE`), so resolving it later costs no statement."""
         assert course.id is not None
         self.prime(course.id, course)
-
-    async def batch_load(self, keys: Sequence[int]) -> list[Course | None]:
-        rows = await self.fetch(
-            select(Course).where(
-                col(Course.id).in_(keys), rules.COURSE.clause(self.scope, col(Course.id))
-            )
-        )
-        return one_per_key(keys, ((c.id, c) for (c,) in rows))
 
 
 class LessonsByCourseIdLoader(Loader[int, list[Lesson]]):
@@ -40,13 +38,10 @@ class LessonsByCourseIdLoader(Loader[int, list[Lesson]]):
         return all_per_key(keys, ((lesson.course_id, lesson) for (lesson,) in rows))
 
 
-class LessonByIdLoader(Loader[int, Lesson | None]):
+class LessonByIdLoader(RowByIdLoader[Lesson]):
     """Lessons of courses the viewer may see."""
 
-    async def batch_load(self, keys: Sequence[int]) -> list[Lesson | None]:
-        rows = await self.fetch(
-            select(Lesson).where(
-                col(Lesson.id).in_(keys), rules.COURSE.clause(self.scope, col(Lesson.course_id))
-            )
-        )
-        return one_per_key(keys, ((lesson.id, lesson) for (lesson,) in rows))
+    model = Lesson
+
+    def visible(self) -> ColumnElement[bool]:
+        return rules.COURSE.clause(self.scope, col(Lesson.course_id))
