@@ -1,9 +1,9 @@
 """The `groupanalyst` command line (also `python -m app`).
 
-Commands: init, demo, serve, migrate, create-token, export (the group progress CSV),
+Commands: init, demo, serve, worker, migrate, create-token, export (the group progress CSV),
 access-report (who can see a user now, what it sees),
 export-schema, run-dev (what `make run` does: migrate, load the demo into an empty database,
-print tokens, serve).
+print tokens, serve with a worker beside it).
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,12 +27,13 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 
 from app import access_review, accounts, export, tokens, validation
-from app.db import Database
+from app.db import Database, MissingDatabase
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.errors import AppError
 from app.migrate import upgrade
 from app.models import DEFAULT_PLANS, Group, User, utcnow
 from app.progress_bar import ProgressBar
+from app.readiness import not_ready_because
 from app.report import ProgressStatus
 from app.settings import Settings
 from permissions.policy import system_scope
@@ -158,7 +162,7 @@ def cmd_create_token(args: argparse.Namespace) -> int:
     try:
         # Checked before the database is opened: a bad flag costs nothing.
         tokens.expiry_in_days(settings, "--days", args.days, utcnow())
-        validation.text("--name", args.name, validation.TOKEN_NAME_MAX)
+        validation.name("--name", args.name, validation.TOKEN_NAME_MAX)
         secret = asyncio.run(_create_token(settings, args.email, args.name, args.days))
     except AppError as exc:
         print(f"create-token: {exc.message}", file=sys.stderr)
@@ -298,10 +302,26 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _not_ready_because(settings: Settings) -> str | None:
+    try:
+        db = Database.from_url(settings.database_url)
+    except MissingDatabase:
+        return "the SQLite database file is missing; restore it or run `groupanalyst migrate`"
+    try:
+        return await not_ready_because(db)
+    finally:
+        await db.dispose()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
+    # A server on a database it cannot use would answer every request with an error.
+    reason = asyncio.run(_not_ready_because(settings))
+    if reason is not None:
+        print(f"serve: not starting: {reason}.", file=sys.stderr)
+        return 1
     uvicorn.run(
         "app.asgi:app",
         host=args.host or settings.host,
@@ -345,6 +365,48 @@ async def _dev_setup(settings: Settings) -> list[tuple[str, str, str]]:
         await db.dispose()
 
 
+def cmd_worker(_args: argparse.Namespace) -> int:
+    from app.worker import AnotherWorkerRuns, Worker
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        db = Database.from_url(settings.database_url)
+        try:
+            await Worker(db, settings).run(stop)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(run())
+    except AnotherWorkerRuns as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+@contextmanager
+def _worker_beside() -> Iterator[None]:
+    """`make run`: a worker process next to the server, stopped (SIGTERM) when serving ends."""
+    worker = subprocess.Popen([sys.executable, "-m", "app", "worker"])
+    try:
+        yield
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
 def cmd_run_dev(args: argparse.Namespace) -> int:
     settings = _settings()
     upgrade(settings.database_url)
@@ -360,7 +422,8 @@ def cmd_run_dev(args: argparse.Namespace) -> int:
         print(f'  {who:<8} {email:<22} {{"Authorization": "Bearer {secret}"}}')
     print()
     args.workers = 1
-    return cmd_serve(args)
+    with _worker_beside():
+        return cmd_serve(args)
 
 
 class _DefaultsHelp(argparse.HelpFormatter):
@@ -424,7 +487,7 @@ def _add_setup_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _add_server_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
-    """serve, run-dev."""
+    """serve, run-dev, worker."""
     for name, handler, helptext in (
         ("serve", cmd_serve, "serve the API"),
         ("run-dev", cmd_run_dev, "migrate, load the demo if empty, print tokens, serve"),
@@ -434,6 +497,11 @@ def _add_server_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
         p.add_argument("--port", type=int)
         p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
         p.set_defaults(func=handler)
+
+    p = sub.add_parser(
+        "worker", help="deliver the outbox: webhooks, live events, expiries (SIGTERM stops it)"
+    )
+    p.set_defaults(func=cmd_worker)
 
 
 def _add_data_commands(sub: argparse._SubParsersAction[_Parser]) -> None:

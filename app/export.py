@@ -42,6 +42,7 @@ from sqlmodel import col, select
 from app import audit
 from app.db import Database
 from app.errors import bad_input, forbidden, not_found
+from app.identity import group_name_key
 from app.ids import from_global_id, to_global_id
 from app.models import Course, Enrollment, Group, User
 from app.report import (
@@ -270,7 +271,7 @@ async def params_by_name(
     """The command line's parameters: groups and courses by name, case-insensitively (a
     course name may match several courses: course names are not unique). An unknown name is
     `UnknownNames`, suggesting the closest existing name."""
-    group_keys = {name.strip().lower(): name for name in group_names}
+    group_keys = {group_name_key(name): name for name in group_names}
     course_keys = {name.strip().lower(): name for name in course_names}
     course_key = sa.func.lower(col(Course.name))
     async with db.read() as session:

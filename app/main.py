@@ -6,6 +6,8 @@ Invariants:
 - the app keeps no state beyond the engine, so any number of workers can serve one database;
 - a request with a bad token is refused with 401 and code UNAUTHENTICATED before any resolver
   runs; a request with no token is anonymous;
+- `/readyz` is 200 only when the database answers at the migration head (`app.readiness`),
+  else 503 with the reason; `/healthz` is 200 while the process serves.
 - every response is gzip-compressed when the client accepts it (above 500 bytes, not zips).
 This is the composition root: with `app.cli` (`export-schema`), the only `app/` module that
 imports `resolvers/`; everything else in `app/` stays below the GraphQL layer.
@@ -13,14 +15,14 @@ imports `resolvers/`; everything else in `app/` stays below the GraphQL layer.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from cross_web import HTTPException as GraphQLHTTPException
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
 from starlette.exceptions import HTTPException
@@ -30,20 +32,28 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from app import export_xlsx, web
-from app.auth import BearerTokenBackend, Viewer
+from app.auth import BearerTokenBackend, InvalidToken, Viewer, bearer_token, viewer_for_token
+from app.client_address import client_address
 from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
+from app.http_guards import RequestGuards
+from app.live import Hub
+from app.pagination import CURSOR_KEY
+from app.readiness import not_ready_because
 from app.responses import code_for_status, error_response, http_error_response
 from app.set_password_page import set_password_page
 from app.settings import Settings
-from resolvers.context import Context, build_context
+from resolvers.context import Context, build_context, connect
 from resolvers.schema import schema
 
 log = logging.getLogger("groupanalyst")
@@ -54,22 +64,68 @@ GZIP_EXCLUDED = (
 )
 
 
+# `connection_ack` without a payload.
+_ACK = cast(UnsetType, UNSET)
+
+
 def _auth_error(_conn: HTTPConnection, exc: AuthenticationError) -> Response:
     return error_response(401, ErrorCode.UNAUTHENTICATED, str(exc))
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, db: Database, settings: Settings) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+    def __init__(self, db: Database, settings: Settings, hub: Hub) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        )
         self.db = db
         self.settings = settings
+        self.hub = hub
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         user = request.scope.get("user")
         viewer = user if isinstance(user, Viewer) else None
-        return await build_context(self.db, self.settings, viewer)
+        client = client_address(request, self.settings.trusted_proxies)
+        ctx = await build_context(self.db, self.settings, viewer, client)
+        if isinstance(request, WebSocket):
+            ctx.websocket, ctx.live = request, self.hub
+            ctx.token = bearer_token(request) if viewer is not None else None
+        return ctx
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws `connection_init`: the token in its payload (browsers cannot
+        set headers on a WebSocket), as `{"Authorization": "Bearer <token>"}` or
+        `{"token": "<token>"}`. A bad token closes the connection (4403)."""
+        params = context.connection_params or {}
+        raw = params.get("Authorization") or params.get("authorization") or params.get("token")
+        if raw is None:
+            return _ACK
+        token = str(raw).removeprefix("Bearer ").strip()
+        try:
+            viewer = await viewer_for_token(self.db, token)
+        except InvalidToken as exc:
+            raise ConnectionRejectionError({"message": str(exc)}) from exc
+        await connect(context, viewer, token)
+        return _ACK
+
+    def decode_json(self, data: str | bytes) -> object:
+        """The body as a JSON object (or a list, refused later as a batch); anything else is
+        a 400 BAD_REQUEST here rather than a crash deeper in Strawberry."""
+        try:
+            value = json.loads(data)
+        except UnicodeDecodeError as exc:
+            raise GraphQLHTTPException(400, "The request body must be UTF-8 JSON.") from exc
+        if not isinstance(value, dict | list):
+            raise GraphQLHTTPException(
+                400,
+                'The request body must be a JSON object such as {"query": "{ viewer { id } }"}.',
+            )
+        if isinstance(value, dict) and not isinstance(value.get("operationName"), str | None):
+            raise GraphQLHTTPException(400, "'operationName' must be a string or null.")
+        return value
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own GraphiQL build (`web/graphiql.html`), served from this origin: no CDN."""
@@ -88,14 +144,16 @@ class GraphQLApp(GraphQL[Context, None]):
 
 
 def _middleware(settings: Settings, database: Database) -> list[Middleware]:
-    """Compression outermost, then CORS (when configured), then the bearer token."""
+    """Compression outermost, then the request guards (body size, database outages), CORS
+    (when configured), then the bearer token."""
     # Outermost, so the API's JSON, the export and the front end are all compressed when the
     # client accepts it; XLSX is a zip already. Level 6 (zlib's default), not Starlette's 9:
     # on 13 MB of export CSV, 9 took 3x the CPU (3.4 s against 1.2 s) for a 12% smaller body.
     middleware: list[Middleware] = [
         Middleware(
             GZipMiddleware, minimum_size=500, compresslevel=6, exclude_content_types=GZIP_EXCLUDED
-        )
+        ),
+        Middleware(RequestGuards, max_body_bytes=settings.max_body_bytes),
     ]
     if settings.cors_origins:
         middleware.append(
@@ -118,32 +176,33 @@ def _middleware(settings: Settings, database: Database) -> list[Middleware]:
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    CURSOR_KEY.use_secret(settings.secret_key)
     database = db or Database.from_url(settings.database_url)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> Response:
-        try:
-            async with database.read() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("readiness check failed")
-            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        reason = await not_ready_because(database)
+        if reason is not None:
+            return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(export_xlsx.sweep_stale)
         yield
+        await hub.stop()
         if db is None:
             await database.dispose()
 
     middleware = _middleware(settings, database)
-    graphql: Any = GraphQLApp(database, settings)
+    hub = Hub(database)
+    graphql: Any = GraphQLApp(database, settings, hub)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),

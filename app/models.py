@@ -1,8 +1,9 @@
 """The tables, and the constraints the database itself enforces.
 
 Invariants kept here (not in application code, so they hold across processes):
-- a user's email and a group's name are unique case-insensitively (`email_key`, `name_key`
-  hold the lower-cased value under a unique constraint);
+- a user's email and a group's name are unique up to case and Unicode look-alikes
+  (`email_key`, `name_key` hold the NFKC, case-folded value of `app.identity` under a
+  unique constraint);
 - one enrollment per (user, course), one assignment per (analyst, group), one progress row
   per (enrollment, lesson), one membership per (group, user);
 - every reference is a foreign key; deleting a group or a user cascades to the rows that only
@@ -305,11 +306,15 @@ class LoginFailure(SQLModel, table=True):
     """One sign-in attempt not (yet) known to be right, to throttle guessing (`app.throttle`)."""
 
     __tablename__ = "login_failure"
-    __table_args__ = (sa.Index("ix_login_failure_digest_at", "email_digest", "at"),)
+    __table_args__ = (
+        sa.Index("ix_login_failure_client_email_at", "client_digest", "email_digest", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    # SHA-256 of the lower-cased email tried, whether or not such a user exists.
+    # SHA-256 of the email's key (`app.identity`) tried, whether or not such a user exists.
     email_digest: str = Field(max_length=64)
+    # SHA-256 of the client address the attempt came from (`app.client_address`).
+    client_digest: str = Field(max_length=64)
     at: datetime = _ts(nullable=False, index=True)
 
 
@@ -337,3 +342,158 @@ class AccountLink(SQLModel, table=True):
     expires_at: datetime = _ts(nullable=False)
     # When it was used, or superseded by a newer link of the same user: it works once.
     used_at: datetime | None = _ts(nullable=True)
+
+
+# -- events out (`app/outbox.py`, `app/webhooks.py`, `app/worker.py`) -------------------------
+
+
+class OutboxEntry(SQLModel, table=True):
+    """One event for one consumer kind, written in the transaction of the change it describes.
+
+    `event_id` is the event's stable id: the same for every consumer, every retry and every
+    redelivery, so receivers drop duplicates by it.
+    """
+
+    __tablename__ = "outbox_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "consumer", name="uq_outbox_event_consumer"),
+        sa.Index("ix_outbox_pending", "consumer", "processed_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=40)
+    # "webhook" (fanned out to endpoints) or "live" (GraphQL subscriptions).
+    consumer: str = Field(max_length=16)
+    type: str = Field(max_length=64)
+    occurred_at: datetime = _ts(nullable=False)
+    # The objects the event is about, by global id (`app.events`).
+    subject: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False)
+    )
+    processed_at: datetime | None = _ts(nullable=True, index=True)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    __tablename__ = "webhook_endpoint"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000)
+    description: str = Field(default="", max_length=500)
+    # The event types it receives, sorted.
+    events: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False))
+    # "whsec_" + base64; kept to sign (a hash could not sign), shown once to the admin.
+    secret: str = Field(max_length=100)
+    created_at: datetime = _ts(nullable=False)
+    created_by_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True),
+    )
+    # NULL: active. Set by an admin (pauseWebhook) or by the worker after retries ran out.
+    paused_at: datetime | None = _ts(nullable=True)
+    paused_reason: str | None = Field(default=None, max_length=500)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one endpoint, with its attempts so far (`app.webhook_delivery`)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("webhook_id", "event_id", name="uq_delivery_webhook_event"),
+        sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    event_id: str = Field(max_length=40)
+    event_type: str = Field(max_length=64)
+    # The exact body signed and sent, identical on every attempt.
+    payload: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    # PENDING, DELIVERED or FAILED (retries ran out).
+    status: str = Field(max_length=16)
+    attempts: int = Field(default=0)
+    created_at: datetime = _ts(nullable=False)
+    next_attempt_at: datetime | None = _ts(nullable=True)
+    # A worker sending it holds it until then; after a crash another worker takes it over.
+    locked_until: datetime | None = _ts(nullable=True)
+    last_attempt_at: datetime | None = _ts(nullable=True)
+    response_code: int | None = Field(default=None)
+    last_error: str | None = Field(default=None, max_length=500)
+    delivered_at: datetime | None = _ts(nullable=True)
+
+
+class AssignmentExpiryNotice(SQLModel, table=True):
+    """An assignment's expiry already announced: at most one event per (assignment, expiry)."""
+
+    __tablename__ = "assignment_expiry_notice"
+
+    assignment_id: int = Field(primary_key=True)
+    expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), primary_key=True))
+    announced_at: datetime = _ts(nullable=False)
+
+
+class WorkerLease(SQLModel, table=True):
+    """On SQLite, the one worker allowed to run holds this row (`app.worker`)."""
+
+    __tablename__ = "worker_lease"
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=200)
+    expires_at: datetime = _ts(nullable=False)
+
+
+class ReportSchedule(SQLModel, table=True):
+    """A group progress report mailed to `recipient` on a schedule (`app.report_schedules`)."""
+
+    __tablename__ = "report_schedule"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    created_by_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True),
+    )
+    # NULL: every group (course) the recipient may see when the report is sent.
+    group_ids: list[int] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
+    course_ids: list[int] | None = Field(
+        default=None, sa_column=sa.Column(sa.JSON(), nullable=True)
+    )
+    status: str | None = Field(default=None, max_length=16)
+    frequency: str = Field(max_length=8)  # DAILY or WEEKLY
+    weekday: int | None = Field(default=None)  # 0 = Monday (WEEKLY only)
+    time_of_day: str = Field(max_length=5)  # HH:MM in `time_zone`
+    time_zone: str = Field(max_length=64)  # IANA name
+    format: str = Field(max_length=8)
+    created_at: datetime = _ts(nullable=False)
+    paused_at: datetime | None = _ts(nullable=True)
+    # The next moment it is due, in UTC; recomputed after every send and on resume.
+    next_run_at: datetime = _ts(nullable=False, index=True)
+
+
+class ReportSend(SQLModel, table=True):
+    """One period of one schedule, claimed before its mail is sent: at most one per period."""
+
+    __tablename__ = "report_send"
+
+    schedule_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("report_schedule.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    # The period's date in the schedule's time zone (ISO 8601).
+    period: str = Field(primary_key=True, max_length=10)
+    claimed_at: datetime = _ts(nullable=False)
+    sent_at: datetime | None = _ts(nullable=True)
+    rows: int | None = Field(default=None)
+    outcome: str | None = Field(default=None, max_length=500)

@@ -19,11 +19,13 @@ from typing import Literal, TypeVar, overload
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.websockets import WebSocket
 
 from app import audit
 from app.auth import Viewer
 from app.db import Database
 from app.errors import unauthenticated
+from app.live import Hub
 from app.models import ApiToken
 from app.settings import Settings
 from app.writes import run_write
@@ -40,6 +42,14 @@ class Context:
     viewer: Viewer | None
     scope: AccessScope
     loaders: Loaders
+    # The caller's address (`app.client_address`), for throttling sign-ins.
+    client: str = "unknown"
+    # Subscriptions only (`resolvers.live`): the token given at `connection_init`, checked
+    # again at every event; the socket, to close it with a reason; this process's live feed.
+    token: str | None = None
+    websocket: WebSocket | None = None
+    live: Hub | None = None
+    connection_params: dict[str, object] | None = None
 
     @overload
     def get_viewer(self, required: Literal[True] = True) -> Viewer: ...
@@ -75,8 +85,23 @@ async def sign_in(ctx: Context, viewer: Viewer, token: ApiToken) -> None:
     ctx.loaders = Loaders.create(ctx.db, ctx.scope)
 
 
-async def build_context(db: Database, settings: Settings, viewer: Viewer | None) -> Context:
+async def connect(ctx: Context, viewer: Viewer, token: str) -> None:
+    """A WebSocket's `connection_init` gave a valid token: the connection reads as its user
+    (subscriptions check the token again at every event)."""
+    ctx.viewer, ctx.token = viewer, token
+    ctx.scope = await load_scope(ctx.db, viewer)
+    ctx.loaders = Loaders.create(ctx.db, ctx.scope)
+
+
+async def build_context(
+    db: Database, settings: Settings, viewer: Viewer | None, client: str = "unknown"
+) -> Context:
     scope = await load_scope(db, viewer)
     return Context(
-        db=db, settings=settings, viewer=viewer, scope=scope, loaders=Loaders.create(db, scope)
+        db=db,
+        settings=settings,
+        viewer=viewer,
+        scope=scope,
+        loaders=Loaders.create(db, scope),
+        client=client,
     )

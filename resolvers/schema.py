@@ -22,14 +22,19 @@ from resolvers import (
     group_admin,
     groups,
     lesson_events,
+    live,
     node,
     progress,
+    report_schedules,
     site,
     user_admin,
     users,
+    webhooks,
 )
 from resolvers.complexity import QueryCostLimiter
 from resolvers.errors import ClientSafeErrors
+from resolvers.input_guard import InputGuard
+from resolvers.visibility import HintAwareExecutionContext, SchemaVisibility
 
 Query = merge_types(
     "Query",
@@ -42,6 +47,8 @@ Query = merge_types(
         progress.Query,
         export.Query,
         audit.Query,
+        webhooks.Query,
+        report_schedules.Query,
     ),
 )
 Mutation = merge_types(
@@ -55,13 +62,17 @@ Mutation = merge_types(
         group_admin.Mutation,
         course_admin.Mutation,
         lesson_events.Mutation,
+        webhooks.Mutation,
+        report_schedules.Mutation,
     ),
 )
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[ClientSafeErrors, QueryCostLimiter],
+    subscription=live.Subscription,
+    extensions=[ClientSafeErrors, QueryCostLimiter, InputGuard, SchemaVisibility],
+    execution_context_class=HintAwareExecutionContext,
 )
 
 
