@@ -11,7 +11,8 @@ Invariants:
 - a link is refused after `expires` (at most `Settings.export_link_ttl` after it was made);
 - a link dies with the token whose request made it: the download checks that this token is
   still unrevoked, unexpired and its user's (`app.auth.viewer_for_token_id`), so revoking a
-  token (or logging out) ends every link it minted at once;
+  token (or logging out) ends every link it minted at once; links the server mails itself
+  (`SERVER_MADE`) have no token, and only their expiry and the user's deactivation end them;
 - a link carries no access of its own: the download re-checks the viewer's current scope.
 """
 
@@ -28,6 +29,10 @@ from app.errors import AppError, unauthenticated
 from app.settings import Settings
 
 EXPORT_PATH = "/exports/progress.csv"
+# The token id of a link the server made itself (a scheduled report's mail): it has no token
+# to die with, lives `Settings.report_link_ttl`, and ends when its user is deactivated.
+SERVER_MADE = 0
+
 LINK_PARAMS = frozenset({"expires", "viewer", "token", "sig"})
 
 _INVALID = "This export link is not valid; ask for a new one (progressExportUrl)."

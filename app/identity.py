@@ -8,7 +8,7 @@ Invariants:
 - an email is checked by `email-validator` (syntax only, no DNS: deliverability is not
   ours to judge); it refuses invisible and format characters (a zero-width space would make
   a second address look like the first). The address stored is its normalised form.
-Migration 0007 recomputed the keys of existing rows with these rules.
+Migration 0008 recomputed the keys of existing rows with these rules.
 """
 
 from __future__ import annotations

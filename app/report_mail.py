@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from app import export, export_xlsx
 from app.auth import viewer_by_id
 from app.db import Database
-from app.export_links import signed_path
+from app.export_links import SERVER_MADE, signed_path
 from app.mailer import Attachment, Mail, send_mail
 from app.models import ReportSchedule, ReportSend, utcnow
 from app.report_schedules import ReportFormat, next_run, progress_status, when_of
@@ -156,7 +156,8 @@ def _mail(
         )
         return Mail(to, subject, text, (Attachment(name, kind, data),))
     link_settings = dataclasses.replace(settings, export_link_ttl=settings.report_link_ttl)
-    path = signed_path(link_settings, viewer_id, params.query_items(), utcnow())
+    # Minted by the server, not by a request: no token to die with (SERVER_MADE).
+    path = signed_path(link_settings, viewer_id, SERVER_MADE, params.query_items(), utcnow())
     text = (
         f"Your scheduled group progress report for {claim.period} is too large to attach.\n"
         f"Download it here (valid {settings.report_link_ttl.days} days; it re-checks your "

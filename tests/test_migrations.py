@@ -73,12 +73,12 @@ async def test_every_table_with_an_id_never_reuses_ids_on_sqlite(
     assert missing == []
 
 
-def _downgrade_before_0007(url: str) -> None:
-    command.downgrade(alembic_config(url), "0006")
+def _downgrade_before_0008(url: str) -> None:
+    command.downgrade(alembic_config(url), "0007")
 
 
 async def _insert_variants(db: Database, emails: list[str], groups: list[str]) -> None:
-    """Rows as revision 0006 keyed them (lower-cased)."""
+    """Rows as revision 0007 keyed them (lower-cased)."""
     now = sa.bindparam("now", utcnow(), type_=UTCDateTime())
     users = sa.text(
         "INSERT INTO user_account (first_name, last_name, email, email_key, created_at) "
@@ -93,9 +93,9 @@ async def _insert_variants(db: Database, emails: list[str], groups: list[str]) -
                 await session.execute(statement, {"value": value, "key": value.lower()})
 
 
-async def test_migration_0007_recomputes_keys(db: Database, database_url: str) -> None:
+async def test_migration_0008_recomputes_keys(db: Database, database_url: str) -> None:
     await db.dispose()
-    await asyncio.to_thread(_downgrade_before_0007, database_url)
+    await asyncio.to_thread(_downgrade_before_0008, database_url)
     await _insert_variants(
         db,
         [fullwidth("STUDENT") + "@example.com", "Stra\u00dfe@example.com"],
@@ -110,11 +110,11 @@ async def test_migration_0007_recomputes_keys(db: Database, database_url: str) -
     assert [g for (g,) in groups] == ["cohort 1"]
 
 
-async def test_migration_0007_refuses_rows_that_would_collide(
+async def test_migration_0008_refuses_rows_that_would_collide(
     db: Database, database_url: str
 ) -> None:
     await db.dispose()
-    await asyncio.to_thread(_downgrade_before_0007, database_url)
+    await asyncio.to_thread(_downgrade_before_0008, database_url)
     variants = ["student@example.com", fullwidth("s") + "tudent@example.com"]
     await _insert_variants(db, variants, ["Cohort 1", fullwidth("C") + "ohort 1"])
     await db.dispose()
@@ -123,6 +123,6 @@ async def test_migration_0007_refuses_rows_that_would_collide(
     async with db.read() as session:
         keys = (await session.execute(sa.text("SELECT email_key FROM user_account"))).all()
         revision = (await session.execute(sa.text("SELECT version_num FROM alembic_version"))).one()
-    # Nothing changed: the keys are as they were, the schema still at 0006.
+    # Nothing changed: the keys are as they were, the schema still at 0007.
     assert sorted(k for (k,) in keys) == sorted(v.lower() for v in variants)
-    assert revision == ("0006",)
+    assert revision == ("0007",)
