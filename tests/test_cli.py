@@ -189,7 +189,7 @@ def test_init_asks_for_the_password_twice_on_a_terminal(
     assert main(INIT) == 2
     assert "the two passwords differ" in capsys.readouterr().err
     assert query(database_url, select(Site.name)) == []
-    answers = iter(["s3cret-pass", "s3cret-pass"])
+    answers = iter(["Vq3-tumble-orchid-92", "Vq3-tumble-orchid-92"])
     assert main(INIT) == 0
     assert prompts == ["Owner password: ", "Owner password again: "] * 2
     assert len(query(database_url, select(Site.name))) == 1
