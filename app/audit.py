@@ -65,6 +65,16 @@ class AuditAction(enum.StrEnum):
     LESSON_VIEW = "lesson.view"
     LESSON_COMPLETE = "lesson.complete"
     EXPORT_PROGRESS = "export.progress"
+    REPORT_SCHEDULE_CREATE = "report_schedule.create"
+    REPORT_SCHEDULE_DELETE = "report_schedule.delete"
+    REPORT_SCHEDULE_PAUSE = "report_schedule.pause"
+    REPORT_SCHEDULE_RESUME = "report_schedule.resume"
+    WEBHOOK_CREATE = "webhook.create"
+    WEBHOOK_DELETE = "webhook.delete"
+    WEBHOOK_PAUSE = "webhook.pause"
+    WEBHOOK_REDELIVER = "webhook.redeliver"
+    WEBHOOK_RESUME = "webhook.resume"
+    WEBHOOK_ROTATE_SECRET = "webhook.rotate_secret"  # noqa: S105
 
 
 def ref(type_name: str, pk: int) -> str:
