@@ -314,7 +314,7 @@ async def _not_ready_because(settings: Settings) -> str | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from app.serving import serve
 
     settings = _settings()
     # A server on a database it cannot use would answer every request with an error.
@@ -322,7 +322,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if reason is not None:
         print(f"serve: not starting: {reason}.", file=sys.stderr)
         return 1
-    uvicorn.run(
+    serve(
         "app.asgi:app",
         host=args.host or settings.host,
         port=args.port or settings.port,

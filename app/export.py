@@ -26,10 +26,10 @@ import difflib
 import enum
 import io
 import re
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -343,7 +343,7 @@ def _iso_utc_postgresql(element: iso_utc, compiler: SQLCompiler, **kw: Any) -> s
     return compiler.process(sa.func.to_char(utc, ISO_FORMAT["postgresql"]), **kw)
 
 
-# What the export reads of each report row, in the order `format_rows` unpacks it.
+# What the export reads of each report row, in the order `visible_rows` unpacks it.
 EXPORT_COLUMNS: tuple[Any, ...] = (
     col(User.id),
     col(User.first_name),
@@ -365,12 +365,25 @@ def export_statement(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
     return report_rows(scope, flt).with_only_columns(*EXPORT_COLUMNS)
 
 
-def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
-    """Rows of `export_statement` as CSV cells, in `HEADER` order.
+class ExportRow(NamedTuple):
+    """One export row as the viewer may read it: a hidden value is None."""
 
-    Only text from the database is neutralised: dates and percentages are formatted by us
-    and start with a digit.
-    """
+    first: str
+    last: str
+    email: str | None
+    company: str | None
+    group: str
+    course: str
+    activated: str
+    done: int
+    lessons: int
+    completed: str | None
+    expires: str | None
+
+
+def visible_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterator[ExportRow]:
+    """Rows of `export_statement` with what the viewer may not read left out (the CSV and the
+    XLSX writers both read these)."""
     # Every exported student is a member of a visible group, so both hold today; asking the
     # policy keeps the export right if the field rules ever change.
     contact, enrollment = rules.CONTACT, rules.ENROLLMENT
@@ -388,18 +401,40 @@ def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
         completed,
         expires,
     ) in rows:
-        contact_visible = contact.allows(scope, student)
-        yield [
-            neutralise(first),
-            neutralise(last),
-            neutralise(email) if contact_visible else "",
-            neutralise(company) if contact_visible and company else "",
-            neutralise(group),
-            neutralise(course),
+        shown = contact.allows(scope, student)
+        yield ExportRow(
+            first,
+            last,
+            email if shown else None,
+            company if shown else None,
+            group,
+            course,
             activated,
-            str(percent(done, lessons)),
-            completed or "",
-            (expires or "") if enrollment.allows(scope, student) else "",
+            done,
+            lessons,
+            completed,
+            expires if enrollment.allows(scope, student) else None,
+        )
+
+
+def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
+    """Rows of `export_statement` as CSV cells, in `HEADER` order.
+
+    Only text from the database is neutralised: dates and percentages are formatted by us
+    and start with a digit.
+    """
+    for row in visible_rows(scope, rows):
+        yield [
+            neutralise(row.first),
+            neutralise(row.last),
+            neutralise(row.email) if row.email else "",
+            neutralise(row.company) if row.company else "",
+            neutralise(row.group),
+            neutralise(row.course),
+            row.activated,
+            str(percent(row.done, row.lessons)),
+            row.completed or "",
+            row.expires or "",
         ]
 
 

@@ -40,7 +40,7 @@ Write rules (the `can_*` methods of `AccessScope`; mutations in `app/*_admin.py`
   edits the owner's account;
 - site admin: users (not the owner), roles (not the owner's, not SITE_ADMIN), groups, analyst
   assignments, courses, enrollments, anyone's lesson progress;
-- group analyst, student: their own lesson progress only; never enrollments (the seed's FAQ);
+- group analyst, student: their own lesson progress only; never enrollments;
 - everyone signed in: its own API tokens, and nobody else's (`rules.TOKEN`);
 - SITE_OWNER is never granted or revoked and nobody changes the owner's roles, so there is
   always exactly one owner.
@@ -166,7 +166,7 @@ class AccessScope:
         return self.is_admin
 
     def can_manage_enrollments(self) -> bool:
-        """Admins only: a Group Analyst never manages enrollments (the seed's FAQ)."""
+        """Admins only: a Group Analyst never manages enrollments."""
         return self.is_admin
 
     def can_record_progress_for(self, user_id: int) -> bool:

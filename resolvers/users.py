@@ -149,16 +149,8 @@ class UserType(Node):
     ) -> list[Annotated[ProgressType, strawberry.lazy("resolvers.progress")]]:
         from resolvers.progress import ProgressType
 
-        loaders = info.context.loaders
-        rows = await loaders.progress_by_user_id.load(self.user_id)
-        for _, course in rows:
-            loaders.course_by_id.remember(course)
-        return [
-            ProgressType.from_enrollment(
-                enrollment, course.lesson_count, group_id=self.via_group_id
-            )
-            for enrollment, course in rows
-        ]
+        rows = await info.context.loaders.progress_by_user_id.load(self.user_id)
+        return [ProgressType.from_row(row, group_id=self.via_group_id) for row in rows]
 
 
 async def load_user(ctx: Context, user_id: int | None) -> UserType | None:

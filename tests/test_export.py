@@ -159,7 +159,7 @@ async def test_owner_exports_every_group_exactly(small: Small, api: Any) -> None
     assert response.headers["cache-control"] == "no-store"
 
 
-async def test_header_is_exactly_the_article_columns(small: Small, api: Any) -> None:
+async def test_header_is_exactly_the_documented_columns(small: Small, api: Any) -> None:
     response = await download(api.client, await small.token(small.world.owner))
     rows = list(csv.reader(io.StringIO(response.text)))
     assert rows[0] == [
