@@ -56,7 +56,7 @@ async def reactivate_user(session: AsyncSession, scope: AccessScope, *, user_id:
         return user
     if analyst:
         # Counted before the change: this user's seat is not in use while it is inactive.
-        await seats.claim(session)
+        await seats.claim(session, field="userId")
     before = user.deactivated_at
     user.deactivated_at = None
     details = {"deactivatedAt": audit.iso(before)}

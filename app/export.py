@@ -22,6 +22,7 @@ Invariants:
 from __future__ import annotations
 
 import csv
+import difflib
 import enum
 import io
 import re
@@ -267,11 +268,13 @@ class UnknownNames(ValueError):
 async def params_by_name(
     db: Database, group_names: Sequence[str], course_names: Sequence[str], status: str | None
 ) -> ExportParams:
-    """The command line's parameters: groups by name (case-insensitively, as names are
-    unique), courses by exact name (every course of that name: course names are not unique).
-    """
+    """The command line's parameters: groups and courses by name, case-insensitively (a
+    course name may match several courses: course names are not unique). An unknown name is
+    `UnknownNames`, suggesting the closest existing name."""
+    group_keys = {group_name_key(name): name for name in group_names}
+    course_keys = {name.strip().lower(): name for name in course_names}
+    course_key = sa.func.lower(col(Course.name))
     async with db.read() as session:
-        group_keys = {group_name_key(name): name for name in group_names}
         groups = (
             await session.execute(
                 select(Group.id, Group.name_key).where(col(Group.name_key).in_(group_keys))
@@ -279,20 +282,37 @@ async def params_by_name(
         ).all()
         courses = (
             await session.execute(
-                select(Course.id, Course.name).where(col(Course.name).in_(course_names))
+                select(Course.id, course_key.label("key")).where(course_key.in_(course_keys))
             )
         ).all()
-    found_groups = {key for _, key in groups}
-    found_courses = {name for _, name in courses}
-    missing = [f"no group named {group_keys[k]!r}" for k in group_keys.keys() - found_groups]
-    missing += [f"no course named {name!r}" for name in set(course_names) - found_courses]
+        missing_groups = group_keys.keys() - {key for _, key in groups}
+        missing_courses = course_keys.keys() - {key for _, key in courses}
+        missing = [
+            _unknown("group", group_keys[k], await _names(session, col(Group.name)))
+            for k in sorted(missing_groups)
+        ] + [
+            _unknown("course", course_keys[k], await _names(session, col(Course.name)))
+            for k in sorted(missing_courses)
+        ]
     if missing:
-        raise UnknownNames("; ".join(sorted(missing)))
+        raise UnknownNames("; ".join(missing))
     return ExportParams(
         tuple(sorted(g[0] for g in groups)) or None,
         tuple(sorted(c[0] for c in courses)) or None,
         ProgressStatus(status) if status else None,
     )
+
+
+async def _names(session: AsyncSession, column: Any) -> list[str]:
+    return list((await session.execute(sa.select(column).distinct())).scalars())
+
+
+def _unknown(kind: str, name: str, existing: list[str]) -> str:
+    """The complaint about an unknown name, with the closest existing name if one is close."""
+    by_key = {n.lower(): n for n in existing}
+    close = difflib.get_close_matches(name.strip().lower(), list(by_key), n=1, cutoff=0.6)
+    hint = f" (did you mean {by_key[close[0]]!r}?)" if close else ""
+    return f"no {kind} named {name!r}{hint}"
 
 
 # -- rows and CSV ----------------------------------------------------------------------------
