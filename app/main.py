@@ -46,6 +46,7 @@ from app.client_address import client_address
 from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
+from app.gc_tuning import tune_gc
 from app.http_guards import RequestGuards
 from app.live import Hub
 from app.pagination import CURSOR_KEY
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(export_xlsx.sweep_stale)
+        tune_gc()  # once per worker, after every import (app.gc_tuning)
         yield
         await hub.stop()
         if db is None:

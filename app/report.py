@@ -115,23 +115,29 @@ REPORT_ORDER = Order(
     )
 )
 
-REPORT_COLUMNS: tuple[Any, ...] = (
-    col(Group.id).label("group_id"),
-    col(Group.name).label("group_name"),
-    col(User.id).label("student_id"),
-    col(User.first_name).label("first_name"),
-    col(User.last_name).label("last_name"),
-    col(User.email).label("email"),
-    col(User.company).label("company"),
+# What a `Progress` reads of an enrollment and its course, by label: the progress loaders
+# select exactly these, and report rows carry them too (`resolvers.progress` reads either).
+PROGRESS_COLUMNS: tuple[Any, ...] = (
+    col(Enrollment.id).label("enrollment_id"),
+    col(Enrollment.user_id).label("student_id"),
     col(Course.id).label("course_id"),
     col(Course.name).label("course_name"),
     col(Course.lesson_count).label("lesson_count"),
-    col(Enrollment.id).label("enrollment_id"),
     col(Enrollment.activated_at).label("activated_at"),
     col(Enrollment.expires_at).label("expires_at"),
     col(Enrollment.completed_at).label("completed_at"),
     col(Enrollment.lessons_viewed).label("lessons_viewed"),
     col(Enrollment.lessons_completed).label("lessons_completed"),
+)
+
+REPORT_COLUMNS: tuple[Any, ...] = (
+    col(Group.id).label("group_id"),
+    col(Group.name).label("group_name"),
+    col(User.first_name).label("first_name"),
+    col(User.last_name).label("last_name"),
+    col(User.email).label("email"),
+    col(User.company).label("company"),
+    *PROGRESS_COLUMNS,
 )
 
 

@@ -19,12 +19,6 @@ class CourseByIdLoader(RowByIdLoader[Course]):
     def visible(self) -> ColumnElement[bool]:
         return rules.COURSE.clause(self.scope, col(Course.id))
 
-    def remember(self, course: Course) -> None:
-        """Cache a course read by another scoped statement (one that applied
-        `rules.COURSE`), so resolving it later costs no statement."""
-        assert course.id is not None
-        self.prime(course.id, course)
-
 
 class LessonsByCourseIdLoader(Loader[int, list[Lesson]]):
     """Lessons in course order, for courses the caller already resolved (and so may see)."""

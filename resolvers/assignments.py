@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import strawberry
 
 from app.models import AnalystAssignment
+from permissions.policy import in_force
 from resolvers.context import Info
 from resolvers.groups import GroupType, load_group
 from resolvers.relay import Node, to_global_id
 from resolvers.users import UserType, load_user
+
+
+@strawberry.enum(description="Whether an assignment grants access now.")
+class AssignmentStatus(enum.Enum):
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
 
 
 @strawberry.type(
@@ -35,6 +43,14 @@ class GroupAnalystAssignmentType(Node):
             group_id=assignment.group_id,
             assigned_by_id=assignment.assigned_by_id,
         )
+
+    @strawberry.field(
+        description="EXPIRED once `expiresAt` has passed: the access ended (the group itself "
+        "is then hidden from the analyst)."
+    )
+    def status(self, info: Info) -> AssignmentStatus:
+        active = in_force(self.expires_at, info.context.scope.now)
+        return AssignmentStatus.ACTIVE if active else AssignmentStatus.EXPIRED
 
     @strawberry.field
     async def analyst(self, info: Info) -> UserType | None:

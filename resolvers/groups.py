@@ -15,12 +15,12 @@ import strawberry
 from sqlmodel import col
 
 from app.listing import GROUP_ORDER, group_search_clause, user_order
-from app.models import Group
+from app.models import Course, Group
 from app.pagination import PageKey, check_page
 from app.report import REPORT_ORDER, CourseSummary
 from permissions import rules
 from resolvers.context import Context, Info
-from resolvers.courses import CourseType, load_course
+from resolvers.courses import CourseType
 from resolvers.pagination import Connection, build_connection, list_page
 from resolvers.progress_filter import ProgressFilterInput, to_filter
 from resolvers.relay import Node, to_global_id
@@ -45,10 +45,11 @@ class CourseProgressSummaryType:
     completion_rate: float = strawberry.field(
         description="Completed rows per enrolled row, as 0-100, rounded down to one decimal."
     )
-    course_id: strawberry.Private[int]
+    course_value: strawberry.Private[CourseType]
 
     @classmethod
-    def from_summary(cls, summary: CourseSummary) -> CourseProgressSummaryType:
+    def from_summary(cls, summary: CourseSummary, course: Course) -> CourseProgressSummaryType:
+        """`course` was read in the viewer's course scope (`ProgressSummaryByGroupIdLoader`)."""
         return cls(
             enrolled=summary.enrolled,
             not_started=summary.not_started,
@@ -56,12 +57,12 @@ class CourseProgressSummaryType:
             completed=summary.completed,
             average_percent_completed=summary.average_percent_completed,
             completion_rate=summary.completion_rate,
-            course_id=summary.course_id,
+            course_value=CourseType.from_model(course),
         )
 
     @strawberry.field
-    async def course(self, info: Info) -> CourseType | None:
-        return await load_course(info.context, self.course_id)
+    def course(self) -> CourseType | None:
+        return self.course_value
 
 
 @strawberry.type(name="Group", description="A cohort of students.")
@@ -136,11 +137,8 @@ class GroupType(Node):
 
     @strawberry.field(description="Per course: how this group's members stand, in course order.")
     async def progress_summary(self, info: Info) -> list[CourseProgressSummaryType]:
-        loaders = info.context.loaders
-        rows = await loaders.progress_summary_by_group_id.load(self.db_id)
-        for _, course in rows:
-            loaders.course_by_id.remember(course)
-        return [CourseProgressSummaryType.from_summary(summary) for summary, _ in rows]
+        rows = await info.context.loaders.progress_summary_by_group_id.load(self.db_id)
+        return [CourseProgressSummaryType.from_summary(summary, course) for summary, course in rows]
 
 
 async def load_group(ctx: Context, group_id: int | None) -> GroupType | None:

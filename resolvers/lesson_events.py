@@ -43,7 +43,7 @@ async def _record(info: Info, input: LessonEventInput, *, complete: bool) -> Les
         ),
     )
     return LessonEventPayload(
-        progress=ProgressType.from_enrollment(event.enrollment, event.course.lesson_count),
+        progress=ProgressType.from_enrollment(event.enrollment, event.course),
         lesson=LessonType.from_model(event.lesson),
         viewed_at=event.progress.viewed_at,
         completed_at=event.progress.completed_at,

@@ -1,19 +1,24 @@
 """The `Progress` type (one student in one course, seen through one group in reports) and the
 `groupProgress` report.
 
-Invariant: report rows come from `app.report` (the CSV export's SQL), so both agree on
-which rows exist, their order and their percentages.
+Invariants: report rows come from `app.report` (the CSV export's SQL), so both agree on
+which rows exist, their order and their percentages. A `Progress` is built with its course
+in hand and answers `course` without a lookup: every path that builds one read the course
+in the viewer's course scope (the progress loaders filter by `rules.COURSE`; report rows
+exist only for admins and analysts, who see every course; the lesson and enrollment
+mutations answer the enrolled student itself or an admin), so the course shown is one the
+viewer may see, exactly as `node(id:)` on that course would answer.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import strawberry
 
-from app.models import Enrollment
+from app.models import Course, Enrollment
 from app.report import (
     REPORT_COLUMNS,
     REPORT_ORDER,
@@ -26,7 +31,7 @@ from app.report import (
 from permissions import rules
 from permissions.fields import visible_field
 from resolvers.context import Info
-from resolvers.courses import CourseType, load_course
+from resolvers.courses import CourseType
 from resolvers.groups import GroupType, load_group
 from resolvers.pagination import Connection, list_page
 from resolvers.progress_filter import ProgressFilterInput, to_filter
@@ -52,28 +57,49 @@ class ProgressType(Node):
     )
     status: ProgressStatus
     student_id: strawberry.Private[int]
-    course_id: strawberry.Private[int]
+    course_value: strawberry.Private[CourseType]
     group_id: strawberry.Private[int | None]
     expires_at_value: strawberry.Private[datetime | None]
 
     @classmethod
-    def from_enrollment(
-        cls, enrollment: Enrollment, lesson_count: int, group_id: int | None = None
-    ) -> ProgressType:
-        assert enrollment.id is not None
+    def from_row(cls, row: Any, group_id: int | None = None) -> ProgressType:
+        """From a row with the labels of `app.report.PROGRESS_COLUMNS` (report rows too)."""
+        lessons = row.lesson_count
         return cls(
-            id=to_global_id("Progress", enrollment.id),
-            activated_at=enrollment.activated_at,
-            completed_at=enrollment.completed_at,
-            percent_viewed=percent(enrollment.lessons_viewed, lesson_count),
-            percent_completed=percent(enrollment.lessons_completed, lesson_count),
-            status=status_of(
-                enrollment.lessons_viewed, enrollment.lessons_completed, enrollment.completed_at
+            id=to_global_id("Progress", row.enrollment_id),
+            activated_at=row.activated_at,
+            completed_at=row.completed_at,
+            percent_viewed=percent(row.lessons_viewed, lessons),
+            percent_completed=percent(row.lessons_completed, lessons),
+            status=status_of(row.lessons_viewed, row.lessons_completed, row.completed_at),
+            student_id=row.student_id,
+            course_value=CourseType(
+                id=to_global_id("Course", row.course_id),
+                name=row.course_name,
+                lesson_count=lessons,
+                db_id=row.course_id,
             ),
-            student_id=enrollment.user_id,
-            course_id=enrollment.course_id,
             group_id=group_id,
-            expires_at_value=enrollment.expires_at,
+            expires_at_value=row.expires_at,
+        )
+
+    @classmethod
+    def from_enrollment(cls, enrollment: Enrollment, course: Course) -> ProgressType:
+        """From an enrollment a mutation holds, with its course."""
+        assert enrollment.id is not None and course.id is not None
+        return cls.from_row(
+            EnrollmentRow(
+                enrollment_id=enrollment.id,
+                student_id=enrollment.user_id,
+                course_id=course.id,
+                course_name=course.name,
+                lesson_count=course.lesson_count,
+                activated_at=enrollment.activated_at,
+                expires_at=enrollment.expires_at,
+                completed_at=enrollment.completed_at,
+                lessons_viewed=enrollment.lessons_viewed,
+                lessons_completed=enrollment.lessons_completed,
+            )
         )
 
     @visible_field(
@@ -89,27 +115,32 @@ class ProgressType(Node):
         return await load_user(info.context, self.student_id)
 
     @strawberry.field
-    async def course(self, info: Info) -> CourseType | None:
-        return await load_course(info.context, self.course_id)
+    def course(self) -> CourseType | None:
+        return self.course_value
 
     @strawberry.field(description="The group this row is reported under; null outside reports.")
     async def group(self, info: Info) -> GroupType | None:
         return await load_group(info.context, self.group_id)
 
 
+class EnrollmentRow(NamedTuple):
+    """An enrollment in hand, under the labels of `app.report.PROGRESS_COLUMNS`."""
+
+    enrollment_id: int
+    student_id: int
+    course_id: int
+    course_name: str
+    lesson_count: int
+    activated_at: datetime
+    expires_at: datetime | None
+    completed_at: datetime | None
+    lessons_viewed: int
+    lessons_completed: int
+
+
 def progress_from_report_row(row: Any) -> ProgressType:
     """A `Progress` from an `app.report` row, reported under the row's group."""
-    enrollment = Enrollment(
-        id=row.enrollment_id,
-        user_id=row.student_id,
-        course_id=row.course_id,
-        activated_at=row.activated_at,
-        expires_at=row.expires_at,
-        completed_at=row.completed_at,
-        lessons_viewed=row.lessons_viewed,
-        lessons_completed=row.lessons_completed,
-    )
-    return ProgressType.from_enrollment(enrollment, row.lesson_count, group_id=row.group_id)
+    return ProgressType.from_row(row, group_id=row.group_id)
 
 
 @strawberry.type

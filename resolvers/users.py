@@ -25,6 +25,7 @@ from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
 
 if TYPE_CHECKING:
+    from resolvers.access_review import AccessReview
     from resolvers.assignments import GroupAnalystAssignmentType
     from resolvers.groups import GroupType
     from resolvers.progress import ProgressType
@@ -100,7 +101,8 @@ class UserType(Node):
         return [GroupType.from_model(group) for group in groups]
 
     @strawberry.field(
-        description="Groups this user reports on as an analyst (admins and the user itself)."
+        description="This user's analyst assignments (admins and the user itself), expired "
+        "ones too: see `status`. An expired assignment's group is null for the analyst."
     )
     async def analyst_assignments(
         self, info: Info
@@ -127,6 +129,18 @@ class UserType(Node):
         return await api_tokens_page(info.context, self.user_id, first, after, active)
 
     @strawberry.field(
+        description="Site admins: who can see this user now through analyst assignments "
+        "(through which groups, since, until) and, for an analyst, the groups and number of "
+        "students it sees now. Null for anyone else."
+    )
+    async def access_review(
+        self, info: Info
+    ) -> Annotated[AccessReview, strawberry.lazy("resolvers.access_review")] | None:
+        from resolvers.access_review import review_of
+
+        return await review_of(info.context, self.user_id)
+
+    @strawberry.field(
         description="The user's enrollments, in course order, if you may report on this user; "
         "through `Group.members` each row carries that group."
     )
@@ -135,16 +149,8 @@ class UserType(Node):
     ) -> list[Annotated[ProgressType, strawberry.lazy("resolvers.progress")]]:
         from resolvers.progress import ProgressType
 
-        loaders = info.context.loaders
-        rows = await loaders.progress_by_user_id.load(self.user_id)
-        for _, course in rows:
-            loaders.course_by_id.remember(course)
-        return [
-            ProgressType.from_enrollment(
-                enrollment, course.lesson_count, group_id=self.via_group_id
-            )
-            for enrollment, course in rows
-        ]
+        rows = await info.context.loaders.progress_by_user_id.load(self.user_id)
+        return [ProgressType.from_row(row, group_id=self.via_group_id) for row in rows]
 
 
 async def load_user(ctx: Context, user_id: int | None) -> UserType | None:

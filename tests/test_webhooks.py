@@ -251,7 +251,7 @@ async def test_rotating_the_secret_signs_with_the_new_one_only(
 
 HOSTILE_URLS = [
     ("", "must be an https URL"),
-    ("https://" + "a" * 2000 + ".example", "at most 2000"),
+    ("https://" + "a" * 2000 + ".example", "characters"),
     ("http://hooks.example.com/x", "must start with https://"),
     ("ftp://hooks.example.com/x", "must start with https://"),
     ("https://127.0.0.1/hook", "private or loopback"),
@@ -262,7 +262,7 @@ HOSTILE_URLS = [
     ("https://localhost/hook", "private or loopback"),
     ("https://user:pw@hooks.example.com/", "user name or password"),
     ("https://hooks.exampl\u0435.com/", "plain ASCII"),  # a Cyrillic look-alike "e"
-    ("https://hooks.example.com/\x00", "plain ASCII"),
+    ("https://hooks.example.com/\x00", "NUL"),
     ("https://no-such-host.invalid/hook", "does not resolve"),
 ]
 
