@@ -29,7 +29,7 @@ after(async () => {
 async function signIn(page, email) {
   await page.goto("/");
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("demo-password");
+  await page.getByLabel("Password").fill(server.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
 }

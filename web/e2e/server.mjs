@@ -50,8 +50,12 @@ export async function startServer() {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  // run-dev prints the demo accounts' password; the tests sign in with it.
+  const password = /demo password for every account below: (\S+?)\)/.exec(output)?.[1];
+  if (!password) throw new Error(`no demo password in the server's output:\n${output}`);
   return {
     url,
+    password,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
