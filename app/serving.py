@@ -12,8 +12,9 @@ Invariants:
   the supervisor holds: connections the kernel queued on it meanwhile wait for the new
   worker instead of being refused; a connection the dead worker was serving is lost (as in
   any crash); the other workers are not disturbed;
-- a worker that dies within `STARTUP_GRACE` seconds of its start (the app cannot import,
-  the database URL is wrong) stops the supervisor instead of being restarted in a loop;
+- a worker that dies before it has started serving (the app cannot import, the database
+  URL is wrong) stops the supervisor instead of being restarted in a loop; one that dies
+  after it started serving, however soon, is replaced;
 - SIGTERM or SIGINT to the supervisor stops every worker gracefully (uvicorn's shutdown:
   in-flight requests finish) and then the supervisor exits; a worker whose supervisor is
   gone (kill -9) stops itself the same way within `CHECK_INTERVAL`, so no orphan keeps the
@@ -30,16 +31,15 @@ import socket
 import threading
 import time
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event as EventType
 from typing import Any
 
 import uvicorn
 
 log = logging.getLogger("uvicorn.error")
 
-# How often the supervisor looks for dead workers, and how young a death is a start-up
-# failure (seconds).
+# How often the supervisor looks for dead workers (seconds).
 CHECK_INTERVAL = 0.5
-STARTUP_GRACE = 5.0
 
 
 def serve(
@@ -73,14 +73,29 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(app: str, options: dict[str, Any], sock: socket.socket, parent: int) -> None:
+class _ReportingServer(uvicorn.Server):
+    """A uvicorn server that tells its supervisor once its start-up has completed."""
+
+    def __init__(self, config: uvicorn.Config, ready: EventType) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.ready.set()
+
+
+def _worker(
+    app: str, options: dict[str, Any], sock: socket.socket, parent: int, ready: EventType
+) -> None:
     def watch_parent() -> None:
         while os.getppid() == parent:
             time.sleep(CHECK_INTERVAL)
         os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful shutdown
 
     threading.Thread(target=watch_parent, daemon=True).start()
-    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+    _ReportingServer(uvicorn.Config(app, **options), ready).run(sockets=[sock])
 
 
 class Supervisor:
@@ -94,15 +109,16 @@ class Supervisor:
         # One socket per worker slot, bound here so a taken port fails at once.
         check_port_free(host, port)
         self.sockets = [reuse_port_socket(host, port) for _ in range(workers)]
-        self.processes: list[tuple[BaseProcess, float]] = []
+        self.processes: list[tuple[BaseProcess, EventType]] = []
         self.failed = False
 
-    def _start(self, slot: int) -> tuple[BaseProcess, float]:
+    def _start(self, slot: int) -> tuple[BaseProcess, EventType]:
+        ready = self.context.Event()
         process = self.context.Process(
-            target=_worker, args=(self.app, self.options, self.sockets[slot], os.getpid())
+            target=_worker, args=(self.app, self.options, self.sockets[slot], os.getpid(), ready)
         )
         process.start()
-        return process, time.monotonic()
+        return process, ready
 
     def run(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -123,10 +139,10 @@ class Supervisor:
             raise SystemExit(3)
 
     def _replace_dead(self) -> None:
-        for slot, (process, started) in enumerate(self.processes):
+        for slot, (process, ready) in enumerate(self.processes):
             if process.is_alive():
                 continue
-            if time.monotonic() - started < STARTUP_GRACE:
+            if not ready.is_set():
                 log.error(
                     "worker %s failed to start (exit %s); stopping", process.pid, process.exitcode
                 )
