@@ -7,16 +7,26 @@ no code with `permissions.rules` or `permissions.policy`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from app.db import Database
 from app.ids import parse_global_id
 from app.models import Role
+from app.settings import Settings
 from tests.support import Api
 from tests.worlds import Built, Spec, build, specs
+
+
+@pytest.fixture(name="settings")
+def unmetered_settings(settings: Settings) -> Settings:
+    """One app serves every Hypothesis example of a test, hundreds of broad queries a minute
+    with one token: the per-token cost budget (tested in tests/test_cost_budget.py) would
+    answer RATE_LIMITED long before the access rules under test are exhausted."""
+    return replace(settings, cost_budget_per_minute=10**12)
 
 
 @dataclass
