@@ -31,6 +31,8 @@ export async function startServer() {
       GROUPANALYST_LOG_LEVEL: "warning",
     },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: stop() ends the server and the worker run-dev starts beside it.
+    detached: true,
   });
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
@@ -57,8 +59,21 @@ export async function startServer() {
     url,
     password,
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+      // SIGTERM for a graceful stop; after 15 s, SIGKILL to the whole group, so a server that
+      // does not stop can never keep the test run (and CI) waiting.
+      const exited = new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+      process.kill(-child.pid, "SIGTERM");
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, 15_000);
+      await exited;
+      clearTimeout(timer);
+      child.stdout.destroy();
+      child.stderr.destroy();
       rmSync(folder, { recursive: true, force: true });
     },
   };
