@@ -158,6 +158,16 @@ class Query:
         )
 
 
+async def _set_paused(
+    info: Info, input: ReportScheduleInput, *, paused: bool
+) -> ReportSchedulePayload:
+    pk = _pk(input.schedule_id)
+    schedule = await info.context.write(
+        lambda s, scope: report_schedules.set_paused(s, scope, pk, paused=paused)
+    )
+    return ReportSchedulePayload(schedule=ReportScheduleType.from_model(schedule))
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
@@ -180,21 +190,13 @@ class Mutation:
     async def pause_report_schedule(
         self, info: Info, input: ReportScheduleInput
     ) -> ReportSchedulePayload:
-        pk = _pk(input.schedule_id)
-        schedule = await info.context.write(
-            lambda s, scope: report_schedules.set_paused(s, scope, pk, paused=True)
-        )
-        return ReportSchedulePayload(schedule=ReportScheduleType.from_model(schedule))
+        return await _set_paused(info, input, paused=True)
 
     @strawberry.mutation(description="Send again from the next period (missed ones are skipped).")
     async def resume_report_schedule(
         self, info: Info, input: ReportScheduleInput
     ) -> ReportSchedulePayload:
-        pk = _pk(input.schedule_id)
-        schedule = await info.context.write(
-            lambda s, scope: report_schedules.set_paused(s, scope, pk, paused=False)
-        )
-        return ReportSchedulePayload(schedule=ReportScheduleType.from_model(schedule))
+        return await _set_paused(info, input, paused=False)
 
     @strawberry.mutation(description="Delete a schedule.")
     async def delete_report_schedule(
