@@ -11,7 +11,10 @@ compilable: the operation runs through Strawberry.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import sqlalchemy as sa
 
 from app.listing import COURSE_ORDER, USER_COLUMNS, user_order
 from app.report import CourseSummary, percent, status_of
@@ -34,6 +37,7 @@ from compiled.plan import Field
 from loaders.progress import progress_of_users, summaries_of_groups
 from loaders.users import member_rows
 from permissions import rules
+from permissions.policy import AccessScope
 
 COURSE: dict[str, FieldBuilder] = {
     "id": global_id("Course", "id"),
@@ -73,9 +77,17 @@ PROGRESS: dict[str, FieldBuilder] = {
 }
 
 
-def _user_progress(b: Build, field: Field, src: Source) -> Part:
-    rows = correlated(progress_of_users(b.scope, [src["id"]]), src)
-    return listed(b, rows, COURSE_ORDER, lambda row: obj(b, field, row, PROGRESS))
+def _in_course_order(
+    rows_of: Callable[[AccessScope, Sequence[Any]], sa.Select[Any]],
+    table: dict[str, FieldBuilder],
+) -> FieldBuilder:
+    """A list in course order read by `rows_of(scope, [the parent's id])` (a loader's own)."""
+
+    def build(b: Build, field: Field, src: Source) -> Part:
+        rows = correlated(rows_of(b.scope, [src["id"]]), src)
+        return listed(b, rows, COURSE_ORDER, lambda row: obj(b, field, row, table))
+
+    return build
 
 
 USER: dict[str, FieldBuilder] = {
@@ -86,7 +98,7 @@ USER: dict[str, FieldBuilder] = {
     "company": Guarded(rules.CONTACT, "id", "company"),
     "createdAt": Guarded(rules.PRIVATE, "id", "created_at", date_time),
     "deactivatedAt": Guarded(rules.PRIVATE, "id", "deactivated_at", date_time),
-    "progress": _user_progress,
+    "progress": _in_course_order(progress_of_users, PROGRESS),
 }
 
 
@@ -119,15 +131,10 @@ def _members(b: Build, field: Field, src: Source) -> Part:
     )
 
 
-def _summaries(b: Build, field: Field, src: Source) -> Part:
-    rows = correlated(summaries_of_groups(b.scope, [src["id"]]), src)
-    return listed(b, rows, COURSE_ORDER, lambda row: obj(b, field, row, SUMMARY))
-
-
 GROUP: dict[str, FieldBuilder] = {
     "id": global_id("Group", "id"),
     "name": column("name"),
     "createdAt": column("created_at", date_time),
     "members": _members,
-    "progressSummary": _summaries,
+    "progressSummary": _in_course_order(summaries_of_groups, SUMMARY),
 }
