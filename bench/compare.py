@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.compare --before main [--after HEAD] [--runs 100] [--workers 1]
 
-Extracts the code of `--before` (app, resolvers, permissions, loaders, migrations; `bench/`
-and `tests/` from the working tree, so both serve the same baseline route) into a temporary
+Extracts the code of `--before` (app, resolvers, permissions, loaders, compiled, migrations;
+`bench/` and `tests/` from the working tree, so both serve the same baseline route) into a temporary
 directory and serves it next to the working tree's code, both on one database with the
 world of `bench.dashboard`. Requests alternate between the two servers and the
 one-statement baseline (order rotating), so a shared, noisy machine slows all three alike;
@@ -27,7 +27,7 @@ from typing import Any
 from bench.harness import ROOT, Client, build_world, database, median, quantile, server
 from tests.test_read_batching import DASHBOARD
 
-CODE = ["app", "resolvers", "permissions", "loaders", "migrations"]
+CODE = ["app", "resolvers", "permissions", "loaders", "compiled", "migrations"]
 
 
 def extract(rev: str, into: Path) -> None:

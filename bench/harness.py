@@ -141,6 +141,9 @@ def free_port() -> int:
         return port
 
 
+BENCH_SECRET = "bench"  # noqa: S105
+
+
 @contextmanager
 def server(
     url: str, workers: int = 1, code: Path | None = None, args: Sequence[str] = ()
@@ -149,7 +152,16 @@ def server(
     directory holding another version of the code to serve (`bench.compare`); `args`: more
     options for `bench.serve`."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "GROUPANALYST_LOG_LEVEL": "warning"}
+    # The secret `bench.dashboard` opens the product's cursors with (`statements_per_request`
+    # derives this process's cursor key from it).
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "GROUPANALYST_LOG_LEVEL": "warning",
+        "GROUPANALYST_SECRET_KEY": BENCH_SECRET,
+        # One token asks the dashboard (cost about 40,000) hundreds of times a minute.
+        "GROUPANALYST_COST_BUDGET_PER_MINUTE": str(10**12),
+    }
     if code is not None:
         # Run from there: the current directory comes first on the import path.
         env["PYTHONPATH"] = str(code)

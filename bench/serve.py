@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 from typing import Any
 
 import uvicorn
@@ -48,7 +49,15 @@ def main() -> None:
         action="store_true",
         help="bench only, 1 worker: guarded fields without their permission (shows everything)",
     )
+    parser.add_argument(
+        "--no-compiled-reads",
+        action="store_true",
+        help="every query through the resolvers (GROUPANALYST_COMPILED_READS=0)",
+    )
     args = parser.parse_args()
+    if args.no_compiled_reads:
+        # Read by Settings.from_env in this process and in every worker it starts.
+        os.environ["GROUPANALYST_COMPILED_READS"] = "0"
     if args.no_field_permissions:
         _without_field_permissions()
     options = {"factory": True, "loop": args.loop, "http": args.http}

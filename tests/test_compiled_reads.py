@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from strawberry.utils.str_converters import to_camel_case
 
 from app.db import Database
-from app.pagination import cursor_values
 from app.settings import Settings
 from compiled import nodes, run
 from compiled.parts import Guarded
@@ -30,7 +29,7 @@ from permissions.fields import RulePermission
 from resolvers.groups import GroupType
 from resolvers.progress import ProgressType
 from resolvers.users import UserType
-from tests.support import Api, api_with, fullwidth
+from tests.support import Api, api_with, fullwidth, sealed_as_plain
 from tests.worlds import Spec, build, specs
 
 
@@ -53,18 +52,6 @@ def compiled_answers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(run, "execute", counting)
     return answered
-
-
-def sealed_as_plain(value: Any) -> Any:
-    """The response with every cursor replaced by the position it seals (nonces differ)."""
-    if isinstance(value, dict):
-        return {key: sealed_as_plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [sealed_as_plain(item) for item in value]
-    if isinstance(value, str) and len(value) > 40:
-        key = cursor_values(value)
-        return {"cursor": key} if key is not None else value
-    return value
 
 
 def differences(a: dict[str, Any], b: dict[str, Any]) -> str | None:

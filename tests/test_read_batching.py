@@ -14,8 +14,7 @@ from app.db import Database
 from app.models import User
 from app.settings import Settings
 from tests import bulk
-from tests.support import Api, World, api_with
-from tests.test_compiled_reads import sealed_as_plain
+from tests.support import Api, World, api_with, sealed_as_plain
 
 DASHBOARD = """
 query Dashboard {
