@@ -77,6 +77,19 @@ class _Shaper:
         self.field, self.size, self.after, self.arity = field, size, after, arity
         self.nodes = nodes
 
+    def cursors(self, page: list[Any]) -> list[str]:
+        """Each row's cursor, sealed only where the answer shows it (sealing is the costliest
+        step per row): every row's for `edges { cursor }`, else the first and last rows'
+        for `pageInfo`; the others are never shown."""
+        shown = {(sub.name, inner.name) for sub in self.field.fields for inner in sub.fields}
+        if ("edges", "cursor") in shown:
+            return [encode_cursor(row[: self.arity]) for row in page]
+        cursors = [""] * len(page)
+        if page and shown & {("pageInfo", "startCursor"), ("pageInfo", "endCursor")}:
+            cursors[0] = encode_cursor(page[0][: self.arity])
+            cursors[-1] = encode_cursor(page[-1][: self.arity])
+        return cursors
+
     def row_nodes(self, row: Sequence[Any]) -> dict[int, Any]:
         cells = iter(row[self.arity :])
         return {id(sub): part.shape(cells) for sub, part in self.nodes}
@@ -84,7 +97,7 @@ class _Shaper:
     def shape(self, rows: list[Any] | None, count: int | None) -> dict[str, Any]:
         rows = rows or []
         page = rows[: self.size]
-        cursors = [encode_cursor(row[: self.arity]) for row in page]
+        cursors = self.cursors(page)
         nodes = [self.row_nodes(row) for row in page]
         out: dict[str, Any] = {}
         for sub in self.field.fields:

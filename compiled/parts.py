@@ -62,8 +62,13 @@ def constant(value: Any) -> Part:
 
 
 def leaf(exprs: Sequence[Any], convert: Callable[..., Any]) -> Part:
+    # Spelled out per arity: this runs once per cell of the answer (thousands per request).
+    if len(exprs) == 1:
+        return Part(exprs, next if convert is same else lambda it: convert(next(it)))
+    if len(exprs) == 2:
+        return Part(exprs, lambda it: convert(next(it), next(it)))
     count = len(exprs)
-    return Part(exprs, lambda it: convert(*(next(it) for _ in range(count))))
+    return Part(exprs, lambda it: convert(*[next(it) for _ in range(count)]))
 
 
 def same(value: Any) -> Any:
