@@ -15,14 +15,24 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement
-from sqlmodel import col
+from sqlmodel import col, select
 
 from app import validation
 from app.identity import search_key
-from app.models import AnalystAssignment, ApiToken, AuditEvent, Course, Group, Lesson, User
+from app.models import (
+    AnalystAssignment,
+    ApiToken,
+    AuditEvent,
+    Course,
+    Group,
+    Lesson,
+    Role,
+    User,
+    UserRole,
+)
 from app.pagination import Order
 from permissions import rules
-from permissions.policy import AccessScope
+from permissions.policy import AccessScope, in_force_clause
 
 GROUP_ORDER = Order((col(Group.name_key), col(Group.id)))
 COURSE_ORDER = Order((col(Course.name), col(Course.id)))
@@ -111,3 +121,32 @@ def group_rows(scope: AccessScope, search: str | None) -> sa.Select[Any]:
 def course_rows(scope: AccessScope) -> sa.Select[Any]:
     """The `courses` list before paging: the courses the viewer may see."""
     return sa.select(Course).where(rules.COURSE.clause(scope, col(Course.id)))
+
+
+def user_rows(
+    scope: AccessScope,
+    *,
+    search: str | None = None,
+    role: Role | None = None,
+    group_analyst_for: int | None = None,
+) -> sa.Select[Any]:
+    """The `users` list before paging: the users the viewer may see (`USER_COLUMNS`), matching
+    `search`, holding `role` (only where the viewer may read roles), analysts in force of the
+    group `group_analyst_for` (only a group the viewer may see)."""
+    where = [rules.USER.clause(scope, col(User.id)), user_search_clause(scope, search)]
+    if role is not None:
+        where += [
+            col(User.id).in_(select(UserRole.user_id).where(col(UserRole.role) == role.value)),
+            rules.PRIVATE.clause(scope, col(User.id)),
+        ]
+    if group_analyst_for is not None:
+        where.append(
+            col(User.id).in_(
+                select(AnalystAssignment.analyst_id).where(
+                    col(AnalystAssignment.group_id) == group_analyst_for,
+                    in_force_clause(scope.now),
+                    rules.GROUP.clause(scope, col(AnalystAssignment.group_id)),
+                )
+            )
+        )
+    return sa.select(*USER_COLUMNS).where(*where)

@@ -31,9 +31,13 @@ class JsonSql:
         """A JSON value made by a subquery, embedded as JSON (SQLite would embed the text)."""
         return value if self.postgres else sa.func.json(value)
 
+    def empty_array(self) -> Any:
+        """`[]`, for a list the viewer may not read."""
+        return sa.cast(sa.literal("[]"), JSON) if self.postgres else sa.literal("[]")
+
     def agg(self, value: Any, order_by: Sequence[Any]) -> Any:
         """Every row's `value` as one JSON array, in `order_by` order ([] for no rows)."""
         if self.postgres:
             ordered = sa.func.json_agg(aggregate_order_by(value, *order_by), type_=JSON)
-            return sa.func.coalesce(ordered, sa.cast(sa.literal("[]"), JSON))
+            return sa.func.coalesce(ordered, self.empty_array())
         return sa.func.json_group_array(value)

@@ -15,14 +15,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from app.listing import COURSE_ORDER, USER_COLUMNS, user_order
+from app.models import Role, UserRole
 from app.report import CourseSummary, percent, status_of
 from compiled.connections import connection
 from compiled.parts import (
     Build,
     FieldBuilder,
     Guarded,
+    GuardedList,
     Part,
     Source,
     column,
@@ -35,7 +38,7 @@ from compiled.parts import (
 )
 from compiled.plan import Field
 from loaders.progress import progress_of_users, summaries_of_groups
-from loaders.users import member_rows
+from loaders.users import member_rows, roles_of_users
 from permissions import rules
 from permissions.policy import AccessScope
 
@@ -85,7 +88,7 @@ def _in_course_order(
 
     def build(b: Build, field: Field, src: Source) -> Part:
         rows = correlated(rows_of(b.scope, [src["id"]]), src)
-        return listed(b, rows, COURSE_ORDER, lambda row: obj(b, field, row, table))
+        return listed(b, rows, COURSE_ORDER.by(), lambda row: obj(b, field, row, table))
 
     return build
 
@@ -99,6 +102,13 @@ USER: dict[str, FieldBuilder] = {
     "createdAt": Guarded(rules.PRIVATE, "id", "created_at", date_time),
     "deactivatedAt": Guarded(rules.PRIVATE, "id", "deactivated_at", date_time),
     "progress": _in_course_order(progress_of_users, PROGRESS),
+    "roles": GuardedList(
+        rules.PRIVATE,
+        "id",
+        roles_of_users,
+        [col(UserRole.role)],
+        lambda row: leaf([row["role"]], lambda role: Role(role).name),
+    ),
 }
 
 

@@ -23,7 +23,6 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from app.ids import to_global_id
-from app.pagination import Order
 from compiled.json_sql import JsonSql
 from compiled.plan import Field, NotCompilable
 from permissions.policy import AccessScope
@@ -122,18 +121,46 @@ def obj(b: Build, field: Field, src: Source, table: Mapping[str, FieldBuilder]) 
     return Part(exprs, lambda it: {key: part.shape(it) for key, part in parts})
 
 
-def listed(b: Build, rows: sa.Select[Any], order: Order, item: Callable[[Source], Part]) -> Part:
-    """A list: every row of `rows` (ordered by `order`) shaped by `item`, as one cell."""
+def list_cell(
+    b: Build, rows: sa.Select[Any], order_by: Sequence[Any], item: Callable[[Source], Part]
+) -> tuple[Any, Callable[[list[Any]], list[Any]]]:
+    """Every row of `rows` (in `order_by` order) shaped by `item`: the subquery answering
+    them as one JSON array, and the shaping of that array."""
     if b.json.postgres:
-        rows = rows.add_columns(sa.func.row_number().over(order_by=order.by()).label("_rn"))
+        rows = rows.add_columns(sa.func.row_number().over(order_by=order_by).label("_rn"))
     sub = rows.subquery()
     part = item(sub.c)
     by = [sub.c._rn] if b.json.postgres else []
     cell = sa.select(b.json.agg(b.json.array(part.exprs), by)).select_from(sub)
-    return Part(
-        [b.json.nested(cell.scalar_subquery())],
-        lambda it: [part.shape(iter(row)) for row in next(it)],
-    )
+    return cell.scalar_subquery(), lambda rows: [part.shape(iter(row)) for row in rows]
+
+
+def listed(
+    b: Build, rows: sa.Select[Any], order_by: Sequence[Any], item: Callable[[Source], Part]
+) -> Part:
+    """A list as one cell: `list_cell` embedded in its parent's array."""
+    cell, shape = list_cell(b, rows, order_by, item)
+    return Part([b.json.nested(cell)], lambda it: shape(next(it)))
+
+
+@dataclass(frozen=True)
+class GuardedList:
+    """A list only some viewers may read: the rows of `rows_of(parent ids)` where `rule`
+    lets the viewer read the parent row keyed by `key`, else [] (the rule of the field's
+    `visible_field(..., refused="an empty list")`)."""
+
+    rule: KeyRule
+    key: str
+    rows_of: Callable[[Sequence[Any]], sa.Select[Any]]
+    order_by: Sequence[Any]
+    item: Callable[[Source], Part]
+
+    def __call__(self, b: Build, _f: Field, src: Source) -> Part:
+        rows = correlated(self.rows_of([src[self.key]]), src)
+        cell, shape = list_cell(b, rows, self.order_by, self.item)
+        clause = self.rule.clause(b.scope, src[self.key])
+        guarded = sa.case((clause, cell), else_=b.json.empty_array())
+        return Part([b.json.nested(guarded)], lambda it: shape(next(it)))
 
 
 def correlated(rows: sa.Select[Any], src: Source) -> sa.Select[Any]:

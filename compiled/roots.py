@@ -12,7 +12,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from app.listing import COURSE_ORDER, GROUP_ORDER, USER_COLUMNS, course_rows, group_rows
+from app.ids import from_global_id
+from app.listing import (
+    COURSE_ORDER,
+    GROUP_ORDER,
+    USER_COLUMNS,
+    course_rows,
+    group_rows,
+    user_order,
+    user_rows,
+)
 from app.models import User
 from compiled.connections import connection
 from compiled.nodes import COURSE, GROUP, USER
@@ -37,6 +46,22 @@ def _courses(b: Build, field: Field) -> Part:
     return connection(b, field, rows, COURSE_ORDER, lambda node, row: obj(b, node, row, COURSE))
 
 
+def _users(b: Build, field: Field) -> Part:
+    flt = field.arg("filter")
+    flt = flt if isinstance(flt, Mapping) else {}
+    group = flt.get("groupAnalystFor")
+    rows = user_rows(
+        b.scope,
+        search=flt.get("search"),
+        role=flt.get("role"),
+        group_analyst_for=None
+        if group is None
+        else from_global_id(group, "Group", "filter.groupAnalystFor"),
+    )
+    order = user_order(b.scope)
+    return connection(b, field, rows, order, lambda node, row: obj(b, node, row, USER))
+
+
 def _viewer(b: Build, field: Field) -> Part:
     viewer_id = b.scope.viewer_id
     if viewer_id is None:
@@ -56,7 +81,12 @@ def _viewer(b: Build, field: Field) -> Part:
     return Part([b.json.nested(cell)], shape)
 
 
-ROOTS: dict[str, RootBuilder] = {"groups": _groups, "courses": _courses, "viewer": _viewer}
+ROOTS: dict[str, RootBuilder] = {
+    "groups": _groups,
+    "courses": _courses,
+    "users": _users,
+    "viewer": _viewer,
+}
 
 
 def root(b: Build, field: Field) -> Part:

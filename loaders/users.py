@@ -28,12 +28,21 @@ class RolesByUserIdLoader(Loader[int, list[Role]]):
     """Roles of users the caller already knows it may see (the field checks privacy)."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[Role]]:
-        rows = await self.fetch(
-            select(UserRole.user_id, UserRole.role)
-            .where(col(UserRole.user_id).in_(keys))
-            .order_by(col(UserRole.user_id), col(UserRole.role))
-        )
+        rows = await self.fetch(roles_of_users(keys))
         return all_per_key(keys, ((user_id, Role(role)) for user_id, role in rows))
+
+
+ROLE_COLUMNS: tuple[Any, ...] = (col(UserRole.user_id), col(UserRole.role))
+
+
+def roles_of_users(user_ids: Sequence[Any]) -> sa.Select[Any]:
+    """The roles of `user_ids` (ids, or a column the compiled read path correlates), by name;
+    the caller decides whether it may show them (`rules.PRIVATE`)."""
+    return (
+        sa.select(*ROLE_COLUMNS)
+        .where(col(UserRole.user_id).in_(list(user_ids)))
+        .order_by(col(UserRole.user_id), col(UserRole.role))
+    )
 
 
 def member_rows(scope: AccessScope, parents: list[Any], search: str | None) -> sa.Select[Any]:

@@ -10,15 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import strawberry
-from sqlmodel import col, select
 
-from app.listing import USER_COLUMNS, user_from_row, user_order, user_search_clause
-from app.models import AnalystAssignment, Role, User, UserRole
+from app.listing import user_from_row, user_order, user_rows
+from app.models import Role, User
 from permissions import rules
 from permissions.fields import visible_field
-from permissions.policy import in_force_clause
 from resolvers.api_tokens import ApiTokenType, api_tokens_page
 from resolvers.context import Context, Info
 from resolvers.pagination import Connection, list_page
@@ -193,30 +190,15 @@ class Query:
         filter: UserFilter | None = None,
     ) -> Connection[UserType]:
         scope = info.context.scope
-        where = [rules.USER.clause(scope, col(User.id))]
-        if filter is not None:
-            where.append(user_search_clause(scope, filter.search))
-            if filter.role is not None:
-                where += [
-                    col(User.id).in_(
-                        select(UserRole.user_id).where(col(UserRole.role) == filter.role.value)
-                    ),
-                    rules.PRIVATE.clause(scope, col(User.id)),
-                ]
-            if filter.group_analyst_for is not None:
-                group_id = from_global_id(
-                    filter.group_analyst_for, "Group", "filter.groupAnalystFor"
-                )
-                where.append(
-                    col(User.id).in_(
-                        select(AnalystAssignment.analyst_id).where(
-                            col(AnalystAssignment.group_id) == group_id,
-                            in_force_clause(scope.now),
-                            rules.GROUP.clause(scope, col(AnalystAssignment.group_id)),
-                        )
-                    )
-                )
-        stmt = sa.select(*USER_COLUMNS).where(*where)
+        group_id = None
+        if filter is not None and filter.group_analyst_for is not None:
+            group_id = from_global_id(filter.group_analyst_for, "Group", "filter.groupAnalystFor")
+        stmt = user_rows(
+            scope,
+            search=filter.search if filter else None,
+            role=filter.role if filter else None,
+            group_analyst_for=group_id,
+        )
         return await list_page(
             info.context,
             stmt,

@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from strawberry.utils.str_converters import to_camel_case
 
 from app.db import Database
+from app.ids import to_global_id
 from app.settings import Settings
 from compiled import nodes, run
-from compiled.parts import Guarded
+from compiled.parts import Guarded, GuardedList
 from permissions.fields import RulePermission
 from resolvers.groups import GroupType
 from resolvers.progress import ProgressType
@@ -67,6 +68,19 @@ FIRSTS = st.sampled_from([None, 1, 2, 3, 100])
 HOSTILE_FIRSTS = st.sampled_from([0, -1, 101, 2**31 - 1])
 PLAIN_SEARCHES = [None, "", "  ", "1", "l2", "F", "user1@", "example", "%", "_", "\\", "é", "g"]
 SEARCHES = st.sampled_from([*PLAIN_SEARCHES, "G0", fullwidth("li")])
+USER_FILTERS = st.sampled_from(
+    [
+        None,
+        "{}",
+        "{role: GROUP_ANALYST}",
+        '{role: SITE_OWNER, search: "1"}',
+        '{search: "user"}',
+        *(f'{{groupAnalystFor: "{to_global_id("Group", pk)}"}}' for pk in (1, 2, 3)),
+    ]
+)
+HOSTILE_USER_FILTERS = st.sampled_from(
+    [f'{{groupAnalystFor: "{to_global_id("User", 1)}"}}', '{groupAnalystFor: "nope"}']
+)
 HOSTILE_SEARCHES = st.sampled_from(["\x00", "\ud800", "x" * 5000, "a\u202eb"])
 
 
@@ -133,7 +147,7 @@ def _progress(draw: st.DrawFn) -> str:
 
 def _user(draw: st.DrawFn) -> str:
     options = ["id", "firstName", "lastName", "email", "company", "createdAt", "deactivatedAt",
-               "__typename"]  # fmt: skip
+               "roles", "__typename"]  # fmt: skip
     if draw(st.booleans()):
         options.append(_progress(draw))
     return _selection(draw, options)
@@ -165,7 +179,7 @@ def operations(draw: st.DrawFn, hostile: bool = False) -> tuple[str, str]:
     group = _group(draw, hostile)
     fragment = "fragment G on Group { " + _group(draw, hostile).replace("...G", "id") + " }"
     roots = []
-    for root in _pick(draw, ["groups", "viewer", "courses", "__typename"]):
+    for root in _pick(draw, ["groups", "viewer", "users", "courses", "__typename"]):
         if root == "groups":
             search = draw(SEARCHES)
             extra = {"after": "$after"}
@@ -174,6 +188,10 @@ def operations(draw: st.DrawFn, hostile: bool = False) -> tuple[str, str]:
             roots.append(_connection(draw, group, _args(draw, hostile, **extra), "groups"))
         elif root == "viewer":
             roots.append(f"{_alias(draw, 'viewer')} {{ {_user(draw)} }}")
+        elif root == "users":
+            flt = draw(HOSTILE_USER_FILTERS if hostile and draw(st.booleans()) else USER_FILTERS)
+            extra = {} if flt is None else {"filter": flt}
+            roots.append(_connection(draw, _user(draw), _args(draw, hostile, **extra), "users"))
         elif root == "courses":
             node = _selection(draw, ["id", "name", "lessonCount", "__typename"])
             roots.append(_connection(draw, node, _args(draw, hostile), "courses"))
@@ -281,7 +299,9 @@ def test_every_guarded_field_is_compiled_with_its_own_rule() -> None:
         (GroupType, nodes.GROUP),
     ):
         guarded = _guarded_fields(strawberry_type)
-        compiled = {name: b.rule for name, b in table.items() if isinstance(b, Guarded)}
+        compiled = {
+            name: b.rule for name, b in table.items() if isinstance(b, Guarded | GuardedList)
+        }
         assert compiled == {name: rule for name, rule in guarded.items() if name in table}
         checked += len(compiled)
-    assert checked == 5  # email, company, createdAt, deactivatedAt, expiresAt
+    assert checked == 6  # email, company, createdAt, deactivatedAt, roles, expiresAt
