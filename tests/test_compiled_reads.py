@@ -30,6 +30,7 @@ from permissions.fields import RulePermission
 from resolvers.groups import GroupType
 from resolvers.progress import ProgressType
 from resolvers.users import UserType
+from tests.attack_scene import Scene
 from tests.support import Api, api_with, fullwidth, sealed_as_plain
 from tests.worlds import Spec, build, specs
 
@@ -305,3 +306,39 @@ def test_every_guarded_field_is_compiled_with_its_own_rule() -> None:
         assert compiled == {name: rule for name, rule in guarded.items() if name in table}
         checked += len(compiled)
     assert checked == 6  # email, company, createdAt, deactivatedAt, roles, expiresAt
+
+
+SCENE_READS = """
+query Reads($after: String) {
+  viewer { id firstName lastName email roles createdAt }
+  groups(first: 5, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id name
+      members(first: 100) { totalCount edges { cursor node {
+        id email company roles createdAt deactivatedAt
+        progress { id status expiresAt percentCompleted course { id name } }
+      } } }
+      progressSummary { enrolled completed averagePercentCompleted course { id } }
+    } }
+  }
+  users(first: 100) { totalCount edges { node { id firstName email company roles } } }
+  courses(first: 100) { totalCount edges { node { id name } } }
+}
+"""
+
+
+async def test_every_viewer_of_the_attack_scene_reads_the_same_on_both_paths(
+    db: Database, settings: Settings, scene: Scene, compiled_answers: list[int]
+) -> None:
+    """Anonymous, a student, the analyst, its co-analyst, an analyst whose assignment expired,
+    an analyst of another group, an analyst who is also a student elsewhere, an admin: the
+    compiled path answers each of them (and what it answers is the resolvers' answer)."""
+    async with api_with(db, settings, compiled_reads=False) as slow, api_with(db, settings) as fast:
+        for name, token in scene.tokens.items():
+            body = await answers(slow, fast, SCENE_READS, token, None)
+            assert "errors" not in body, (name, body)
+        assert len(compiled_answers) == len(scene.tokens)
+        expired = await fast.data(SCENE_READS, {"after": None}, scene.tokens["expired"])
+        assert expired["groups"]["totalCount"] == 0
+        # Itself only: its former group's members and analysts are out of its sight.
+        assert expired["users"]["totalCount"] == 1
