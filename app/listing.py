@@ -1,5 +1,5 @@
 """How lists are ordered and searched, defined once for the paged lists (`resolvers/`) and the
-nested lists (`loaders/`); the report's order is `app.report.REPORT_ORDER`.
+nested lists (`loaders/`); the report's order is `app.report.report_order`.
 
 Invariants:
 - every order ends with the row's id, so it is total (`app.pagination`);

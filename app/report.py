@@ -7,8 +7,13 @@ order, or what the percentages are.
 Invariants:
 - a row exists only for a group the viewer may see (`rules.GROUP`), so an analyst
   gets exactly its analysed groups and a student gets no rows;
-- the order is total and deterministic: group name, student last name, first name, email,
-  course name, then ids (`REPORT_ORDER`);
+- the order is total and deterministic: group name, student last name, first name, email
+  (where the viewer may read it), course name, then ids (`report_order`);
+- a row's student is a member of a group the viewer may see, so `rules.USER`,
+  `rules.CONTACT` and `rules.ENROLLMENT` allow it, and its course passes `rules.COURSE`
+  (only admins and analysts see groups): a row may be shown whole, with no further check
+  (`tests/test_rules_agree.py` checks this over random worlds);
+- rows travel as `ReportRow`, typed;
 - percentages are computed from the enrollment's running counters, never by aggregating
   lesson rows: floor(1000 * done / lessons) / 10, so 100.0 means every lesson is done and a
   course without lessons reports 0.0;
@@ -99,31 +104,73 @@ class ProgressFilter:
         return out
 
 
-# The report order; the last three columns make it total.
-REPORT_ORDER = Order(
-    (
-        col(Group.name_key),
-        col(User.last_name),
-        col(User.first_name),
-        col(User.email_key),
-        col(Course.name),
-        col(Group.id),
-        col(User.id),
-        col(Course.id),
-    )
-)
+def report_order(scope: AccessScope) -> Order:
+    """The report order: group name, student last name, first name, email, course name, then
+    the ids, which make it total.
 
+    The email only where the viewer may read it (`rules.CONTACT`, '' otherwise), as in every
+    list of people: a cursor carries its row's sort key, so a hidden email in it would leak.
+    """
+    return Order(
+        (
+            col(Group.name_key),
+            col(User.last_name),
+            col(User.first_name),
+            rules.CONTACT.readable(scope, col(User.id), col(User.email_key)),
+            col(Course.name),
+            col(Group.id),
+            col(User.id),
+            col(Course.id),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One row of the report: a member of a group, in one course it is enrolled in."""
+
+    group_id: int
+    group_name: str
+    group_created_at: datetime
+    student_id: int
+    first_name: str
+    last_name: str
+    email: str
+    company: str | None
+    student_created_at: datetime
+    course_id: int
+    course_name: str
+    lesson_count: int
+    course_created_at: datetime
+    enrollment_id: int
+    activated_at: datetime
+    expires_at: datetime | None
+    completed_at: datetime | None
+    lessons_viewed: int
+    lessons_completed: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> ReportRow:
+        """The report row of a result row selected with `REPORT_COLUMNS`."""
+        m = row._mapping
+        return cls(**{name: m[name] for name in REPORT_FIELDS})
+
+
+# What the report reads, labelled as `ReportRow`'s fields.
 REPORT_COLUMNS: tuple[Any, ...] = (
     col(Group.id).label("group_id"),
     col(Group.name).label("group_name"),
+    col(Group.created_at).label("group_created_at"),
     col(User.id).label("student_id"),
     col(User.first_name).label("first_name"),
     col(User.last_name).label("last_name"),
     col(User.email).label("email"),
     col(User.company).label("company"),
+    col(User.created_at).label("student_created_at"),
     col(Course.id).label("course_id"),
     col(Course.name).label("course_name"),
     col(Course.lesson_count).label("lesson_count"),
+    col(Course.created_at).label("course_created_at"),
     col(Enrollment.id).label("enrollment_id"),
     col(Enrollment.activated_at).label("activated_at"),
     col(Enrollment.expires_at).label("expires_at"),
@@ -131,6 +178,7 @@ REPORT_COLUMNS: tuple[Any, ...] = (
     col(Enrollment.lessons_viewed).label("lessons_viewed"),
     col(Enrollment.lessons_completed).label("lessons_completed"),
 )
+REPORT_FIELDS = tuple(column.key for column in REPORT_COLUMNS)
 
 
 def report_from(stmt: sa.Select[Any]) -> sa.Select[Any]:
@@ -153,7 +201,7 @@ def report_rows(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
     return (
         report_from(sa.select(*REPORT_COLUMNS))
         .where(*report_where(scope, flt))
-        .order_by(*REPORT_ORDER.by())
+        .order_by(*report_order(scope).by())
     )
 
 

@@ -9,11 +9,12 @@ from loaders.assignments import AssignmentByIdLoader, AssignmentsByAnalystIdLoad
 from loaders.courses import CourseByIdLoader, LessonByIdLoader, LessonsByCourseIdLoader
 from loaders.groups import GroupByIdLoader, GroupsByMemberIdLoader
 from loaders.progress import (
-    ProgressByGroupIdLoader,
     ProgressByIdLoader,
     ProgressByUserIdLoader,
-    ProgressCountByGroupIdLoader,
     ProgressSummaryByGroupIdLoader,
+    ReportRowByKeyLoader,
+    ReportRowCountByGroupIdLoader,
+    ReportRowsByGroupIdLoader,
 )
 from loaders.users import (
     AnalystsByGroupIdLoader,
@@ -41,8 +42,9 @@ class Loaders:
     assignments_by_analyst_id: AssignmentsByAnalystIdLoader
     progress_by_id: ProgressByIdLoader
     progress_by_user_id: ProgressByUserIdLoader
-    progress_by_group_id: ProgressByGroupIdLoader
-    progress_count_by_group_id: ProgressCountByGroupIdLoader
+    report_rows_by_group_id: ReportRowsByGroupIdLoader
+    report_row_count_by_group_id: ReportRowCountByGroupIdLoader
+    report_row_by_key: ReportRowByKeyLoader
     progress_summary_by_group_id: ProgressSummaryByGroupIdLoader
 
     @classmethod
@@ -62,7 +64,8 @@ class Loaders:
             assignments_by_analyst_id=AssignmentsByAnalystIdLoader(db, scope),
             progress_by_id=ProgressByIdLoader(db, scope),
             progress_by_user_id=ProgressByUserIdLoader(db, scope),
-            progress_by_group_id=ProgressByGroupIdLoader(db, scope),
-            progress_count_by_group_id=ProgressCountByGroupIdLoader(db, scope),
+            report_rows_by_group_id=ReportRowsByGroupIdLoader(db, scope),
+            report_row_count_by_group_id=ReportRowCountByGroupIdLoader(db, scope),
+            report_row_by_key=ReportRowByKeyLoader(db, scope),
             progress_summary_by_group_id=ProgressSummaryByGroupIdLoader(db, scope),
         )

@@ -13,12 +13,6 @@ from permissions import rules
 
 
 class CourseByIdLoader(Loader[int, Course | None]):
-    def remember(self, course: Course) -> None:
-        """Cache a course read by another scoped statement (one that applied
-        `rules.COURSE`), so resolving it later costs no statement."""
-        assert course.id is not None
-        self.prime(course.id, course)
-
     async def batch_load(self, keys: Sequence[int]) -> list[Course | None]:
         rows = await self.fetch(
             select(Course).where(
@@ -29,12 +23,15 @@ class CourseByIdLoader(Loader[int, Course | None]):
 
 
 class LessonsByCourseIdLoader(Loader[int, list[Lesson]]):
-    """Lessons in course order, for courses the caller already resolved (and so may see)."""
+    """Lessons in course order, of courses the viewer may see (`rules.COURSE`)."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[Lesson]]:
         rows = await self.fetch(
             select(Lesson)
-            .where(col(Lesson.course_id).in_(keys))
+            .where(
+                col(Lesson.course_id).in_(keys),
+                rules.COURSE.clause(self.scope, col(Lesson.course_id)),
+            )
             .order_by(col(Lesson.course_id), *LESSON_ORDER.by())
         )
         return all_per_key(keys, ((lesson.course_id, lesson) for (lesson,) in rows))

@@ -16,11 +16,12 @@ from app.models import Course, Enrollment, GroupMembership
 from app.pagination import PARENT, Order
 from app.report import (
     REPORT_COLUMNS,
-    REPORT_ORDER,
     CourseSummary,
     ProgressFilter,
+    ReportRow,
     course_summary,
     report_from,
+    report_order,
     report_where,
     summary_rows,
 )
@@ -73,8 +74,8 @@ def _report(scope: AccessScope, parents: list[int], flt: ProgressFilter) -> sa.S
     )
 
 
-class ProgressByGroupIdLoader(PageLoader[ProgressFilter, Any]):
-    """A page of each group's report rows (`app.report` columns), in report order."""
+class ReportRowsByGroupIdLoader(PageLoader[ProgressFilter, ReportRow]):
+    """A page of each group's report rows, in report order."""
 
     def parent(self) -> Any:
         return col(GroupMembership.group_id)
@@ -83,13 +84,30 @@ class ProgressByGroupIdLoader(PageLoader[ProgressFilter, Any]):
         return _report(self.scope, parents, flt).add_columns(*REPORT_COLUMNS)
 
     def order(self) -> Order:
-        return REPORT_ORDER
+        return report_order(self.scope)
 
-    def item(self, row: Any) -> Any:
-        return row
+    def item(self, row: Any) -> ReportRow:
+        return ReportRow.from_row(row)
 
 
-class ProgressCountByGroupIdLoader(CountLoader[ProgressFilter]):
+class ReportRowByKeyLoader(Loader[tuple[int, int], ReportRow | None]):
+    """Report rows by (group id, enrollment id), for `node(id:)`."""
+
+    async def batch_load(self, keys: Sequence[tuple[int, int]]) -> list[ReportRow | None]:
+        # Rows of any of the groups and any of the enrollments: a superset of the keys,
+        # from which `one_per_key` keeps exactly the pairs asked for.
+        rows = await self.fetch(
+            report_from(sa.select(*REPORT_COLUMNS)).where(
+                col(GroupMembership.group_id).in_(sorted({g for g, _ in keys})),
+                col(Enrollment.id).in_(sorted({e for _, e in keys})),
+                *report_where(self.scope, ProgressFilter()),
+            )
+        )
+        found = (ReportRow.from_row(row) for row in rows)
+        return one_per_key(keys, (((r.group_id, r.enrollment_id), r) for r in found))
+
+
+class ReportRowCountByGroupIdLoader(CountLoader[ProgressFilter]):
     """Key: (group id, filter)."""
 
     def parent(self) -> Any:

@@ -9,7 +9,7 @@ import strawberry
 from app.models import AnalystAssignment
 from resolvers.context import Info
 from resolvers.groups import GroupType, load_group
-from resolvers.relay import Node, to_global_id
+from resolvers.relay import Node, present, to_global_id
 from resolvers.users import UserType, load_user
 
 
@@ -37,12 +37,14 @@ class GroupAnalystAssignmentType(Node):
         )
 
     @strawberry.field
-    async def analyst(self, info: Info) -> UserType | None:
-        return await load_user(info.context, self.analyst_id)
+    async def analyst(self, info: Info) -> UserType:
+        # Readable wherever the assignment is (`rules.ASSIGNMENT`): by admins, or by itself.
+        return present(await load_user(info.context, self.analyst_id), "user")
 
     @strawberry.field
-    async def group(self, info: Info) -> GroupType | None:
-        return await load_group(info.context, self.group_id)
+    async def group(self, info: Info) -> GroupType:
+        # Readable wherever the assignment is: by admins, or by its analyst while in force.
+        return present(await load_group(info.context, self.group_id), "group")
 
     @strawberry.field(description="Who assigned it; null if that account is gone or not visible.")
     async def assigned_by(self, info: Info) -> UserType | None:

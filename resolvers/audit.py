@@ -18,10 +18,11 @@ from strawberry.scalars import JSON
 from app.errors import forbidden
 from app.listing import AUDIT_ORDER
 from app.models import AuditEvent
+from app.pagination import DEFAULT_PAGE_SIZE
 from app.validation import aware
 from permissions import rules
 from resolvers.context import Context, Info
-from resolvers.pagination import Connection, list_page
+from resolvers.pagination import Connection, First, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
 from resolvers.users import UserType, load_user
 
@@ -109,7 +110,7 @@ class Query:
     async def audit_events(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: AuditEventFilter | None = None,
     ) -> Connection[AuditEventType]:

@@ -103,9 +103,7 @@ class Mutation:
                 expires_at=input.expires_at,
             ),
         )
-        return EnrollUserPayload(
-            progress=ProgressType.from_enrollment(enrollment, course.lesson_count)
-        )
+        return EnrollUserPayload(progress=ProgressType.from_enrollment(enrollment, course))
 
     @strawberry.mutation(description="Change when a student loses access to a course (admins).")
     async def update_enrollment(
@@ -117,9 +115,7 @@ class Mutation:
                 s, scope, user_id=user_id, course_id=course_id, expires_at=input.expires_at
             ),
         )
-        return UpdateEnrollmentPayload(
-            progress=ProgressType.from_enrollment(enrollment, course.lesson_count)
-        )
+        return UpdateEnrollmentPayload(progress=ProgressType.from_enrollment(enrollment, course))
 
     @strawberry.mutation(
         description="Remove a user's enrollment and its lesson progress (admins); idempotent."

@@ -8,9 +8,10 @@ from sqlmodel import col
 
 from app.listing import COURSE_ORDER
 from app.models import Course, Lesson
+from app.pagination import DEFAULT_PAGE_SIZE
 from permissions import rules
 from resolvers.context import Context, Info
-from resolvers.pagination import Connection, list_page
+from resolvers.pagination import Connection, First, list_page
 from resolvers.relay import Node, to_global_id
 
 
@@ -61,12 +62,9 @@ async def load_lesson(ctx: Context, lesson_id: int) -> LessonType | None:
 
 @strawberry.type
 class Query:
-    @strawberry.field(
-        description="The courses you may see (a student: its own), by name. "
-        "`first`: 1 to 100, default 25."
-    )
+    @strawberry.field(description="The courses you may see (a student: its own), by name.")
     async def courses(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[CourseType]:
         stmt = sa.select(Course).where(rules.COURSE.clause(info.context.scope, col(Course.id)))
         return await list_page(

@@ -15,19 +15,19 @@ import strawberry
 from sqlmodel import col
 
 from app.listing import GROUP_ORDER, group_search_clause, user_order
-from app.models import Group
-from app.pagination import PageKey, check_page
-from app.report import REPORT_ORDER, CourseSummary
+from app.models import Course, Group
+from app.pagination import DEFAULT_PAGE_SIZE, PageKey, check_page
+from app.report import CourseSummary, report_order
 from permissions import rules
 from resolvers.context import Context, Info
-from resolvers.courses import CourseType, load_course
-from resolvers.pagination import Connection, build_connection, list_page
+from resolvers.courses import CourseType
+from resolvers.pagination import Connection, First, build_connection, list_page
 from resolvers.progress_filter import ProgressFilterInput, to_filter
 from resolvers.relay import Node, to_global_id
 from resolvers.users import UserType
 
 if TYPE_CHECKING:
-    from resolvers.progress import ProgressType
+    from resolvers.progress import GroupProgressRowType
 
 
 @strawberry.type(
@@ -45,10 +45,11 @@ class CourseProgressSummaryType:
     completion_rate: float = strawberry.field(
         description="Completed rows per enrolled row, as 0-100, rounded down to one decimal."
     )
-    course_id: strawberry.Private[int]
+    course: CourseType
 
     @classmethod
-    def from_summary(cls, summary: CourseSummary) -> CourseProgressSummaryType:
+    def from_summary(cls, summary: CourseSummary, course: Course) -> CourseProgressSummaryType:
+        """`summary` of `course` (read by the same scoped statement)."""
         return cls(
             enrolled=summary.enrolled,
             not_started=summary.not_started,
@@ -56,12 +57,8 @@ class CourseProgressSummaryType:
             completed=summary.completed,
             average_percent_completed=summary.average_percent_completed,
             completion_rate=summary.completion_rate,
-            course_id=summary.course_id,
+            course=CourseType.from_model(course),
         )
-
-    @strawberry.field
-    async def course(self, info: Info) -> CourseType | None:
-        return await load_course(info.context, self.course_id)
 
 
 @strawberry.type(name="Group", description="A cohort of students.")
@@ -80,14 +77,11 @@ class GroupType(Node):
             db_id=group.id,
         )
 
-    @strawberry.field(
-        description="The students of this group, by last name, first name, email. "
-        "`first`: 1 to 100, default 25."
-    )
+    @strawberry.field(description="The students of this group, by last name, first name, email.")
     async def members(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         search: str | None = None,
     ) -> Connection[UserType]:
@@ -96,7 +90,7 @@ class GroupType(Node):
         rows = await loaders.members_by_group_id.load(
             (self.db_id, PageKey(first=size, after=after, filter=search))
         )
-        items = [(UserType.from_model(user, via_group_id=self.db_id), key) for user, key in rows]
+        items = [(UserType.from_model(user), key) for user, key in rows]
 
         async def count() -> int:
             return await loaders.member_count_by_group_id.load((self.db_id, search))
@@ -110,37 +104,34 @@ class GroupType(Node):
 
     @strawberry.field(
         description="Report rows (one per member and enrollment), by last name, first name, "
-        "email, course. `first`: 1 to 100, default 25."
+        "email, course."
     )
     async def progress(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: ProgressFilterInput | None = None,
-    ) -> Connection[Annotated[ProgressType, strawberry.lazy("resolvers.progress")]]:
-        from resolvers.progress import progress_from_report_row
+    ) -> Connection[Annotated[GroupProgressRowType, strawberry.lazy("resolvers.progress")]]:
+        from resolvers.progress import GroupProgressRowType
 
         loaders = info.context.loaders
-        size = check_page(first, after, REPORT_ORDER)
+        size = check_page(first, after, report_order(info.context.scope))
         flt = to_filter(filter)
-        rows = await loaders.progress_by_group_id.load(
+        rows = await loaders.report_rows_by_group_id.load(
             (self.db_id, PageKey(first=size, after=after, filter=flt))
         )
 
         async def count() -> int:
-            return await loaders.progress_count_by_group_id.load((self.db_id, flt))
+            return await loaders.report_row_count_by_group_id.load((self.db_id, flt))
 
-        items = [(progress_from_report_row(row), key) for row, key in rows]
+        items = [(GroupProgressRowType.from_report_row(row), key) for row, key in rows]
         return build_connection(items, size, after, count)
 
     @strawberry.field(description="Per course: how this group's members stand, in course order.")
     async def progress_summary(self, info: Info) -> list[CourseProgressSummaryType]:
-        loaders = info.context.loaders
-        rows = await loaders.progress_summary_by_group_id.load(self.db_id)
-        for _, course in rows:
-            loaders.course_by_id.remember(course)
-        return [CourseProgressSummaryType.from_summary(summary) for summary, _ in rows]
+        rows = await info.context.loaders.progress_summary_by_group_id.load(self.db_id)
+        return [CourseProgressSummaryType.from_summary(summary, course) for summary, course in rows]
 
 
 async def load_group(ctx: Context, group_id: int | None) -> GroupType | None:
@@ -159,13 +150,12 @@ class GroupFilter:
 @strawberry.type
 class Query:
     @strawberry.field(
-        description="The groups you may see (an analyst: the ones it analyses), by name. "
-        "`first`: 1 to 100, default 25."
+        description="The groups you may see (an analyst: the ones it analyses), by name."
     )
     async def groups(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: GroupFilter | None = None,
     ) -> Connection[GroupType]:

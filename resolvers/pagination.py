@@ -9,12 +9,13 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from sqlalchemy import Select
 
 from app.pagination import (
+    MAX_PAGE_SIZE,
     CursorValue,
     Order,
     check_page,
@@ -25,6 +26,12 @@ from app.pagination import (
 from resolvers.context import Context
 
 T = TypeVar("T")
+
+# Every list's `first` argument: `first: First = DEFAULT_PAGE_SIZE` shows the real default.
+First = Annotated[
+    int | None,
+    strawberry.argument(description=f"How many items: 1 to {MAX_PAGE_SIZE} (null: the default)."),
+]
 
 
 @strawberry.type

@@ -1,36 +1,44 @@
-"""The `Progress` type (one student in one course, seen through one group in reports) and the
-`groupProgress` report.
+"""`Progress` (one student in one course: an enrollment) and `GroupProgressRow` (one row of
+the group progress report: a member of a group in one course), and the `groupProgress` report.
 
-Invariant: report rows come from `app.report` (the CSV export's SQL), so both agree on
-which rows exist, their order and their percentages.
+Invariants:
+- a `Progress` is the same object on every path (`User.progress`, `GroupProgressRow.progress`,
+  `node`): its id is the enrollment's and none of its fields depends on how it was reached, so
+  normalising client caches (keyed by id) never mix two paths' values; the group a row is
+  reported under belongs to the `GroupProgressRow`, whose id names the group and the
+  enrollment;
+- report rows come from `app.report` (the CSV export's SQL), so both agree on which rows
+  exist, their order and their percentages; a row is shown whole from its own columns (its
+  group, student and course are readable wherever the row is: `app.report`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 import strawberry
 
-from app.models import Enrollment
+from app.models import Course, Enrollment, User
+from app.pagination import DEFAULT_PAGE_SIZE
 from app.report import (
     REPORT_COLUMNS,
-    REPORT_ORDER,
     ProgressStatus,
+    ReportRow,
     percent,
     report_from,
+    report_order,
     report_where,
     status_of,
 )
 from permissions import rules
 from permissions.fields import visible_field
-from resolvers.context import Info
-from resolvers.courses import CourseType, load_course
-from resolvers.groups import GroupType, load_group
-from resolvers.pagination import Connection, list_page
+from resolvers.context import Context, Info
+from resolvers.courses import CourseType
+from resolvers.groups import GroupType
+from resolvers.pagination import Connection, First, list_page
 from resolvers.progress_filter import ProgressFilterInput, to_filter
-from resolvers.relay import Node, to_global_id
+from resolvers.relay import Node, present, to_global_id
 from resolvers.users import UserType, load_user
 
 
@@ -38,7 +46,10 @@ def _student_id(progress: ProgressType) -> int:
     return progress.student_id
 
 
-@strawberry.type(name="Progress", description="One student's progress in one course.")
+@strawberry.type(
+    name="Progress",
+    description="One student's progress in one course (an enrollment): the same on every path.",
+)
 class ProgressType(Node):
     activated_at: datetime = strawberry.field(description="When the student was enrolled.")
     completed_at: datetime | None = strawberry.field(
@@ -51,28 +62,25 @@ class ProgressType(Node):
         description="Lessons marked complete, as 0-100 with one decimal, rounded down."
     )
     status: ProgressStatus
+    course: CourseType
     student_id: strawberry.Private[int]
-    course_id: strawberry.Private[int]
-    group_id: strawberry.Private[int | None]
     expires_at_value: strawberry.Private[datetime | None]
 
     @classmethod
-    def from_enrollment(
-        cls, enrollment: Enrollment, lesson_count: int, group_id: int | None = None
-    ) -> ProgressType:
+    def from_enrollment(cls, enrollment: Enrollment, course: Course) -> ProgressType:
+        """The progress of `enrollment` in `course` (read by the same scoped statement)."""
         assert enrollment.id is not None
         return cls(
             id=to_global_id("Progress", enrollment.id),
             activated_at=enrollment.activated_at,
             completed_at=enrollment.completed_at,
-            percent_viewed=percent(enrollment.lessons_viewed, lesson_count),
-            percent_completed=percent(enrollment.lessons_completed, lesson_count),
+            percent_viewed=percent(enrollment.lessons_viewed, course.lesson_count),
+            percent_completed=percent(enrollment.lessons_completed, course.lesson_count),
             status=status_of(
                 enrollment.lessons_viewed, enrollment.lessons_completed, enrollment.completed_at
             ),
+            course=CourseType.from_model(course),
             student_id=enrollment.user_id,
-            course_id=enrollment.course_id,
-            group_id=group_id,
             expires_at_value=enrollment.expires_at,
         )
 
@@ -84,50 +92,96 @@ class ProgressType(Node):
     def expires_at(self) -> datetime | None:
         return self.expires_at_value
 
-    @strawberry.field
-    async def student(self, info: Info) -> UserType | None:
-        return await load_user(info.context, self.student_id)
-
-    @strawberry.field
-    async def course(self, info: Info) -> CourseType | None:
-        return await load_course(info.context, self.course_id)
-
-    @strawberry.field(description="The group this row is reported under; null outside reports.")
-    async def group(self, info: Info) -> GroupType | None:
-        return await load_group(info.context, self.group_id)
-
-
-def progress_from_report_row(row: Any) -> ProgressType:
-    """A `Progress` from an `app.report` row, reported under the row's group."""
-    enrollment = Enrollment(
-        id=row.enrollment_id,
-        user_id=row.student_id,
-        course_id=row.course_id,
-        activated_at=row.activated_at,
-        expires_at=row.expires_at,
-        completed_at=row.completed_at,
-        lessons_viewed=row.lessons_viewed,
-        lessons_completed=row.lessons_completed,
+    @strawberry.field(
+        description="The student. Whoever may read a student's progress may read the student."
     )
-    return ProgressType.from_enrollment(enrollment, row.lesson_count, group_id=row.group_id)
+    async def student(self, info: Info) -> UserType:
+        # `rules.ENROLLMENT` allows no one `rules.USER` refuses (`tests/test_rules_agree.py`).
+        return present(await load_user(info.context, self.student_id), "user")
+
+
+@strawberry.type(
+    name="GroupProgressRow",
+    description="One row of the group progress report (and of its CSV export): a member of "
+    "a group in one course. Its id names the group and the enrollment, so a student in two "
+    "of your groups is two rows sharing one `progress`.",
+)
+class GroupProgressRowType(Node):
+    group: GroupType = strawberry.field(description="The group this row is reported under.")
+    student: UserType
+    course: CourseType
+    progress: ProgressType = strawberry.field(
+        description="The student's progress in the course: the same object as in `User.progress`."
+    )
+
+    @classmethod
+    def from_report_row(cls, row: ReportRow) -> GroupProgressRowType:
+        course = Course(
+            id=row.course_id,
+            name=row.course_name,
+            lesson_count=row.lesson_count,
+            created_at=row.course_created_at,
+        )
+        student = User(
+            id=row.student_id,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            email=row.email,
+            email_key=row.email.lower(),
+            company=row.company,
+            created_at=row.student_created_at,
+        )
+        enrollment = Enrollment(
+            id=row.enrollment_id,
+            user_id=row.student_id,
+            course_id=row.course_id,
+            activated_at=row.activated_at,
+            expires_at=row.expires_at,
+            completed_at=row.completed_at,
+            lessons_viewed=row.lessons_viewed,
+            lessons_completed=row.lessons_completed,
+        )
+        return cls(
+            id=to_global_id("GroupProgressRow", row.group_id, row.enrollment_id),
+            group=GroupType(
+                id=to_global_id("Group", row.group_id),
+                name=row.group_name,
+                created_at=row.group_created_at,
+                db_id=row.group_id,
+            ),
+            student=UserType.from_model(student),
+            course=CourseType.from_model(course),
+            progress=ProgressType.from_enrollment(enrollment, course),
+        )
+
+
+async def load_report_row(ctx: Context, group_id: int, enrollment_id: int) -> Node | None:
+    """The report row through its scoped loader; null when absent or out of scope."""
+    row = await ctx.loaders.report_row_by_key.load((group_id, enrollment_id))
+    return GroupProgressRowType.from_report_row(row) if row else None
+
+
+def report_row_item(row: object) -> GroupProgressRowType:
+    return GroupProgressRowType.from_report_row(ReportRow.from_row(row))
 
 
 @strawberry.type
 class Query:
     @strawberry.field(
         description="Report rows (one per group, member and enrollment) across the groups you "
-        "may see, by group, last name, first name, email, course. `first`: 1 to 100, default 25."
+        "may see, by group, last name, first name, email, course."
     )
     async def group_progress(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: ProgressFilterInput | None = None,
-    ) -> Connection[ProgressType]:
+    ) -> Connection[GroupProgressRowType]:
+        scope = info.context.scope
         stmt = report_from(sa.select(*REPORT_COLUMNS)).where(
-            *report_where(info.context.scope, to_filter(filter))
+            *report_where(scope, to_filter(filter))
         )
         return await list_page(
-            info.context, stmt, REPORT_ORDER, first, after, progress_from_report_row
+            info.context, stmt, report_order(scope), first, after, report_row_item
         )
