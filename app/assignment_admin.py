@@ -70,16 +70,7 @@ async def assign_analyst(
             "grant it first with setUserRoles (or createUser), then assign the group.",
         )
     assignment = await _assignment(session, user_id, group_id)
-    if assignment is not None:
-        if assignment.expires_at == expires_at:
-            return assignment, False
-        before = assignment.expires_at
-        assignment.expires_at = expires_at
-        details: dict[str, Any] = {
-            "expiresAt": {"before": audit.iso(before), "after": audit.iso(expires_at)}
-        }
-        created = False
-    else:
+    if assignment is None:
         assignment = AnalystAssignment(
             analyst_id=user_id,
             group_id=group_id,
@@ -89,21 +80,36 @@ async def assign_analyst(
         )
         session.add(assignment)
         await session.flush()
-        details = {"expiresAt": audit.iso(expires_at)}
-        created = True
+        _record(scope, session, "analyst.assign", assignment, audit.iso(expires_at))
+    elif assignment.expires_at != expires_at:
+        change = {"before": audit.iso(assignment.expires_at), "after": audit.iso(expires_at)}
+        assignment.expires_at = expires_at
+        _record(scope, session, "analyst.assign.update", assignment, change)
+    else:
+        return assignment, False
+    return assignment, True
+
+
+def _record(
+    scope: AccessScope,
+    session: AsyncSession,
+    action: str,
+    assignment: AnalystAssignment,
+    expires_at: Any,
+) -> None:
+    """The audit event of an assignment change; `expires_at` says what became of the expiry."""
     audit.record(
         session,
         actor_id=scope.viewer_id,
-        action="analyst.assign" if created else "analyst.assign.update",
+        action=action,
         target_type="GroupAnalystAssignment",
         target_id=assignment.id,
         details={
-            "analystId": audit.ref("User", user_id),
-            "groupId": audit.ref("Group", group_id),
-            **details,
+            "analystId": audit.ref("User", assignment.analyst_id),
+            "groupId": audit.ref("Group", assignment.group_id),
+            "expiresAt": expires_at,
         },
     )
-    return assignment, True
 
 
 async def unassign_analyst(
@@ -117,16 +123,5 @@ async def unassign_analyst(
     if assignment is None:
         return False
     await session.delete(assignment)
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="analyst.unassign",
-        target_type="GroupAnalystAssignment",
-        target_id=assignment.id,
-        details={
-            "analystId": audit.ref("User", user_id),
-            "groupId": audit.ref("Group", group_id),
-            "expiresAt": audit.iso(assignment.expires_at),
-        },
-    )
+    _record(scope, session, "analyst.unassign", assignment, audit.iso(assignment.expires_at))
     return True

@@ -2,8 +2,8 @@
 
 Invariants:
 - a request without `Authorization` is anonymous; one with a token that is unknown, expired
-  or revoked is refused (401, code UNAUTHENTICATED) rather than silently downgraded, so a
-  client learns at once that its token is dead;
+  or revoked, or whose user is deactivated, is refused (401, code UNAUTHENTICATED) rather
+  than silently downgraded, so a client learns at once that its token is dead;
 - the viewer and its roles are read with the token in one statement, once per request;
 - a token's last use is stamped at most once per `LAST_USED_GRANULARITY` (one short write a
   minute per token in use, none on the other requests);
@@ -63,10 +63,19 @@ class InvalidToken(AuthenticationError):
 
 
 def _viewer_rows(stmt: Select[Any]) -> Select[Any]:
-    """The user's columns and each of its roles (one row per role; one with NULL if none)."""
-    return stmt.add_columns(
-        col(User.id), col(User.first_name), col(User.last_name), col(User.email), col(UserRole.role)
-    ).outerjoin(UserRole, col(UserRole.user_id) == col(User.id))
+    """The user's columns and each of its roles (one row per role; one with NULL if none);
+    no rows for a deactivated user, so its tokens and export links stop at once."""
+    return (
+        stmt.add_columns(
+            col(User.id),
+            col(User.first_name),
+            col(User.last_name),
+            col(User.email),
+            col(UserRole.role),
+        )
+        .outerjoin(UserRole, col(UserRole.user_id) == col(User.id))
+        .where(col(User.deactivated_at).is_(None))
+    )
 
 
 def _viewer(rows: Sequence[Row[Any]], token: ApiToken | None = None) -> Viewer:

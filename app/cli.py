@@ -288,7 +288,14 @@ def cmd_run_dev(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="groupanalyst", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_setup_commands(sub)
+    _add_server_commands(sub)
+    _add_data_commands(sub)
+    return parser
 
+
+def _add_setup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """migrate, init, demo."""
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(func=cmd_migrate)
 
@@ -309,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(func=cmd_demo)
 
+
+def _add_server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """serve, run-dev."""
     for name, handler, helptext in (
         ("serve", cmd_serve, "serve the API"),
         ("run-dev", cmd_run_dev, "migrate, load the demo if empty, print tokens, serve"),
@@ -319,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--workers", type=int, default=1)
         p.set_defaults(func=handler)
 
+
+def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """create-token, export, export-schema."""
     p = sub.add_parser("create-token", help="print a new API token for a user")
     p.add_argument("--email", required=True)
     p.add_argument("--name", default="cli")
@@ -347,7 +360,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     p.add_argument("--out", default="-")
     p.set_defaults(func=cmd_export_schema)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -223,8 +223,7 @@ def _students(spec: DemoSpec, rng: random.Random) -> Iterator[tuple[str, str, st
 
 
 async def load_demo(db: Database, spec: DemoSpec, show_progress: bool = False) -> DemoSummary:
-    rng = random.Random(spec.seed)
-    summary = DemoSummary()
+    """Load the world `spec` describes into an empty database (ValueError if it has users)."""
     async with db.write() as session:
         if (await session.execute(select(func.count()).select_from(User))).scalar_one():
             raise ValueError("The database already has users; the demo loads into an empty one.")
@@ -232,44 +231,97 @@ async def load_demo(db: Database, spec: DemoSpec, show_progress: bool = False) -
         session.add(Site(id=1, name=spec.site_name, plan_code=spec.plan, created_at=DEMO_EPOCH))
         await session.flush()
         conn = await session.connection()
-        w = _Writer(conn)
-        created = DEMO_EPOCH - timedelta(days=30)
-        demo_hash = hash_password(spec.password)
+        # Each step draws from one random stream in a fixed order: same seed, same world.
+        world = _World(spec, random.Random(spec.seed), _Writer(conn))
+        await world.add_accounts()
+        await world.add_groups()
+        await world.add_assignments()
+        await world.add_courses()
+        await world.add_students(ProgressBar("students", spec.students) if show_progress else None)
+        await world.writer.flush()
+        if db.dialect == "postgresql":
+            await _advance_sequences(conn)
+    return world.summary
 
-        user_id = 0
-        for account in DEMO_ACCOUNTS:
-            user_id += 1
-            summary.accounts[account.key] = user_id
-            await w.add(
-                User,
-                {
-                    "id": user_id,
-                    "first_name": account.first_name,
-                    "last_name": account.last_name,
-                    "email": account.email,
-                    "email_key": email_key(account.email),
-                    "company": account.company,
-                    "password_hash": demo_hash,
-                    "created_at": created,
-                },
+
+# Tables whose ids the demo sets itself: PostgreSQL's sequences must start after them.
+_ID_TABLES = (
+    "user_account",
+    "student_group",
+    "analyst_assignment",
+    "course",
+    "lesson",
+    "enrollment",
+    "site",
+)
+
+
+async def _advance_sequences(conn: AsyncConnection) -> None:
+    for table in _ID_TABLES:
+        await conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                f"(SELECT MAX(id) FROM {table}))"
             )
-            for role in account.roles:
-                await w.add(UserRole, {"user_id": user_id, "role": role.value})
+        )
 
-        group_ids = list(range(1, spec.groups + 1))
-        for gid in group_ids:
+
+@dataclass
+class _World:
+    """The demo world being written: the steps of `load_demo`, in order, and what they made."""
+
+    spec: DemoSpec
+    rng: random.Random
+    writer: _Writer
+    summary: DemoSummary = field(default_factory=DemoSummary)
+    created: datetime = DEMO_EPOCH - timedelta(days=30)
+    group_ids: list[int] = field(default_factory=list)
+    lesson_ids: dict[int, list[int]] = field(default_factory=dict)
+
+    async def _add_user(
+        self, first: str, last: str, email: str, company: str | None, **extra: Any
+    ) -> int:
+        self.summary.users += 1
+        row = {"first_name": first, "last_name": last, "email": email, "company": company}
+        await self.writer.add(
+            User,
+            {"id": self.summary.users, **row, "email_key": email_key(email), **extra},
+        )
+        return self.summary.users
+
+    async def add_accounts(self) -> None:
+        """The named demo accounts (owner, admin, analysts, student), with the demo password."""
+        demo_hash = hash_password(self.spec.password)
+        for account in DEMO_ACCOUNTS:
+            user_id = await self._add_user(
+                account.first_name,
+                account.last_name,
+                account.email,
+                account.company,
+                password_hash=demo_hash,
+                created_at=self.created,
+            )
+            self.summary.accounts[account.key] = user_id
+            for role in account.roles:
+                await self.writer.add(UserRole, {"user_id": user_id, "role": role.value})
+
+    async def add_groups(self) -> None:
+        self.group_ids = list(range(1, self.spec.groups + 1))
+        for gid in self.group_ids:
             name = f"Cohort {gid:03d} {TRACKS[(gid - 1) % len(TRACKS)]}"
-            await w.add(
+            await self.writer.add(
                 Group,
                 {
                     "id": gid,
                     "name": name,
                     "name_key": name.lower(),
-                    "created_at": created + timedelta(days=gid),
+                    "created_at": self.created + timedelta(days=gid),
                 },
             )
-        analyst, partner = summary.accounts["analyst"], summary.accounts["partner"]
-        owner = summary.accounts["owner"]
+        self.summary.groups = self.spec.groups
+
+    async def add_assignments(self) -> None:
+        analyst, partner = self.summary.accounts["analyst"], self.summary.accounts["partner"]
         assignments = [
             (analyst, 1, None),
             (analyst, 2, None),
@@ -279,140 +331,114 @@ async def load_demo(db: Database, spec: DemoSpec, show_progress: bool = False) -
             (partner, 3, datetime(2026, 6, 30, tzinfo=UTC)),
         ]
         for aid, (uid, gid, expires) in enumerate(assignments, start=1):
-            await w.add(
+            await self.writer.add(
                 AnalystAssignment,
                 {
                     "id": aid,
                     "analyst_id": uid,
                     "group_id": gid,
-                    "assigned_by_id": owner,
+                    "assigned_by_id": self.summary.accounts["owner"],
                     "assigned_at": DEMO_EPOCH,
                     "expires_at": expires,
                 },
             )
 
-        lesson_ids: dict[int, list[int]] = {}
+    async def add_courses(self) -> None:
+        """The courses, 5 to 12 lessons each."""
         lesson_id = 0
-        for cid in range(1, spec.courses + 1):
+        for cid in range(1, self.spec.courses + 1):
             base = COURSES[(cid - 1) % len(COURSES)]
             name = base if cid <= len(COURSES) else f"{base} {cid // len(COURSES) + 1}"
-            count = rng.randint(5, 12)
-            await w.add(
-                Course, {"id": cid, "name": name, "lesson_count": count, "created_at": created}
+            count = self.rng.randint(5, 12)
+            await self.writer.add(
+                Course, {"id": cid, "name": name, "lesson_count": count, "created_at": self.created}
             )
-            lesson_ids[cid] = []
-            for position in range(1, count + 1):
-                lesson_id += 1
-                lesson_ids[cid].append(lesson_id)
-                await w.add(
-                    Lesson,
-                    {
-                        "id": lesson_id,
-                        "course_id": cid,
-                        "position": position,
-                        "title": f"{position}. {TOPICS[(position - 1) % len(TOPICS)]}",
-                    },
+            self.lesson_ids[cid] = list(range(lesson_id + 1, lesson_id + count + 1))
+            for position, lid in enumerate(self.lesson_ids[cid], start=1):
+                title = f"{position}. {TOPICS[(position - 1) % len(TOPICS)]}"
+                await self.writer.add(
+                    Lesson, {"id": lid, "course_id": cid, "position": position, "title": title}
                 )
-        summary.courses = spec.courses
-        summary.groups = spec.groups
+            lesson_id += count
+        self.summary.courses = self.spec.courses
 
-        bar = ProgressBar("students", spec.students) if show_progress else None
-        enrollment_id = 0
-        course_ids = list(lesson_ids)
-        demo_student = summary.accounts["student"]
-        people = [(demo_student, None)] + [(None, s) for s in _students(spec, rng)]
-        for index, (known_id, details) in enumerate(people):
-            if known_id is None:
-                assert details is not None
-                user_id += 1
-                uid = user_id
-                first, last, email, company = details
-                await w.add(
-                    User,
-                    {
-                        "id": uid,
-                        "first_name": first,
-                        "last_name": last,
-                        "email": email,
-                        "email_key": email_key(email),
-                        "company": company,
-                        "password_hash": None,
-                        "created_at": created + timedelta(minutes=index),
-                    },
-                )
-                await w.add(UserRole, {"user_id": uid, "role": Role.STUDENT.value})
+    async def add_students(self, bar: ProgressBar | None) -> None:
+        """The demo student, then `spec.students` more: groups, enrollments, lesson events."""
+        # Every name is drawn before any enrollment (the order the random stream is used in).
+        people = [None, *_students(self.spec, self.rng)]
+        for index, details in enumerate(people):
+            if details is None:
+                uid = self.summary.accounts["student"]
             else:
-                uid = known_id
-            groups = {group_ids[index % len(group_ids)]}
-            if rng.random() < 0.1:
-                groups.add(rng.choice(group_ids))
-            for gid in sorted(groups):
-                await w.add(
-                    GroupMembership, {"group_id": gid, "user_id": uid, "added_at": DEMO_EPOCH}
+                first, last, email, company = details
+                uid = await self._add_user(
+                    first,
+                    last,
+                    email,
+                    company,
+                    password_hash=None,
+                    created_at=self.created + timedelta(minutes=index),
                 )
-            taken = rng.sample(course_ids, rng.randint(1, spec.max_courses_per_student))
+                await self.writer.add(UserRole, {"user_id": uid, "role": Role.STUDENT.value})
+            groups = await self._add_memberships(index, uid)
+            taken = self.rng.sample(
+                list(self.lesson_ids), self.rng.randint(1, self.spec.max_courses_per_student)
+            )
             for cid in sorted(taken):
-                enrollment_id += 1
-                lessons = lesson_ids[cid]
-                activated = DEMO_EPOCH + timedelta(
-                    days=rng.randint(0, 200), minutes=rng.randint(0, 1439)
-                )
-                expires = activated + timedelta(days=365) if rng.random() < 0.3 else None
-                viewed, completed = _enrollment_plan(rng, len(lessons))
-                events = []
-                moment = activated
-                for position, lid in enumerate(lessons[:viewed]):
-                    moment = moment + timedelta(hours=rng.randint(2, 72))
-                    done = moment + timedelta(minutes=30) if position < completed else None
-                    events.append(
-                        {
-                            "enrollment_id": enrollment_id,
-                            "lesson_id": lid,
-                            "viewed_at": moment,
-                            "completed_at": done,
-                        }
-                    )
-                    summary.lesson_events += 1 + (done is not None)
-                # Parents are buffered before children: a flush may happen at any add.
-                await w.add(
-                    Enrollment,
-                    {
-                        "id": enrollment_id,
-                        "user_id": uid,
-                        "course_id": cid,
-                        "activated_at": activated,
-                        "expires_at": expires,
-                        "completed_at": events[-1]["completed_at"]
-                        if completed == len(lessons)
-                        else None,
-                        "lessons_viewed": viewed,
-                        "lessons_completed": completed,
-                    },
-                )
-                for event in events:
-                    await w.add(LessonProgress, event)
-                summary.report_rows += len(groups)
-            if bar is not None and known_id is None:
+                await self._add_enrollment(uid, cid)
+                self.summary.report_rows += len(groups)
+            if bar is not None and details is not None:
                 bar.advance()
-        await w.flush()
         if bar is not None:
             bar.close()
-        summary.users = user_id
-        summary.enrollments = enrollment_id
-        if db.dialect == "postgresql":
-            for table in (
-                "user_account",
-                "student_group",
-                "analyst_assignment",
-                "course",
-                "lesson",
-                "enrollment",
-                "site",
-            ):
-                await conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                        f"(SELECT MAX(id) FROM {table}))"
-                    )
-                )
-    return summary
+
+    async def _add_memberships(self, index: int, uid: int) -> set[int]:
+        """Each student in one group, round robin; one in ten in a second one."""
+        groups = {self.group_ids[index % len(self.group_ids)]}
+        if self.rng.random() < 0.1:
+            groups.add(self.rng.choice(self.group_ids))
+        for gid in sorted(groups):
+            await self.writer.add(
+                GroupMembership, {"group_id": gid, "user_id": uid, "added_at": DEMO_EPOCH}
+            )
+        return groups
+
+    async def _add_enrollment(self, uid: int, cid: int) -> None:
+        """An enrollment and its lesson events; its counters are the events written."""
+        self.summary.enrollments += 1
+        lessons = self.lesson_ids[cid]
+        activated = DEMO_EPOCH + timedelta(
+            days=self.rng.randint(0, 200), minutes=self.rng.randint(0, 1439)
+        )
+        expires = activated + timedelta(days=365) if self.rng.random() < 0.3 else None
+        viewed, completed = _enrollment_plan(self.rng, len(lessons))
+        events = []
+        moment = activated
+        for position, lid in enumerate(lessons[:viewed]):
+            moment = moment + timedelta(hours=self.rng.randint(2, 72))
+            done = moment + timedelta(minutes=30) if position < completed else None
+            events.append(
+                {
+                    "enrollment_id": self.summary.enrollments,
+                    "lesson_id": lid,
+                    "viewed_at": moment,
+                    "completed_at": done,
+                }
+            )
+            self.summary.lesson_events += 1 + (done is not None)
+        # Parents are buffered before children: a flush may happen at any add.
+        await self.writer.add(
+            Enrollment,
+            {
+                "id": self.summary.enrollments,
+                "user_id": uid,
+                "course_id": cid,
+                "activated_at": activated,
+                "expires_at": expires,
+                "completed_at": events[-1]["completed_at"] if completed == len(lessons) else None,
+                "lessons_viewed": viewed,
+                "lessons_completed": completed,
+            },
+        )
+        for event in events:
+            await self.writer.add(LessonProgress, event)

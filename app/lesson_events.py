@@ -17,6 +17,7 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -59,6 +60,40 @@ async def record_lesson_event(
     complete: bool,
 ) -> LessonEvent:
     target = await _target(session, scope, user_id)
+    lesson, enrollment, course = await _enrolled_lesson(session, scope, target, lesson_id)
+    now = utcnow()
+    ended = enrollment.expires_at
+    if ended is not None and ended <= now and not scope.can_record_progress_after_expiry():
+        raise forbidden(
+            f"Access to the course '{course.name}' ended on "
+            f"{ended.date().isoformat()}; progress can no longer be recorded."
+        )
+    progress, changed = await _mark(session, enrollment, course, lesson_id, complete, now)
+    if changed:
+        audit.record(
+            session,
+            actor_id=scope.viewer_id,
+            action="lesson.complete" if complete else "lesson.view",
+            target_type="Lesson",
+            target_id=lesson_id,
+            details={
+                "userId": audit.ref("User", target),
+                "courseId": audit.ref("Course", course.id or 0),
+                "lessonsViewed": enrollment.lessons_viewed,
+                "lessonsCompleted": enrollment.lessons_completed,
+                "courseCompleted": enrollment.completed_at == now,
+            },
+        )
+    return LessonEvent(
+        enrollment=enrollment, course=course, lesson=lesson, progress=progress, changed=changed
+    )
+
+
+async def _enrolled_lesson(
+    session: AsyncSession, scope: AccessScope, target: int, lesson_id: int
+) -> tuple[Lesson, Enrollment, Course]:
+    """The lesson, the target's enrollment in its course (locked) and the course; NOT_FOUND
+    for a lesson the viewer cannot see, BAD_USER_INPUT when the target is not enrolled."""
     lesson = await session.get(Lesson, lesson_id)
     enrollment = None
     if lesson is not None:
@@ -89,14 +124,19 @@ async def record_lesson_event(
             f"The user is not enrolled in the course '{course.name}' of this lesson; "
             "enroll them first (enrollUser).",
         )
-    now = utcnow()
-    ended = enrollment.expires_at
-    if ended is not None and ended <= now and not scope.can_record_progress_after_expiry():
-        raise forbidden(
-            f"Access to the course '{course.name}' ended on "
-            f"{ended.date().isoformat()}; progress can no longer be recorded."
-        )
+    return lesson, enrollment, course
 
+
+async def _mark(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    course: Course,
+    lesson_id: int,
+    complete: bool,
+    now: datetime,
+) -> tuple[LessonProgress, bool]:
+    """The lesson's progress row marked viewed (and completed), the enrollment's counters
+    and completion kept in step; whether anything changed."""
     progress = await session.get(LessonProgress, (enrollment.id, lesson_id))
     if progress is None:
         assert enrollment.id is not None
@@ -117,21 +157,4 @@ async def record_lesson_event(
         and enrollment.lessons_completed >= course.lesson_count
     ):
         enrollment.completed_at = now
-    if changed:
-        audit.record(
-            session,
-            actor_id=scope.viewer_id,
-            action="lesson.complete" if complete else "lesson.view",
-            target_type="Lesson",
-            target_id=lesson_id,
-            details={
-                "userId": audit.ref("User", target),
-                "courseId": audit.ref("Course", course.id or 0),
-                "lessonsViewed": enrollment.lessons_viewed,
-                "lessonsCompleted": enrollment.lessons_completed,
-                "courseCompleted": enrollment.completed_at == now,
-            },
-        )
-    return LessonEvent(
-        enrollment=enrollment, course=course, lesson=lesson, progress=progress, changed=changed
-    )
+    return progress, changed

@@ -58,6 +58,7 @@ USER_COLUMNS: tuple[Any, ...] = (
     col(User.email_key),
     col(User.company),
     col(User.created_at),
+    col(User.deactivated_at),
 )
 
 

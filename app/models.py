@@ -107,6 +107,9 @@ class User(SQLModel, table=True):
     # NULL: the user cannot log in with a password (imported students, API-only accounts).
     password_hash: str | None = Field(default=None, max_length=200)
     created_at: datetime = _ts(nullable=False)
+    # Set while the account is deactivated: it cannot sign in, its tokens are refused, its
+    # assignments grant nothing and it holds no Group Analyst seat; its data stays.
+    deactivated_at: datetime | None = _ts(nullable=True)
 
 
 class UserRole(SQLModel, table=True):

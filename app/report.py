@@ -138,6 +138,7 @@ class ReportRow:
     email: str
     company: str | None
     student_created_at: datetime
+    student_deactivated_at: datetime | None
     course_id: int
     course_name: str
     lesson_count: int
@@ -167,6 +168,7 @@ REPORT_COLUMNS: tuple[Any, ...] = (
     col(User.email).label("email"),
     col(User.company).label("company"),
     col(User.created_at).label("student_created_at"),
+    col(User.deactivated_at).label("student_deactivated_at"),
     col(Course.id).label("course_id"),
     col(Course.name).label("course_name"),
     col(Course.lesson_count).label("lesson_count"),

@@ -2,8 +2,8 @@
 
 Invariants:
 - the limit is data (`plan.group_analyst_seats`, NULL = unlimited), never code;
-- a seat is held by every user holding GROUP_ANALYST, whatever other roles it has; revoking
-  the role frees it;
+- a seat is held by every active user holding GROUP_ANALYST, whatever other roles it has;
+  revoking the role or deactivating the account frees it, reactivating claims it again;
 - `claim` locks the site row before counting (`SELECT ... FOR UPDATE` on PostgreSQL, the
   transaction's write lock on SQLite) and the caller grants in the same transaction, so
   concurrent grants, from any number of processes, never exceed the limit.
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.errors import AppError, ErrorCode
-from app.models import Plan, Role, Site, UserRole
+from app.models import Plan, Role, Site, User, UserRole
 from app.writes import locked
 
 
@@ -43,7 +43,11 @@ async def usage(session: AsyncSession, site: Site) -> SeatUsage:
         await session.execute(
             select(func.count())
             .select_from(UserRole)
-            .where(col(UserRole.role) == Role.GROUP_ANALYST.value)
+            .join(User, col(User.id) == col(UserRole.user_id))
+            .where(
+                col(UserRole.role) == Role.GROUP_ANALYST.value,
+                col(User.deactivated_at).is_(None),
+            )
         )
     ).scalar_one()
     return SeatUsage(plan=plan.code, used=used, limit=plan.group_analyst_seats)

@@ -73,7 +73,7 @@ def password(field: str, value: str | None) -> str | None:
         raise bad_input(
             field, f"'{field}' must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long."
         )
-    return value
+    return valid_unicode(field, value)
 
 
 def aware(field: str, value: datetime | None) -> datetime | None:

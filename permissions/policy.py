@@ -27,7 +27,10 @@ SQL `clause`, and the `sentence` that `schema.graphql` shows):
 - `SITE` (name and plan): anyone signed in; `SEATS`, `AUDIT_TRAIL`: admins;
   `REPORT_EXPORT`: admins, and analysts for their groups.
 A user holding several roles gets the union. Nothing out of scope is ever an error: it is
-absent, exactly like a row that does not exist. Field permissions live in
+absent, exactly like a row that does not exist. A deactivated account sees nothing (`app.auth`
+refuses its tokens and export links, so it never gets a scope) and its assignments grant
+nothing (`in_force_clause`): it is nobody's co-analyst, no group lists it as an analyst, and it
+holds no seat (`app.seats`). Field permissions live in
 `permissions.fields`, built from the same objects.
 
 Write rules (the `can_*` methods of `AccessScope`; mutations in `app/*_admin.py` and
@@ -58,7 +61,7 @@ from sqlmodel import col, select
 
 from app.auth import Viewer
 from app.db import Database
-from app.models import AnalystAssignment, Enrollment, GroupMembership, Role, utcnow
+from app.models import AnalystAssignment, Enrollment, GroupMembership, Role, User, utcnow
 
 # Any SQL expression or mapped attribute usable in a WHERE clause.
 Column = SQLCoreOperations[Any]
@@ -72,9 +75,19 @@ def in_force(expires_at: datetime | None, now: datetime) -> bool:
 
 
 def in_force_clause(now: datetime, expires_at: Column | None = None) -> ColumnElement[bool]:
-    """`in_force` in SQL, on `expires_at` (by default `AnalystAssignment.expires_at`)."""
-    column = col(AnalystAssignment.expires_at) if expires_at is None else expires_at
-    return sa.or_(column.is_(None), column > now)
+    """`in_force` in SQL, on `expires_at`. By default, on `AnalystAssignment` rows, where it
+    also requires the analyst's account to be active: a deactivated analyst's assignments
+    grant nothing (an explicit `expires_at` is only given for the viewer's own assignments,
+    and a deactivated user is never a viewer)."""
+    if expires_at is not None:
+        return sa.or_(expires_at.is_(None), expires_at > now)
+    column = col(AnalystAssignment.expires_at)
+    return sa.and_(
+        sa.or_(column.is_(None), column > now),
+        col(AnalystAssignment.analyst_id).not_in(
+            select(User.id).where(col(User.deactivated_at).is_not(None))
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,15 @@ class AccessScope:
     def can_edit_user(self, target_roles: frozenset[Role]) -> bool:
         """The owner's account is the owner's alone; any other account is the admins'."""
         return self.is_owner if Role.SITE_OWNER in target_roles else self.is_admin
+
+    def can_set_active(self, target_roles: frozenset[Role]) -> bool:
+        """Deactivate or reactivate an account: never the owner's; an admin's only by the
+        owner (it ends that admin's powers, like revoking SITE_ADMIN); anyone else's, admins."""
+        if Role.SITE_OWNER in target_roles:
+            return False
+        if Role.SITE_ADMIN in target_roles:
+            return self.is_owner
+        return self.is_admin
 
     def can_change_roles_of(self, target_roles: frozenset[Role]) -> bool:
         """Nobody changes the owner's roles: the site keeps exactly one owner."""

@@ -94,6 +94,9 @@ async def _login(ctx: Context, input: LoginInput) -> tuple[tokens.IssuedToken, U
         user = await accounts.authenticate(session, input.email, input.password)
     if user is None or user.id is None:
         raise unauthenticated("Invalid email or password.")
+    if user.deactivated_at is not None:
+        # Said only after the right password: it tells a prober nothing.
+        raise unauthenticated("This account is deactivated; ask a site admin to reactivate it.")
     async with ctx.db.write() as session:
         await throttle.clear(session, input.email)
         issued = await tokens.issue(

@@ -130,6 +130,7 @@ class GroupProgressRowType(Node):
             email_key=row.email.lower(),
             company=row.company,
             created_at=row.student_created_at,
+            deactivated_at=row.student_deactivated_at,
         )
         enrollment = Enrollment(
             id=row.enrollment_id,

@@ -11,6 +11,7 @@ import strawberry
 from strawberry.tools import merge_types
 
 from resolvers import (
+    account_status,
     assignment_admin,
     audit,
     auth,
@@ -47,6 +48,7 @@ Mutation = merge_types(
     (
         auth.Mutation,
         user_admin.Mutation,
+        account_status.Mutation,
         assignment_admin.Mutation,
         group_admin.Mutation,
         course_admin.Mutation,

@@ -46,6 +46,7 @@ class UserType(Node):
     email_value: strawberry.Private[str]
     company_value: strawberry.Private[str | None]
     created_at_value: strawberry.Private[datetime]
+    deactivated_at_value: strawberry.Private[datetime | None]
 
     @classmethod
     def from_model(cls, user: User) -> UserType:
@@ -58,6 +59,7 @@ class UserType(Node):
             email_value=user.email,
             company_value=user.company,
             created_at_value=user.created_at,
+            deactivated_at_value=user.deactivated_at,
         )
 
     @visible_field(rules.CONTACT, _user_id)
@@ -71,6 +73,15 @@ class UserType(Node):
     @visible_field(rules.PRIVATE, _user_id, "When the account was created.")
     def created_at(self) -> datetime | None:
         return self.created_at_value
+
+    @visible_field(
+        rules.PRIVATE,
+        _user_id,
+        "When the account was deactivated; null while it is active. A deactivated account "
+        "cannot sign in, its tokens are refused and its assignments grant nothing.",
+    )
+    def deactivated_at(self) -> datetime | None:
+        return self.deactivated_at_value
 
     @visible_field(rules.PRIVATE, _user_id, "What the user may do.", refused="an empty list")
     async def roles(self, info: Info) -> list[Role]:

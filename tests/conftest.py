@@ -24,6 +24,7 @@ from app.db import Database
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
+from tests.attack_scene import Scene, build_scene
 from tests.cast import Cast
 from tests.support import Api, World
 
@@ -108,3 +109,9 @@ async def api(db: Database, settings: Settings) -> AsyncIterator[Api]:
 async def cast(world: World) -> Cast:
     """One user per role (student, analyst, admin, plus the owner) with a token each."""
     return await Cast.create(world)
+
+
+@pytest.fixture
+async def scene(world: World) -> Scene:
+    """The attack tests' world: analysts, co-analysts, an expired one, students, two groups."""
+    return await build_scene(world)

@@ -1,0 +1,92 @@
+"""Ids: `node(id:)` with every type name, private assignments and crafted global ids answer a
+hidden object exactly like a missing one.
+
+The viewers and their world: `tests.attack_scene`."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from app.models import User
+from tests.attack_scene import (
+    NODE,
+    Scene,
+    csv_export,
+)
+from tests.support import Api, gid
+
+ASSIGNMENT = """query($id: ID!) { node(id: $id) { ... on GroupAnalystAssignment {
+  id expiresAt assignedAt analyst { lastName } assignedBy { lastName }
+} } }"""
+
+
+async def _assignment_id(api: Api, scene: Scene, user: User) -> str:
+    data = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on User { analystAssignments { id } } } }",
+        {"id": gid("User", user.id)},
+        scene.tokens["admin"],
+    )
+    ids: list[str] = [a["id"] for a in data["node"]["analystAssignments"]]
+    return ids[0]
+
+
+async def test_a_co_analysts_assignment_is_private(api: Api, scene: Scene) -> None:
+    """Co-analysts see each other's names only: not when or by whom the other was assigned,
+    nor when its access ends (its assignments list is private; so is each assignment)."""
+    co_assignment = await _assignment_id(api, scene, scene.co)
+    own = await _assignment_id(api, scene, scene.analyst)
+    missing = gid("GroupAnalystAssignment", 999_999)
+    for viewer in ("analyst", "dual"):
+        probe = await api.raw(ASSIGNMENT, {"id": co_assignment}, scene.tokens[viewer])
+        absent = await api.raw(ASSIGNMENT, {"id": missing}, scene.tokens[viewer])
+        assert probe == absent == {"data": {"node": None}}, viewer
+    # Its own assignment, and the admin's view, stay visible.
+    mine = await api.data(ASSIGNMENT, {"id": own}, scene.tokens["analyst"])
+    assert mine["node"]["id"] == own
+    # Assigned by the owner, whom an analyst may not see: null, not the owner's name.
+    assert mine["node"]["assignedBy"] is None
+    assert mine["node"]["analyst"] == {"lastName": "Analyst"}
+    seen = await api.data(ASSIGNMENT, {"id": co_assignment}, scene.tokens["co"])
+    assert seen["node"]["expiresAt"] is not None
+    assert (await api.data(ASSIGNMENT, {"id": co_assignment}, scene.tokens["admin"]))["node"]
+
+
+@pytest.mark.parametrize(
+    "type_name", ["User", "Group", "Course", "Lesson", "Progress", "GroupAnalystAssignment",
+                  "ApiToken", "AuditEvent", "Nope"],
+)  # fmt: skip
+async def test_node_of_any_type_answers_missing_and_hidden_alike(
+    api: Api, scene: Scene, type_name: str
+) -> None:
+    for viewer in ("anonymous", "s1", "expired", "other"):
+        for pk in (1, 2, 3, 5, 8, 13):
+            probe = await api.raw(NODE, {"id": gid(type_name, pk)}, scene.tokens[viewer])
+            if probe.get("data", {}).get("node") is not None:
+                continue  # visible to this viewer: fine
+            missing = await api.raw(NODE, {"id": gid(type_name, 999_999)}, scene.tokens[viewer])
+            assert probe == missing, (viewer, type_name, pk)
+
+
+async def test_a_student_cannot_reach_an_unenrolled_courses_lessons(api: Api, scene: Scene) -> None:
+    lessons = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on Course { lessons { id } } } }",
+        {"id": gid("Course", scene.zen.id)},
+        scene.tokens["admin"],
+    )
+    for lesson in lessons["node"]["lessons"]:
+        assert (await api.data(NODE, {"id": lesson["id"]}, scene.tokens["s1"]))["node"] is None
+        assert (await api.data(NODE, {"id": lesson["id"]}, scene.tokens["s3"]))["node"]
+
+
+@pytest.mark.parametrize("pk", ["\N{SUPERSCRIPT TWO}", "\N{ARABIC-INDIC DIGIT ONE}", "0x1"])
+async def test_a_crafted_global_id_is_bad_input_or_absent(api: Api, scene: Scene, pk: str) -> None:
+    """Digits that are not ASCII are not ids: never an internal error, nor a second spelling."""
+    forged = base64.urlsafe_b64encode(f"Group:{pk}".encode()).decode()
+    body = await api.raw(NODE, {"id": forged}, scene.tokens["admin"])
+    assert body.get("data") in (None, {"node": None}), body
+    if body.get("errors"):
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    response = await csv_export(api, [("groupId", forged)], scene.tokens["admin"])
+    assert response.status_code == 400, response.text
