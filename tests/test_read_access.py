@@ -199,7 +199,9 @@ async def test_a_groups_report_rows_carry_that_group_and_share_the_progress(
             row = edge["node"]
             assert row["group"] == {"name": group.name}
             assert row["progress"]["id"] in members[row["student"]["lastName"]]
-            rows.setdefault(row["student"]["lastName"], []).append((row["id"], row["progress"]["id"]))
+            rows.setdefault(row["student"]["lastName"], []).append(
+                (row["id"], row["progress"]["id"])
+            )
     [(alpha_row, alpha_progress), (beta_row, beta_progress)] = rows["Two"]
     assert alpha_row != beta_row
     assert alpha_progress == beta_progress
