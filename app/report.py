@@ -156,6 +156,47 @@ class ReportRow:
         m = row._mapping
         return cls(**{name: m[name] for name in REPORT_FIELDS})
 
+    def group(self) -> Group:
+        return Group(
+            id=self.group_id,
+            name=self.group_name,
+            name_key=self.group_name.lower(),
+            created_at=self.group_created_at,
+        )
+
+    def student(self) -> User:
+        """The student as a listing reads a user (no password hash)."""
+        return User(
+            id=self.student_id,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            email=self.email,
+            email_key=self.email.lower(),
+            company=self.company,
+            created_at=self.student_created_at,
+            deactivated_at=self.student_deactivated_at,
+        )
+
+    def course(self) -> Course:
+        return Course(
+            id=self.course_id,
+            name=self.course_name,
+            lesson_count=self.lesson_count,
+            created_at=self.course_created_at,
+        )
+
+    def enrollment(self) -> Enrollment:
+        return Enrollment(
+            id=self.enrollment_id,
+            user_id=self.student_id,
+            course_id=self.course_id,
+            activated_at=self.activated_at,
+            expires_at=self.expires_at,
+            completed_at=self.completed_at,
+            lessons_viewed=self.lessons_viewed,
+            lessons_completed=self.lessons_completed,
+        )
+
 
 # What the report reads, labelled as `ReportRow`'s fields.
 REPORT_COLUMNS: tuple[Any, ...] = (

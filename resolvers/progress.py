@@ -19,7 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import strawberry
 
-from app.models import Course, Enrollment, User
+from app.models import Course, Enrollment
 from app.pagination import DEFAULT_PAGE_SIZE
 from app.report import (
     REPORT_COLUMNS,
@@ -116,43 +116,13 @@ class GroupProgressRowType(Node):
 
     @classmethod
     def from_report_row(cls, row: ReportRow) -> GroupProgressRowType:
-        course = Course(
-            id=row.course_id,
-            name=row.course_name,
-            lesson_count=row.lesson_count,
-            created_at=row.course_created_at,
-        )
-        student = User(
-            id=row.student_id,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            email=row.email,
-            email_key=row.email.lower(),
-            company=row.company,
-            created_at=row.student_created_at,
-            deactivated_at=row.student_deactivated_at,
-        )
-        enrollment = Enrollment(
-            id=row.enrollment_id,
-            user_id=row.student_id,
-            course_id=row.course_id,
-            activated_at=row.activated_at,
-            expires_at=row.expires_at,
-            completed_at=row.completed_at,
-            lessons_viewed=row.lessons_viewed,
-            lessons_completed=row.lessons_completed,
-        )
+        course = row.course()
         return cls(
             id=to_global_id("GroupProgressRow", row.group_id, row.enrollment_id),
-            group=GroupType(
-                id=to_global_id("Group", row.group_id),
-                name=row.group_name,
-                created_at=row.group_created_at,
-                db_id=row.group_id,
-            ),
-            student=UserType.from_model(student),
+            group=GroupType.from_model(row.group()),
+            student=UserType.from_model(row.student()),
             course=CourseType.from_model(course),
-            progress=ProgressType.from_enrollment(enrollment, course),
+            progress=ProgressType.from_enrollment(row.enrollment(), course),
         )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +35,10 @@ from graphql import (
 )
 from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType
 
-from app import tokens
 from app.db import Database
-from app.demo import DemoSpec, DemoSummary, load_demo
-from app.models import utcnow
+from app.demo import DemoSummary
 from resolvers.schema import schema
-from tests.support import Api
+from tests.support import Api, token_for
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -161,19 +158,6 @@ def _fields(
     return out
 
 
-@pytest.fixture
-async def demo(db: Database) -> DemoSummary:
-    return await load_demo(db, DemoSpec(students=60, groups=4, courses=3, seed=7))
-
-
-async def _token(db: Database, user_id: int) -> str:
-    async with db.write() as session:
-        issued = await tokens.issue(
-            session, user_id=user_id, name="test", expires_at=utcnow() + timedelta(1)
-        )
-    return issued.secret
-
-
 def test_the_readme_queries_include_the_report_and_the_dashboard() -> None:
     """So the walk below covers the paths a dashboard takes (members and report rows)."""
     text = "\n".join(readme_read_operations())
@@ -185,7 +169,7 @@ def test_the_readme_queries_include_the_report_and_the_dashboard() -> None:
 async def test_one_id_one_value_per_field_across_every_path(
     api: Api, db: Database, demo: DemoSummary, account: str
 ) -> None:
-    token = await _token(db, demo.accounts[account])
+    token = await token_for(db, demo.accounts[account])
     store = Store()
     graphql_schema = schema._schema
     for query in [*readme_read_operations(), EVERY_PATH]:
