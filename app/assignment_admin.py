@@ -98,18 +98,12 @@ def _record(
     expires_at: Any,
 ) -> None:
     """The audit event of an assignment change; `expires_at` says what became of the expiry."""
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action=action,
-        target_type="GroupAnalystAssignment",
-        target_id=assignment.id,
-        details={
-            "analystId": audit.ref("User", assignment.analyst_id),
-            "groupId": audit.ref("Group", assignment.group_id),
-            "expiresAt": expires_at,
-        },
-    )
+    details = {
+        "analystId": audit.ref("User", assignment.analyst_id),
+        "groupId": audit.ref("Group", assignment.group_id),
+        "expiresAt": expires_at,
+    }
+    audit.by_viewer(session, scope, action, "GroupAnalystAssignment", assignment.id, details)
 
 
 async def unassign_analyst(

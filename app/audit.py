@@ -13,12 +13,15 @@ Invariants:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import to_global_id
 from app.models import AuditEvent, utcnow
+
+if TYPE_CHECKING:
+    from permissions.policy import AccessScope
 
 
 def ref(type_name: str, pk: int) -> str:
@@ -61,3 +64,22 @@ def record(
     )
     session.add(event)
     return event
+
+
+def by_viewer(
+    session: AsyncSession,
+    scope: AccessScope,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """`record` a change made by the viewer `scope` belongs to (every write service's case)."""
+    return record(
+        session,
+        actor_id=scope.viewer_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+    )

@@ -274,6 +274,7 @@ def cmd_run_dev(args: argparse.Namespace) -> int:
     printed = asyncio.run(_dev_setup(settings))
     host, port = args.host or settings.host, args.port or settings.port
     print()
+    print(f"Dashboard: http://{host}:{port}/   (run `make web` first if it says it is not built)")
     print(
         f"GraphiQL: http://{host}:{port}/graphql   (demo password for every account below: "
         f"{DEMO_PASSWORD})"

@@ -54,14 +54,8 @@ async def create_course(
         Lesson(course_id=course.id, position=position, title=title)
         for position, title in enumerate(titles, start=1)
     )
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="course.create",
-        target_type="Course",
-        target_id=course.id,
-        details={"name": name, "lessonTitles": titles},
-    )
+    details = {"name": name, "lessonTitles": titles}
+    audit.by_viewer(session, scope, "course.create", "Course", course.id, details)
     return course
 
 
@@ -111,18 +105,12 @@ async def enroll(
     )
     session.add(enrollment)
     await session.flush()
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="enrollment.create",
-        target_type="Progress",
-        target_id=enrollment.id,
-        details={
-            **_refs(user_id, course_id),
-            "activatedAt": audit.iso(activated_at),
-            "expiresAt": audit.iso(expires_at),
-        },
-    )
+    details = {
+        **_refs(user_id, course_id),
+        "activatedAt": audit.iso(activated_at),
+        "expiresAt": audit.iso(expires_at),
+    }
+    audit.by_viewer(session, scope, "enrollment.create", "Progress", enrollment.id, details)
     return enrollment, course
 
 
@@ -150,17 +138,11 @@ async def update_enrollment(
         return enrollment, course
     before = enrollment.expires_at
     enrollment.expires_at = expires_at
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="enrollment.update",
-        target_type="Progress",
-        target_id=enrollment.id,
-        details={
-            **_refs(user_id, course_id),
-            "expiresAt": {"before": audit.iso(before), "after": audit.iso(expires_at)},
-        },
-    )
+    details = {
+        **_refs(user_id, course_id),
+        "expiresAt": {"before": audit.iso(before), "after": audit.iso(expires_at)},
+    }
+    audit.by_viewer(session, scope, "enrollment.update", "Progress", enrollment.id, details)
     return enrollment, course
 
 
@@ -174,18 +156,12 @@ async def unenroll(
     if enrollment is None:
         return False
     await session.delete(enrollment)
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="enrollment.delete",
-        target_type="Progress",
-        target_id=enrollment.id,
-        details={
-            **_refs(user_id, course_id),
-            "activatedAt": audit.iso(enrollment.activated_at),
-            "lessonsViewed": enrollment.lessons_viewed,
-            "lessonsCompleted": enrollment.lessons_completed,
-            "completedAt": audit.iso(enrollment.completed_at),
-        },
-    )
+    details = {
+        **_refs(user_id, course_id),
+        "activatedAt": audit.iso(enrollment.activated_at),
+        "lessonsViewed": enrollment.lessons_viewed,
+        "lessonsCompleted": enrollment.lessons_completed,
+        "completedAt": audit.iso(enrollment.completed_at),
+    }
+    audit.by_viewer(session, scope, "enrollment.delete", "Progress", enrollment.id, details)
     return True

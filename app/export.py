@@ -22,11 +22,14 @@ Invariants:
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import re
 from collections.abc import AsyncGenerator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,6 +104,67 @@ def neutralise(cell: str) -> str:
 # -- parameters and access ----------------------------------------------------------------
 
 
+class ExportFormat(enum.StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+# An IANA name such as Europe/Paris or America/Argentina/Buenos_Aires; checked before the zone
+# database is asked, so no other text reaches a file lookup.
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+){0,2}")
+
+
+def time_zone(name: str, field: str = "tz") -> ZoneInfo:
+    """The IANA zone called `name`; BAD_USER_INPUT naming `field` otherwise."""
+    message = f"'{field}' must be an IANA time zone such as Europe/Paris or UTC."
+    if len(name) > 64 or not _ZONE_NAME.fullmatch(name):
+        raise bad_input(field, message)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise bad_input(field, message) from None
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How the file is written (not which rows): format, CSV byte-order mark, time zone."""
+
+    format: ExportFormat = ExportFormat.CSV
+    bom: bool = False
+    # An IANA name checked by `time_zone`; None: dates in UTC.
+    tz: str | None = None
+
+    def zone(self) -> ZoneInfo | None:
+        return None if self.tz is None else time_zone(self.tz)
+
+    def query_items(self) -> list[tuple[str, str]]:
+        items = [] if self.format is ExportFormat.CSV else [("format", self.format.value)]
+        items += [("bom", "1")] if self.bom else []
+        return items + ([("tz", self.tz)] if self.tz is not None else [])
+
+
+def parse_options(
+    format: str | None,
+    bom: str | None,
+    tz: str | None,
+    *,
+    format_field: str = "format",
+    tz_field: str = "tz",
+) -> ExportOptions:
+    """`format=csv|xlsx`, `bom=0|1` (CSV only) and `tz=Area/City`; raises BAD_USER_INPUT."""
+    try:
+        parsed_format = ExportFormat(format or "csv")
+    except ValueError:
+        raise bad_input(format_field, f"'{format_field}' must be csv or xlsx.") from None
+    if bom not in (None, "0", "1"):
+        raise bad_input("bom", "'bom' must be 0 or 1.")
+    if bom == "1" and parsed_format is not ExportFormat.CSV:
+        raise bad_input("bom", "'bom' applies to CSV only; an XLSX file needs none.")
+    if tz is not None:
+        time_zone(tz, tz_field)
+    return ExportOptions(parsed_format, bom == "1", tz)
+
+
 @dataclass(frozen=True)
 class ExportParams:
     """A validated export request; `None` means no filter (every visible group / course)."""
@@ -108,6 +172,7 @@ class ExportParams:
     group_ids: tuple[int, ...] | None = None
     course_ids: tuple[int, ...] | None = None
     status: ProgressStatus | None = None
+    options: ExportOptions = field(default_factory=ExportOptions)
 
     def progress_filter(self) -> ProgressFilter:
         return ProgressFilter(
@@ -120,7 +185,12 @@ class ExportParams:
         items += [("courseId", str(to_global_id("Course", pk))) for pk in self.course_ids or ()]
         if self.status is not None:
             items.append(("status", self.status.value))
-        return items
+        return items + self.options.query_items()
+
+    def filename(self, now: datetime) -> str:
+        """`group-progress-YYYY-MM-DD.csv` (or .xlsx), dated in the export's time zone."""
+        day = now.astimezone(self.options.zone() or UTC)
+        return f"group-progress-{day:%Y-%m-%d}.{self.options.format.value}"
 
 
 def parse_params(
@@ -312,6 +382,26 @@ def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
         ]
 
 
+def parse_iso(text: str) -> datetime:
+    """An `iso_utc` cell as an aware UTC datetime."""
+    return datetime.fromisoformat(text)
+
+
+def in_zone(text: str, zone: ZoneInfo) -> str:
+    """An `iso_utc` cell as ISO 8601 local time with its offset (`2026-01-05T10:00:00+01:00`)."""
+    return parse_iso(text).astimezone(zone).isoformat() if text else ""
+
+
+def localise(rows: Iterable[list[str]], zone: ZoneInfo | None) -> Iterable[list[str]]:
+    """CSV rows with their dates in `zone` (None: as they are, UTC)."""
+    if zone is None:
+        return rows
+    return (
+        [*row[:6], in_zone(row[6], zone), row[7], in_zone(row[8], zone), in_zone(row[9], zone)]
+        for row in rows
+    )
+
+
 def to_csv(cells: Iterable[Sequence[str]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(cells)
@@ -319,6 +409,8 @@ def to_csv(cells: Iterable[Sequence[str]]) -> bytes:
 
 
 HEADER_BYTES = to_csv([HEADER])
+# Lets Excel recognise UTF-8 when it opens a CSV (`bom=1`).
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -346,7 +438,21 @@ async def csv_chunks(
 
     Call `check_access` first: this only filters by the scope, it does not explain refusals.
     """
-    yield HEADER_BYTES
+    yield (UTF8_BOM + HEADER_BYTES) if params.options.bom else HEADER_BYTES
+    zone = params.options.zone()
+    async for batch in row_batches(db, scope, params, run, batch_size):
+        yield to_csv(localise(format_rows(scope, batch), zone))
+    run.complete = True
+
+
+async def row_batches(
+    db: Database,
+    scope: AccessScope,
+    params: ExportParams,
+    run: ExportRun,
+    batch_size: int | None = None,
+) -> AsyncGenerator[Sequence[Any]]:
+    """`export_statement`'s rows, `batch_size` at a time from one snapshot; counts them in `run`."""
     statement = export_statement(scope, params.progress_filter()).execution_options(
         yield_per=batch_size or BATCH_SIZE
     )
@@ -355,8 +461,7 @@ async def csv_chunks(
         async for batch in result.partitions():
             run.rows += len(batch)
             run.batches += 1
-            yield to_csv(format_rows(scope, batch))
-    run.complete = True
+            yield batch
 
 
 async def record_export(
@@ -370,22 +475,22 @@ async def record_export(
         group_ids = sorted(scope.analysed_group_ids)
     course_ids = sorted(params.course_ids) if params.course_ids else None
     async with db.write() as session:
-        audit.record(
+        details = {
+            "via": via,
+            "groupIds": "all" if group_ids is None else [audit.ref("Group", g) for g in group_ids],
+            "courseIds": "all"
+            if course_ids is None
+            else [audit.ref("Course", c) for c in course_ids],
+            "status": params.status.value if params.status else None,
+            "format": params.options.format.value,
+            "rows": run.rows,
+            "complete": run.complete,
+        }
+        audit.by_viewer(
             session,
-            actor_id=scope.viewer_id,
-            action=AUDIT_ACTION,
-            target_type="Group",
-            target_id=group_ids[0] if group_ids and len(group_ids) == 1 else None,
-            details={
-                "via": via,
-                "groupIds": "all"
-                if group_ids is None
-                else [audit.ref("Group", g) for g in group_ids],
-                "courseIds": "all"
-                if course_ids is None
-                else [audit.ref("Course", c) for c in course_ids],
-                "status": params.status.value if params.status else None,
-                "rows": run.rows,
-                "complete": run.complete,
-            },
+            scope,
+            AUDIT_ACTION,
+            "Group",
+            group_ids[0] if group_ids and len(group_ids) == 1 else None,
+            details,
         )

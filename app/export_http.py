@@ -1,4 +1,5 @@
-"""`GET /exports/progress.csv?groupId=…&courseId=…&status=…`: the CSV export over HTTP.
+"""`GET /exports/progress.csv?groupId=…&courseId=…&status=…&format=…&bom=…&tz=…`: the
+progress export over HTTP, as CSV (default) or XLSX (`format=xlsx`, `app.export_xlsx`).
 
 Invariants:
 - the caller is the bearer token's viewer, or the viewer of a valid signed link
@@ -6,13 +7,17 @@ Invariants:
   401 (no viewer), 403 (no report access), 400 (malformed parameter), 404 (a group or
   course that does not exist or is out of scope: the two are indistinguishable), each with
   the JSON error body of `app.responses.error_response` (as GraphQL errors);
-- the response streams (`app.export.csv_chunks`) and is never cached; the audit event is
-  written when the stream ends, however it ends (finished, failed, or the client left).
+- the response streams (`app.export.csv_chunks`, `app.export_xlsx.xlsx_chunks`) and is never
+  cached; the audit event is written when the stream ends, however it ends (finished,
+  failed, or the client left);
+- the file name is in `Content-Disposition`, which a browser app on another allowed origin
+  may read (`Access-Control-Expose-Headers`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
@@ -20,7 +25,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from app import export, export_links
+from app import export, export_links, export_xlsx
 from app.auth import Viewer, viewer_by_id
 from app.db import Database
 from app.errors import AppError, bad_input, unauthenticated
@@ -32,6 +37,16 @@ from permissions.policy import AccessScope, load_scope
 log = logging.getLogger("groupanalyst.export")
 
 FILTER_PARAMS = frozenset({"groupId", "courseId", "status"})
+OPTION_PARAMS = frozenset({"format", "bom", "tz"})
+SINGLE_PARAMS = ("status", "format", "bom", "tz")
+MEDIA_TYPES = {
+    export.ExportFormat.CSV: "text/csv; charset=utf-8",
+    export.ExportFormat.XLSX: export_xlsx.MEDIA_TYPE,
+}
+CHUNKS = {
+    export.ExportFormat.CSV: export.csv_chunks,
+    export.ExportFormat.XLSX: export_xlsx.xlsx_chunks,
+}
 
 
 async def _viewer(db: Database, settings: Settings, request: Request) -> Viewer:
@@ -53,27 +68,29 @@ async def _viewer(db: Database, settings: Settings, request: Request) -> Viewer:
 def _params(request: Request) -> export.ExportParams:
     query = request.query_params
     for key in query:
-        if key not in FILTER_PARAMS | export_links.LINK_PARAMS:
-            raise bad_input(key, f"Unknown parameter '{key}': use groupId, courseId and status.")
-    statuses = query.getlist("status")
-    if len(statuses) > 1:
-        raise bad_input("status", "Give 'status' at most once.")
-    return export.parse_params(
-        query.getlist("groupId"), query.getlist("courseId"), statuses[0] if statuses else None
+        if key not in FILTER_PARAMS | OPTION_PARAMS | export_links.LINK_PARAMS:
+            raise bad_input(
+                key,
+                f"Unknown parameter '{key}': use groupId, courseId, status, format, bom and tz.",
+            )
+    for key in SINGLE_PARAMS:
+        if len(query.getlist(key)) > 1:
+            raise bad_input(key, f"Give '{key}' at most once.")
+    params = export.parse_params(
+        query.getlist("groupId"), query.getlist("courseId"), query.get("status")
     )
-
-
-def _filename() -> str:
-    return f"group-progress-{utcnow():%Y-%m-%d}.csv"
+    options = export.parse_options(query.get("format"), query.get("bom"), query.get("tz"))
+    return dataclasses.replace(params, options=options)
 
 
 async def audited_body(
     db: Database, scope: AccessScope, params: export.ExportParams, via: str
 ) -> AsyncGenerator[bytes]:
-    """The CSV chunks, then (however the stream ends) the audit event."""
+    """The file's chunks, then (however the stream ends) the audit event."""
     run = export.ExportRun()
+    body = CHUNKS[params.options.format](db, scope, params, run)
     try:
-        async with contextlib.aclosing(export.csv_chunks(db, scope, params, run)) as chunks:
+        async with contextlib.aclosing(body) as chunks:
             async for chunk in chunks:
                 yield chunk
     finally:
@@ -104,9 +121,10 @@ def progress_csv_endpoint(
             return response
         return StreamingResponse(
             audited_body(db, scope, params, "signed-link" if signed else "http"),
-            media_type="text/csv; charset=utf-8",
+            media_type=MEDIA_TYPES[params.options.format],
             headers={
-                "Content-Disposition": f'attachment; filename="{_filename()}"',
+                "Content-Disposition": f'attachment; filename="{params.filename(utcnow())}"',
+                "Access-Control-Expose-Headers": "Content-Disposition",
                 "Cache-Control": "no-store",
                 "X-Content-Type-Options": "nosniff",
             },

@@ -56,14 +56,7 @@ async def create_group(session: AsyncSession, scope: AccessScope, *, name: str) 
     group = Group(name=name, name_key=_name_key(name), created_at=utcnow())
     session.add(group)
     await session.flush()
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="group.create",
-        target_type="Group",
-        target_id=group.id,
-        details={"name": name},
-    )
+    audit.by_viewer(session, scope, "group.create", "Group", group.id, {"name": name})
     return group
 
 
@@ -78,14 +71,8 @@ async def rename_group(
     await _name_taken(session, name, except_id=group_id)
     before = group.name
     group.name, group.name_key = name, _name_key(name)
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="group.rename",
-        target_type="Group",
-        target_id=group_id,
-        details={"name": {"before": before, "after": name}},
-    )
+    details = {"name": {"before": before, "after": name}}
+    audit.by_viewer(session, scope, "group.rename", "Group", group_id, details)
     return group
 
 
@@ -110,14 +97,8 @@ async def delete_group(session: AsyncSession, scope: AccessScope, *, group_id: i
     )
     # Memberships and assignments go with the group (ON DELETE CASCADE); users stay.
     await session.execute(delete(Group).where(col(Group.id) == group_id))
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="group.delete",
-        target_type="Group",
-        target_id=group_id,
-        details={"name": group.name, "members": members, "assignments": analysts},
-    )
+    details = {"name": group.name, "members": members, "assignments": analysts}
+    audit.by_viewer(session, scope, "group.delete", "Group", group_id, details)
     return group
 
 
@@ -166,14 +147,8 @@ async def add_members(
         session.add_all(
             GroupMembership(group_id=group_id, user_id=uid, added_at=now) for uid in added
         )
-        audit.record(
-            session,
-            actor_id=scope.viewer_id,
-            action="group.members.add",
-            target_type="Group",
-            target_id=group_id,
-            details={"userIds": [audit.ref("User", uid) for uid in added]},
-        )
+        details = {"userIds": [audit.ref("User", uid) for uid in added]}
+        audit.by_viewer(session, scope, "group.members.add", "Group", group_id, details)
     return group, added
 
 
@@ -190,12 +165,6 @@ async def remove_members(
                 col(GroupMembership.user_id).in_(removed),
             )
         )
-        audit.record(
-            session,
-            actor_id=scope.viewer_id,
-            action="group.members.remove",
-            target_type="Group",
-            target_id=group_id,
-            details={"userIds": [audit.ref("User", uid) for uid in removed]},
-        )
+        details = {"userIds": [audit.ref("User", uid) for uid in removed]}
+        audit.by_viewer(session, scope, "group.members.remove", "Group", group_id, details)
     return group, removed

@@ -70,19 +70,20 @@ async def record_lesson_event(
         )
     progress, changed = await _mark(session, enrollment, course, lesson_id, complete, now)
     if changed:
-        audit.record(
+        details = {
+            "userId": audit.ref("User", target),
+            "courseId": audit.ref("Course", course.id or 0),
+            "lessonsViewed": enrollment.lessons_viewed,
+            "lessonsCompleted": enrollment.lessons_completed,
+            "courseCompleted": enrollment.completed_at == now,
+        }
+        audit.by_viewer(
             session,
-            actor_id=scope.viewer_id,
-            action="lesson.complete" if complete else "lesson.view",
-            target_type="Lesson",
-            target_id=lesson_id,
-            details={
-                "userId": audit.ref("User", target),
-                "courseId": audit.ref("Course", course.id or 0),
-                "lessonsViewed": enrollment.lessons_viewed,
-                "lessonsCompleted": enrollment.lessons_completed,
-                "courseCompleted": enrollment.completed_at == now,
-            },
+            scope,
+            "lesson.complete" if complete else "lesson.view",
+            "Lesson",
+            lesson_id,
+            details,
         )
     return LessonEvent(
         enrollment=enrollment, course=course, lesson=lesson, progress=progress, changed=changed

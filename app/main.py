@@ -1,10 +1,11 @@
 """The Starlette application: `/graphql` (POST; GraphiQL on GET), `/healthz`, `/readyz`,
-`/exports/progress.csv` (`app.export_http`).
+`/exports/progress.csv` (`app.export_http`), and the dashboard at `/` (`app.web`).
 
 Invariants:
 - the app keeps no state beyond the engine, so any number of workers can serve one database;
 - a request with a bad token is refused with 401 and code UNAUTHENTICATED before any resolver
-  runs; a request with no token is anonymous.
+  runs; a request with no token is anonymous;
+- every response is gzip-compressed when the client accepts it (above 500 bytes, not zips).
 This is the composition root: with `app.cli` (`export-schema`), the only `app/` module that
 imports `resolvers/`; everything else in `app/` stays below the GraphQL layer.
 """
@@ -24,6 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -31,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from app import web
 from app.auth import BearerTokenBackend, Viewer
 from app.db import Database
 from app.errors import ErrorCode
@@ -41,6 +44,11 @@ from resolvers.context import Context, build_context
 from resolvers.schema import schema
 
 log = logging.getLogger("groupanalyst")
+
+GZIP_EXCLUDED = (
+    *DEFAULT_EXCLUDED_CONTENT_TYPES,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
 
 
 def _auth_error(_conn: HTTPConnection, exc: AuthenticationError) -> Response:
@@ -59,6 +67,10 @@ class GraphQLApp(GraphQL[Context, None]):
         user = request.scope.get("user")
         viewer = user if isinstance(user, Viewer) else None
         return await build_context(self.db, self.settings, viewer)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL build (`web/graphiql.html`), served from this origin: no CDN."""
+        return web.html_page(self.settings.web_dist, "graphiql.html")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry answers a bad request body or method in plain text; ours carry a code."""
@@ -94,7 +106,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if db is None:
             await database.dispose()
 
-    middleware: list[Middleware] = []
+    # Outermost, so the API's JSON, the export and the front end are all compressed when the
+    # client accepts it; XLSX is a zip already.
+    middleware: list[Middleware] = [
+        Middleware(GZipMiddleware, minimum_size=500, exclude_content_types=GZIP_EXCLUDED)
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -118,6 +134,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),
+            *web.routes(settings.web_dist),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlmodel import col
 
-from app.listing import COURSE_ORDER
+from app.listing import COURSE_ORDER, user_search_clause
 from app.models import Course, Enrollment, Group, GroupMembership, User
 from app.pagination import Order
 from permissions import rules
@@ -84,6 +84,8 @@ class ProgressFilter:
     activated_before: datetime | None = None
     completed_after: datetime | None = None
     completed_before: datetime | None = None
+    # Part of the student's name or (where visible) email; applied by `report_where`.
+    search: str | None = None
 
     def clauses(self) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
@@ -236,7 +238,11 @@ def report_from(stmt: sa.Select[Any]) -> sa.Select[Any]:
 
 
 def report_where(scope: AccessScope, flt: ProgressFilter) -> list[ColumnElement[bool]]:
-    return [rules.GROUP.clause(scope, col(GroupMembership.group_id)), *flt.clauses()]
+    where = [rules.GROUP.clause(scope, col(GroupMembership.group_id)), *flt.clauses()]
+    if flt.search is not None and flt.search.strip():
+        # Needs the scope: an email only matches where the viewer may read it.
+        where.append(user_search_clause(scope, flt.search))
+    return where
 
 
 def report_rows(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:

@@ -9,16 +9,19 @@ from starlette.responses import JSONResponse, Response
 from app.errors import HTTP_STATUS, AppError, ErrorCode
 
 
-def error_response(status: int, code: ErrorCode, message: str) -> JSONResponse:
+def error_response(
+    status: int, code: ErrorCode, message: str, field: str | None = None
+) -> JSONResponse:
     """The same shape as a GraphQL error, so clients need one error path."""
+    extensions = {"code": code.value} | ({"field": field} if field else {})
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status
+        {"errors": [{"message": message, "extensions": extensions}]}, status_code=status
     )
 
 
 def app_error_response(exc: AppError) -> JSONResponse:
-    """An expected failure with the HTTP status its code stands for."""
-    return error_response(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message)
+    """An expected failure with the HTTP status its code stands for (and the field at fault)."""
+    return error_response(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message, exc.field)
 
 
 def code_for_status(status: int) -> ErrorCode:

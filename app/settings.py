@@ -10,8 +10,11 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/groupanalyst.db"
+# The front end's build output (`make web`), served at `/` by `app.web`.
+DEFAULT_WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
 def _int(name: str, default: int) -> int:
@@ -73,6 +76,7 @@ class Settings:
     # At most this many refused logins per email per window (`app.throttle`).
     login_max_failures: int = 10
     login_failure_window: timedelta = timedelta(minutes=15)
+    web_dist: Path = DEFAULT_WEB_DIST
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -94,4 +98,5 @@ class Settings:
             login_failure_window=timedelta(
                 minutes=_positive("GROUPANALYST_LOGIN_FAILURE_WINDOW_MINUTES", 15)
             ),
+            web_dist=Path(os.environ.get("GROUPANALYST_WEB_DIST") or DEFAULT_WEB_DIST),
         )

@@ -126,14 +126,7 @@ async def revoke(
         raise not_found("API token of yours", field="id")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit.record(
-            session,
-            actor_id=scope.viewer_id,
-            action=action,
-            target_type="ApiToken",
-            target_id=token.id,
-            details={"name": token.name},
-        )
+        audit.by_viewer(session, scope, action, "ApiToken", token.id, {"name": token.name})
     return token
 
 
@@ -167,14 +160,7 @@ async def revoke_user_tokens(session: AsyncSession, scope: AccessScope, user_id:
     )
     revoked = await revoke_all_for(session, user_id)
     if revoked:
-        audit.record(
-            session,
-            actor_id=scope.viewer_id,
-            action="token.revoke_all",
-            target_type="User",
-            target_id=user_id,
-            details={"revoked": revoked},
-        )
+        audit.by_viewer(session, scope, "token.revoke_all", "User", user_id, {"revoked": revoked})
     return revoked
 
 

@@ -97,21 +97,15 @@ async def create_user(
     await session.flush()
     assert user.id is not None
     session.add_all(UserRole(user_id=user.id, role=role.value) for role in sorted(wanted))
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="user.create",
-        target_type="User",
-        target_id=user.id,
-        details={
-            "firstName": first_name,
-            "lastName": last_name,
-            "email": email,
-            "company": company,
-            "roles": sorted(r.value for r in wanted),
-            "canLogIn": password_hash is not None,
-        },
-    )
+    details = {
+        "firstName": first_name,
+        "lastName": last_name,
+        "email": email,
+        "company": company,
+        "roles": sorted(r.value for r in wanted),
+        "canLogIn": password_hash is not None,
+    }
+    audit.by_viewer(session, scope, "user.create", "User", user.id, details)
     return user
 
 
@@ -168,14 +162,7 @@ async def update_user(
         setattr(user, name, change["after"])
     if "email" in diff:
         user.email_key = email_key(user.email)
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="user.update",
-        target_type="User",
-        target_id=user_id,
-        details=diff,
-    )
+    audit.by_viewer(session, scope, "user.update", "User", user_id, diff)
     return user
 
 
@@ -209,16 +196,10 @@ async def set_user_roles(
             )
         )
     session.add_all(UserRole(user_id=user_id, role=role.value) for role in sorted(added))
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="user.roles.set",
-        target_type="User",
-        target_id=user_id,
-        details={
-            "before": sorted(r.value for r in current),
-            "after": sorted(r.value for r in wanted),
-            "assignmentsRemoved": assignments_removed,
-        },
-    )
+    details = {
+        "before": sorted(r.value for r in current),
+        "after": sorted(r.value for r in wanted),
+        "assignmentsRemoved": assignments_removed,
+    }
+    audit.by_viewer(session, scope, "user.roles.set", "User", user_id, details)
     return user

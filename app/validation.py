@@ -25,6 +25,8 @@ PASSWORD_MIN = 8
 PASSWORD_MAX = 200
 MAX_IDS_PER_CALL = 500
 MAX_LESSONS_PER_COURSE = 500
+# Longer than any name or email.
+SEARCH_MAX = 254
 
 # Deliberately loose: one "@", no spaces, a dot in the domain. Deliverability is not ours to judge.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

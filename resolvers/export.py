@@ -7,12 +7,22 @@ the viewer and short-lived (`app.export_links`); the download re-checks access.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Annotated
+
 import strawberry
 
 from app import export, export_links
+from app.export import ExportFormat
 from app.models import utcnow
 from app.report import ProgressStatus
 from resolvers.context import Info
+
+strawberry.enum(
+    ExportFormat,
+    name="ExportFormat",
+    description="The export's file type: CSV (UTF-8) or XLSX (Excel, typed cells).",
+)
 
 
 @strawberry.type
@@ -20,9 +30,9 @@ class Query:
     @strawberry.field(
         description=(
             "A signed link (path and query, relative to this API's origin) that downloads the "
-            "group progress CSV without an Authorization header. It exports as you, with the "
-            "same groups, courses and status (none given: all you may see), and expires "
-            "after a few minutes. Site admins and group analysts only."
+            "group progress report (CSV or XLSX) without an Authorization header. It exports "
+            "as you, with the same groups, courses and status (none given: all you may see), "
+            "and expires after a few minutes. Site admins and group analysts only."
         )
     )
     async def progress_export_url(
@@ -31,6 +41,19 @@ class Query:
         group_ids: list[strawberry.ID] | None = None,
         course_ids: list[strawberry.ID] | None = None,
         status: ProgressStatus | None = None,
+        format: ExportFormat = ExportFormat.CSV,
+        time_zone: Annotated[
+            str | None,
+            strawberry.argument(
+                description="IANA zone (e.g. Europe/Paris) for the file's dates; default UTC."
+            ),
+        ] = None,
+        bom: Annotated[
+            bool,
+            strawberry.argument(
+                description="CSV only: start with a UTF-8 byte-order mark for Excel."
+            ),
+        ] = False,
     ) -> str:
         ctx = info.context
         viewer = ctx.get_viewer()
@@ -42,6 +65,10 @@ class Query:
             group_field="groupIds",
             course_field="courseIds",
         )
+        options = export.parse_options(
+            format.value, "1" if bom else None, time_zone, tz_field="timeZone"
+        )
+        params = dataclasses.replace(params, options=options)
         await export.check_access(
             ctx.db, ctx.scope, params, group_field="groupIds", course_field="courseIds"
         )

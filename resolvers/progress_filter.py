@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from app.report import ProgressFilter, ProgressStatus
-from app.validation import aware
+from app.validation import SEARCH_MAX, aware, optional_text
 from resolvers.relay import from_global_id
 
 strawberry.enum(ProgressStatus, description="Where a student stands in a course.")
@@ -34,6 +34,10 @@ class ProgressFilterInput:
     completed_before: datetime | None = strawberry.field(
         default=None, description="Completed before this moment."
     )
+    search: str | None = strawberry.field(
+        default=None,
+        description="Part of the student's first name, last name or (where visible) email.",
+    )
 
     def to_filter(self) -> ProgressFilter:
         """A hashable `ProgressFilter` (loaders batch by it); BAD_USER_INPUT on bad ids."""
@@ -51,6 +55,7 @@ class ProgressFilterInput:
             activated_before=aware("filter.activatedBefore", self.activated_before),
             completed_after=aware("filter.completedAfter", self.completed_after),
             completed_before=aware("filter.completedBefore", self.completed_before),
+            search=optional_text("filter.search", self.search, SEARCH_MAX),
         )
 
 

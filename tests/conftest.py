@@ -82,8 +82,12 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key="test-secret")
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # No front-end build unless a test makes one there (tests/test_web.py): the API's tests
+    # do not depend on whether `make web` ran.
+    return Settings(
+        database_url=database_url, secret_key="test-secret", web_dist=tmp_path / "web-dist"
+    )
 
 
 @pytest.fixture

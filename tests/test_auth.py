@@ -132,12 +132,6 @@ async def test_health_and_readiness(api: Api) -> None:
     assert (await api.client.get("/readyz")).json() == {"status": "ready"}
 
 
-async def test_graphiql_is_served(api: Api) -> None:
-    response = await api.client.get("/graphql", headers={"Accept": "text/html"})
-    assert response.status_code == 200
-    assert "graphiql" in response.text.lower()
-
-
 NODE_TOKEN = "query($id: ID!) { node(id: $id) { id ... on ApiToken { name } } }"
 
 

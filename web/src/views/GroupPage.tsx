@@ -1,0 +1,165 @@
+import { useState, type FormEvent } from "react";
+import { ApiError, request } from "../api";
+import { Pager, nextCursors } from "../components/Pager";
+import { TableWrap } from "../components/TableWrap";
+import { Empty, ErrorNote, Loading } from "../components/States";
+import { formatDate, formatPercent, STATUS_LABELS, viewerTimeZone } from "../format";
+import type { ExportFormat, ProgressStatus } from "../gql/graphql";
+import { ExportUrlQuery, GroupQuery } from "../operations";
+import { useQuery } from "../useQuery";
+
+const PAGE = 25;
+
+type Filters = { courseId: string; status: ProgressStatus | ""; search: string };
+
+export function GroupPage({ id }: { id: string }) {
+  const [filters, setFilters] = useState<Filters>({ courseId: "", status: "", search: "" });
+  const [searchText, setSearchText] = useState("");
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [exporting, setExporting] = useState<ExportFormat | null>(null);
+  const [exportError, setExportError] = useState<string | null>(null);
+  const page = cursors.length - 1;
+  const filter = {
+    courseIds: filters.courseId ? [filters.courseId] : null,
+    status: filters.status || null,
+    search: filters.search || null,
+  };
+  const { data, error, loading, reload } = useQuery(GroupQuery, { id, first: PAGE, after: cursors[page], filter });
+
+  function change(next: Partial<Filters>) {
+    setFilters({ ...filters, ...next });
+    setCursors([null]);
+  }
+
+  function submitSearch(event: FormEvent) {
+    event.preventDefault();
+    change({ search: searchText.trim() });
+  }
+
+  async function download(format: ExportFormat) {
+    setExporting(format);
+    setExportError(null);
+    try {
+      const { progressExportUrl } = await request(ExportUrlQuery, {
+        groupIds: [id],
+        courseIds: filter.courseIds,
+        status: filter.status,
+        format,
+        timeZone: viewerTimeZone(),
+      });
+      // A signed, short-lived link: the browser downloads it without our token.
+      const link = document.createElement("a");
+      link.href = progressExportUrl;
+      link.rel = "noopener";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    } catch (caught) {
+      setExportError(caught instanceof ApiError ? caught.message : "The export failed.");
+    } finally {
+      setExporting(null);
+    }
+  }
+
+  if (error) return <ErrorNote error={error} retry={reload} />;
+  if (!data) return <Loading what="the group" />;
+  const group = data.node && "progress" in data.node ? data.node : null;
+  if (!group) return <Empty>This group does not exist or is not assigned to you.</Empty>;
+  const rows = group.progress.edges.map((e) => e.node);
+  const courses = group.progressSummary.flatMap((s) => (s.course ? [s.course] : []));
+  return (
+    <section aria-busy={loading}>
+      <h1>{group.name}</h1>
+      <div className="toolbar">
+        <label>
+          Course
+          <select value={filters.courseId} onChange={(e) => change({ courseId: e.target.value })}>
+            <option value="">All courses</option>
+            {courses.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Status
+          <select value={filters.status} onChange={(e) => change({ status: e.target.value as Filters["status"] })}>
+            <option value="">Any status</option>
+            {Object.entries(STATUS_LABELS).map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <form role="search" onSubmit={submitSearch}>
+          <label>
+            Search name or email
+            <input type="search" value={searchText} onChange={(e) => setSearchText(e.target.value)} />
+          </label>
+          <button type="submit">Search</button>
+        </form>
+        <div className="exports" role="group" aria-label="Export">
+          <button type="button" onClick={() => download("CSV")} disabled={exporting !== null}>
+            {exporting === "CSV" ? "Preparing…" : "Export CSV"}
+          </button>
+          <button type="button" onClick={() => download("XLSX")} disabled={exporting !== null}>
+            {exporting === "XLSX" ? "Preparing…" : "Export Excel"}
+          </button>
+        </div>
+      </div>
+      {exportError && (
+        <p className="error" role="alert">
+          {exportError}
+        </p>
+      )}
+      {rows.length === 0 ? (
+        <Empty>No member matches these filters.</Empty>
+      ) : (
+        <TableWrap label={`Members of ${group.name}`}>
+          <table>
+            <caption className="sr-only">Members of {group.name} and their progress per course</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Course</th>
+                <th scope="col">Status</th>
+                <th scope="col">% Viewed</th>
+                <th scope="col">% Completed</th>
+                <th scope="col">Completed</th>
+                <th scope="col">Expires</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row) => (
+                <tr key={row.id}>
+                  <th scope="row">
+                    {row.student?.firstName} {row.student?.lastName}
+                  </th>
+                  <td>{row.student?.email ?? "—"}</td>
+                  <td>{row.course?.name ?? "—"}</td>
+                  <td>{STATUS_LABELS[row.status]}</td>
+                  <td>{formatPercent(row.percentViewed)}</td>
+                  <td>{formatPercent(row.percentCompleted)}</td>
+                  <td>{formatDate(row.completedAt)}</td>
+                  <td>{formatDate(row.expiresAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableWrap>
+      )}
+      <Pager
+        page={page}
+        total={group.progress.totalCount}
+        pageSize={PAGE}
+        hasNext={group.progress.pageInfo.hasNextPage}
+        onPrevious={() => setCursors(cursors.slice(0, -1))}
+        onNext={() => setCursors(nextCursors(cursors, group.progress.pageInfo.endCursor))}
+      />
+      <p className="hint">Dates are shown in your time zone ({viewerTimeZone()}); exports use it too.</p>
+    </section>
+  );
+}

@@ -1,0 +1,100 @@
+import { useState } from "react";
+import { BarChart } from "../components/BarChart";
+import { Pager, nextCursors } from "../components/Pager";
+import { TableWrap } from "../components/TableWrap";
+import { Empty, ErrorNote, Loading } from "../components/States";
+import { formatDate, formatPercent } from "../format";
+import { HomeQuery } from "../operations";
+import { Link, pathFor } from "../router";
+import { useQuery } from "../useQuery";
+
+const PAGE = 10;
+
+export function Home() {
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const page = cursors.length - 1;
+  const { data, error, loading, reload } = useQuery(HomeQuery, { after: cursors[page] });
+  if (error) return <ErrorNote error={error} retry={reload} />;
+  if (!data) return <Loading what="your groups" />;
+  const endsOn = new Map(
+    (data.viewer?.analystAssignments ?? []).map((a) => [a.group?.id ?? "", a.expiresAt ?? null]),
+  );
+  const groups = data.groups.edges.map((e) => e.node);
+  return (
+    <section aria-busy={loading}>
+      <h1>Your groups</h1>
+      {groups.length === 0 ? (
+        <Empty>No groups are assigned to you yet. An admin assigns groups under Users → Group analyst.</Empty>
+      ) : (
+        groups.map((group) => {
+          const ends = endsOn.get(group.id);
+          return (
+            <article key={group.id} className="card">
+              <h2>
+                <Link to={pathFor({ name: "group", id: group.id })}>{group.name}</Link>
+              </h2>
+              <p className="meta">
+                {group.members.totalCount} members
+                {ends ? ` · your access ends ${formatDate(ends)}` : ""}
+              </p>
+              {group.progressSummary.length === 0 ? (
+                <Empty>No member of this group is enrolled in a course.</Empty>
+              ) : (
+                <>
+                  <TableWrap label={`Progress per course in ${group.name}`}>
+                    <table>
+                      <caption className="sr-only">Progress per course in {group.name}</caption>
+                      <thead>
+                        <tr>
+                          <th scope="col">Course</th>
+                          <th scope="col">Enrolled</th>
+                          <th scope="col">Not started</th>
+                          <th scope="col">In progress</th>
+                          <th scope="col">Completed</th>
+                          <th scope="col">Average % completed</th>
+                          <th scope="col">Completion rate</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {group.progressSummary.map((s) => (
+                          <tr key={s.course?.id ?? "none"}>
+                            <th scope="row">{s.course?.name ?? "—"}</th>
+                            <td>{s.enrolled}</td>
+                            <td>{s.notStarted}</td>
+                            <td>{s.inProgress}</td>
+                            <td>{s.completed}</td>
+                            <td>{formatPercent(s.averagePercentCompleted)}</td>
+                            <td>{formatPercent(s.completionRate)}</td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </TableWrap>
+                  <BarChart
+                    title={`Members by status per course in ${group.name}`}
+                    rows={group.progressSummary.map((s) => ({
+                      label: s.course?.name ?? "—",
+                      notStarted: s.notStarted,
+                      inProgress: s.inProgress,
+                      completed: s.completed,
+                    }))}
+                  />
+                </>
+              )}
+            </article>
+          );
+        })
+      )}
+      {data.groups.totalCount > PAGE && (
+        <Pager
+          page={page}
+          total={data.groups.totalCount}
+          pageSize={PAGE}
+          hasNext={data.groups.pageInfo.hasNextPage}
+          onPrevious={() => setCursors(cursors.slice(0, -1))}
+          onNext={() => setCursors(nextCursors(cursors, data.groups.pageInfo.endCursor))}
+        />
+      )}
+    </section>
+  );
+}
