@@ -95,11 +95,6 @@ export const GroupQuery = graphql(`
           edges {
             node {
               id
-              percentViewed
-              percentCompleted
-              status
-              completedAt
-              expiresAt
               student {
                 id
                 firstName
@@ -109,6 +104,14 @@ export const GroupQuery = graphql(`
               course {
                 id
                 name
+              }
+              progress {
+                id
+                percentViewed
+                percentCompleted
+                status
+                completedAt
+                expiresAt
               }
             }
           }

@@ -136,15 +136,15 @@ export function GroupPage({ id }: { id: string }) {
               {rows.map((row) => (
                 <tr key={row.id}>
                   <th scope="row">
-                    {row.student?.firstName} {row.student?.lastName}
+                    {row.student.firstName} {row.student.lastName}
                   </th>
-                  <td>{row.student?.email ?? "—"}</td>
-                  <td>{row.course?.name ?? "—"}</td>
-                  <td>{STATUS_LABELS[row.status]}</td>
-                  <td>{formatPercent(row.percentViewed)}</td>
-                  <td>{formatPercent(row.percentCompleted)}</td>
-                  <td>{formatDate(row.completedAt)}</td>
-                  <td>{formatDate(row.expiresAt)}</td>
+                  <td>{row.student.email ?? "—"}</td>
+                  <td>{row.course.name}</td>
+                  <td>{STATUS_LABELS[row.progress.status]}</td>
+                  <td>{formatPercent(row.progress.percentViewed)}</td>
+                  <td>{formatPercent(row.progress.percentCompleted)}</td>
+                  <td>{formatDate(row.progress.completedAt)}</td>
+                  <td>{formatDate(row.progress.expiresAt)}</td>
                 </tr>
               ))}
             </tbody>

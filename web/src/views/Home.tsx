@@ -17,7 +17,7 @@ export function Home() {
   if (error) return <ErrorNote error={error} retry={reload} />;
   if (!data) return <Loading what="your groups" />;
   const endsOn = new Map(
-    (data.viewer?.analystAssignments ?? []).map((a) => [a.group?.id ?? "", a.expiresAt ?? null]),
+    (data.viewer?.analystAssignments ?? []).map((a) => [a.group.id, a.expiresAt ?? null]),
   );
   const groups = data.groups.edges.map((e) => e.node);
   return (
@@ -57,8 +57,8 @@ export function Home() {
                       </thead>
                       <tbody>
                         {group.progressSummary.map((s) => (
-                          <tr key={s.course?.id ?? "none"}>
-                            <th scope="row">{s.course?.name ?? "—"}</th>
+                          <tr key={s.course.id}>
+                            <th scope="row">{s.course.name}</th>
                             <td>{s.enrolled}</td>
                             <td>{s.notStarted}</td>
                             <td>{s.inProgress}</td>
@@ -73,7 +73,7 @@ export function Home() {
                   <BarChart
                     title={`Members by status per course in ${group.name}`}
                     rows={group.progressSummary.map((s) => ({
-                      label: s.course?.name ?? "—",
+                      label: s.course.name,
                       notStarted: s.notStarted,
                       inProgress: s.inProgress,
                       completed: s.completed,
