@@ -2,18 +2,23 @@
 
 Invariants:
 - same rows, order, columns and access as the CSV (`app.export.row_batches`, `HEADER`, the
-  scope's email and expiry rules); cells are typed: dates are Excel dates (in the export's time
-  zone, UTC by default), `% Completed` a number formatted as a percentage, the rest text;
+  scope's email and expiry rules); past Excel's 1,048,576 rows per sheet the rows go on in a
+  new sheet, "Group progress (2)", with the header again;
+- cells are typed: dates are Excel dates (in the export's time zone, UTC by default),
+  `% Completed` a number formatted as a percentage, the rest text;
 - no cell is ever a formula: XlsxWriter's string-to-formula/number/URL conversions are off and
   every text cell is written as a string, so no `'` prefix is needed (unlike the CSV);
 - memory stays flat: the workbook is in `constant_memory` mode (one row held at a time) and
   written to a temporary file, which is then streamed out in `CHUNK` pieces and deleted
-  however the download ends; the writing runs in a worker thread, batch by batch, so the
-  event loop keeps serving other requests.
+  however the download ends (a folder left by a killed process, named with its pid, is
+  removed by `sweep_stale` when the app starts); the writing runs in a worker thread, batch
+  by batch, so the event loop keeps serving other requests.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from collections.abc import AsyncGenerator, Iterable
 from datetime import UTC
@@ -36,6 +41,32 @@ CHUNK = 64 * 1024
 WIDTHS = (18, 18, 30, 20, 24, 30, 20, 12, 20, 20)
 # Excel counts days from 1900; older dates stay ISO text rather than a wrong number.
 EXCEL_EPOCH_YEAR = 1900
+# Rows per worksheet, header included (Excel's limit); further rows go on to a new sheet.
+SHEET_ROWS = 1_048_576
+
+
+TEMP_PREFIX = "groupanalyst-xlsx-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale(folder: Path | None = None) -> int:
+    """Remove the temporary folders of exports whose process is gone; how many were removed."""
+    removed = 0
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
+        pid = path.name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 class ProgressSheet:
@@ -53,13 +84,20 @@ class ProgressSheet:
                 "tmpdir": str(path.parent),
             },
         )
-        self.sheet = self.workbook.add_worksheet("Group progress")
-        bold = self.workbook.add_format({"bold": True})
+        self.bold = self.workbook.add_format({"bold": True})
         self.date = self.workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         self.percent = self.workbook.add_format({"num_format": "0.0%"})
+        self.sheets = 0
+        self._new_sheet()
+
+    def _new_sheet(self) -> None:
+        """A worksheet with the header; the first is "Group progress", then "(2)", "(3)"..."""
+        self.sheets += 1
+        name = "Group progress" + (f" ({self.sheets})" if self.sheets > 1 else "")
+        self.sheet = self.workbook.add_worksheet(name)
         for column, width in enumerate(WIDTHS):
             self.sheet.set_column(column, column, width)
-        self.sheet.write_row(0, 0, HEADER, bold)
+        self.sheet.write_row(0, 0, HEADER, self.bold)
         self.sheet.freeze_panes(1, 0)
         self.next_row = 1
 
@@ -75,7 +113,6 @@ class ProgressSheet:
     def write(self, scope: AccessScope, rows: Iterable[Any]) -> None:
         """Rows of `app.export.export_statement`, typed, in `HEADER` order."""
         contact, enrollment = rules.CONTACT, rules.ENROLLMENT
-        write_string, row = self.sheet.write_string, self.next_row
         for (
             student,
             first,
@@ -90,6 +127,9 @@ class ProgressSheet:
             completed,
             expires,
         ) in rows:
+            if self.next_row == SHEET_ROWS:
+                self._new_sheet()
+            row, write_string = self.next_row, self.sheet.write_string
             write_string(row, 0, first)
             write_string(row, 1, last)
             if contact.allows(scope, student):
@@ -103,8 +143,7 @@ class ProgressSheet:
             self._date(row, 8, completed)
             if enrollment.allows(scope, student):
                 self._date(row, 9, expires)
-            row += 1
-        self.next_row = row
+            self.next_row = row + 1
 
     def close(self) -> None:
         self.workbook.close()
@@ -118,7 +157,7 @@ async def xlsx_chunks(
     batch_size: int | None = None,
 ) -> AsyncGenerator[bytes]:
     """The finished workbook's bytes; `run.complete` once every byte has been handed on."""
-    with tempfile.TemporaryDirectory(prefix="groupanalyst-xlsx-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as folder:
         path = Path(folder) / "export.xlsx"
         sheet = await anyio.to_thread.run_sync(ProgressSheet, path, params.options.zone())
         try:

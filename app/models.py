@@ -301,3 +301,29 @@ class LoginFailure(SQLModel, table=True):
     # SHA-256 of the lower-cased email tried, whether or not such a user exists.
     email_digest: str = Field(max_length=64)
     at: datetime = _ts(nullable=False, index=True)
+
+
+class AccountLink(SQLModel, table=True):
+    """A single-use link mailed to a user: a password reset or an invitation to set one.
+
+    Only the SHA-256 of the link's secret is stored; a used, superseded or expired link sets
+    nothing (`app.account_links`).
+    """
+
+    __tablename__ = "account_link"
+    __table_args__ = (
+        sa.Index("ix_account_link_user_purpose", "user_id", "purpose", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False)
+    )
+    # "reset" or "invite".
+    purpose: str = Field(max_length=16)
+    secret_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    # When it was used, or superseded by a newer link of the same user: it works once.
+    used_at: datetime | None = _ts(nullable=True)

@@ -54,6 +54,23 @@ def _list(name: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def _smtp_url() -> str | None:
+    url = os.environ.get("GROUPANALYST_SMTP_URL") or None
+    if url is not None and url.split(":", 1)[0] not in ("smtp", "smtps"):
+        # Only the scheme is echoed: the rest may hold a password.
+        raise SystemExit(
+            f"GROUPANALYST_SMTP_URL must start with smtp:// or smtps://, not {url.split(':')[0]}:"
+        )
+    return url
+
+
+def _public_url() -> str:
+    url = (os.environ.get("GROUPANALYST_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise SystemExit(f"GROUPANALYST_PUBLIC_URL must start with http:// or https://: {url!r}")
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -76,6 +93,12 @@ class Settings:
     # At most this many refused logins per email per window (`app.throttle`).
     login_max_failures: int = 10
     login_failure_window: timedelta = timedelta(minutes=15)
+    # Outgoing mail (`app.mailer`): `smtp://[user:password@]host[:port]` (STARTTLS when the
+    # server offers it) or `smtps://...` (TLS from the start). None: mails are logged in full.
+    smtp_url: str | None = None
+    mail_from: str = "Group Analyst <noreply@localhost>"
+    # Where people open the API and its pages: links in mails point here.
+    public_url: str = "http://127.0.0.1:8000"
     web_dist: Path = DEFAULT_WEB_DIST
 
     @classmethod
@@ -98,5 +121,8 @@ class Settings:
             login_failure_window=timedelta(
                 minutes=_positive("GROUPANALYST_LOGIN_FAILURE_WINDOW_MINUTES", 15)
             ),
+            smtp_url=_smtp_url(),
+            mail_from=os.environ.get("GROUPANALYST_MAIL_FROM") or Settings.mail_from,
+            public_url=_public_url(),
             web_dist=Path(os.environ.get("GROUPANALYST_WEB_DIST") or DEFAULT_WEB_DIST),
         )

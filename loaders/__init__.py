@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.db import Database
 from loaders.assignments import AssignmentByIdLoader, AssignmentsByAnalystIdLoader
+from loaders.audit import AuditEventByIdLoader
 from loaders.courses import CourseByIdLoader, LessonByIdLoader, LessonsByCourseIdLoader
 from loaders.groups import GroupByIdLoader, GroupsByMemberIdLoader
 from loaders.progress import (
@@ -16,6 +17,7 @@ from loaders.progress import (
     ReportRowCountByGroupIdLoader,
     ReportRowsByGroupIdLoader,
 )
+from loaders.tokens import ApiTokenByIdLoader
 from loaders.users import (
     AnalystsByGroupIdLoader,
     MemberCountByGroupIdLoader,
@@ -46,6 +48,8 @@ class Loaders:
     report_row_count_by_group_id: ReportRowCountByGroupIdLoader
     report_row_by_key: ReportRowByKeyLoader
     progress_summary_by_group_id: ProgressSummaryByGroupIdLoader
+    api_token_by_id: ApiTokenByIdLoader
+    audit_event_by_id: AuditEventByIdLoader
 
     @classmethod
     def create(cls, db: Database, scope: AccessScope) -> Loaders:
@@ -68,4 +72,6 @@ class Loaders:
             report_row_count_by_group_id=ReportRowCountByGroupIdLoader(db, scope),
             report_row_by_key=ReportRowByKeyLoader(db, scope),
             progress_summary_by_group_id=ProgressSummaryByGroupIdLoader(db, scope),
+            api_token_by_id=ApiTokenByIdLoader(db, scope),
+            audit_event_by_id=AuditEventByIdLoader(db, scope),
         )

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from app.listing import ASSIGNMENT_ORDER
 from app.models import AnalystAssignment
-from loaders.base import Loader, all_per_key, one_per_key
+from loaders.base import Loader, RowByIdLoader, all_per_key
 from permissions import rules
 
 
-class AssignmentByIdLoader(Loader[int, AnalystAssignment | None]):
-    async def batch_load(self, keys: Sequence[int]) -> list[AnalystAssignment | None]:
-        rows = await self.fetch(
-            select(AnalystAssignment).where(
-                col(AnalystAssignment.id).in_(keys),
-                rules.ASSIGNMENT.clause(self.scope),
-            )
-        )
-        return one_per_key(keys, ((a.id, a) for (a,) in rows))
+class AssignmentByIdLoader(RowByIdLoader[AnalystAssignment]):
+    model = AnalystAssignment
+
+    def visible(self) -> ColumnElement[bool]:
+        return rules.ASSIGNMENT.clause(self.scope)
 
 
 class AssignmentsByAnalystIdLoader(Loader[int, list[AnalystAssignment]]):

@@ -16,11 +16,13 @@ from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import Row
+from sqlalchemy import ColumnElement, Row
 from sqlalchemy.sql import Executable
+from sqlmodel import SQLModel, select
 from strawberry.dataloader import DataLoader
 
 from app.db import Database
+from app.models import table_of
 from app.pagination import PARENT, CursorValue, Order, PageKey, pages_per_parent
 from permissions.policy import AccessScope
 
@@ -28,6 +30,7 @@ K = TypeVar("K", bound=Hashable)
 A = TypeVar("A", bound=Hashable)
 F = TypeVar("F", bound=Hashable)
 V = TypeVar("V")
+M = TypeVar("M", bound=SQLModel)
 T = TypeVar("T")
 
 
@@ -61,6 +64,21 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         """Every row of `statement`, read in a session of this batch's own."""
         async with self.db.read() as session:
             return (await session.execute(statement)).all()
+
+
+class RowByIdLoader(Loader[int, M | None], Generic[M]):
+    """A `model` row by its id, only where the viewer may read it (`visible`, the row's read
+    rule as SQL); otherwise None, exactly like an id that does not exist."""
+
+    model: type[M]
+
+    def visible(self) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+    async def batch_load(self, keys: Sequence[int]) -> list[M | None]:
+        ids = table_of(self.model).c.id
+        rows = await self.fetch(select(ids, self.model).where(ids.in_(keys), self.visible()))
+        return one_per_key(keys, ((pk, row) for pk, row in rows))
 
 
 def _by_args(keys: Sequence[tuple[int, A]]) -> dict[A, list[int]]:

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from app.listing import LESSON_ORDER
 from app.models import Course, Lesson
-from loaders.base import Loader, all_per_key, one_per_key
+from loaders.base import Loader, RowByIdLoader, all_per_key
 from permissions import rules
 
 
-class CourseByIdLoader(Loader[int, Course | None]):
-    async def batch_load(self, keys: Sequence[int]) -> list[Course | None]:
-        rows = await self.fetch(
-            select(Course).where(
-                col(Course.id).in_(keys), rules.COURSE.clause(self.scope, col(Course.id))
-            )
-        )
-        return one_per_key(keys, ((c.id, c) for (c,) in rows))
+class CourseByIdLoader(RowByIdLoader[Course]):
+    model = Course
+
+    def visible(self) -> ColumnElement[bool]:
+        return rules.COURSE.clause(self.scope, col(Course.id))
 
 
 class LessonsByCourseIdLoader(Loader[int, list[Lesson]]):
@@ -37,13 +35,10 @@ class LessonsByCourseIdLoader(Loader[int, list[Lesson]]):
         return all_per_key(keys, ((lesson.course_id, lesson) for (lesson,) in rows))
 
 
-class LessonByIdLoader(Loader[int, Lesson | None]):
+class LessonByIdLoader(RowByIdLoader[Lesson]):
     """Lessons of courses the viewer may see."""
 
-    async def batch_load(self, keys: Sequence[int]) -> list[Lesson | None]:
-        rows = await self.fetch(
-            select(Lesson).where(
-                col(Lesson.id).in_(keys), rules.COURSE.clause(self.scope, col(Lesson.course_id))
-            )
-        )
-        return one_per_key(keys, ((lesson.id, lesson) for (lesson,) in rows))
+    model = Lesson
+
+    def visible(self) -> ColumnElement[bool]:
+        return rules.COURSE.clause(self.scope, col(Lesson.course_id))

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from app.listing import GROUP_ORDER
 from app.models import Group, GroupMembership
-from loaders.base import Loader, all_per_key, one_per_key
+from loaders.base import Loader, RowByIdLoader, all_per_key
 from permissions import rules
 
 
-class GroupByIdLoader(Loader[int, Group | None]):
-    async def batch_load(self, keys: Sequence[int]) -> list[Group | None]:
-        rows = await self.fetch(
-            select(Group).where(
-                col(Group.id).in_(keys), rules.GROUP.clause(self.scope, col(Group.id))
-            )
-        )
-        return one_per_key(keys, ((g.id, g) for (g,) in rows))
+class GroupByIdLoader(RowByIdLoader[Group]):
+    model = Group
+
+    def visible(self) -> ColumnElement[bool]:
+        return rules.GROUP.clause(self.scope, col(Group.id))
 
 
 class GroupsByMemberIdLoader(Loader[int, list[Group]]):

@@ -6,22 +6,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from app.listing import USER_COLUMNS, user_from_row, user_order, user_search_clause
 from app.models import AnalystAssignment, GroupMembership, Role, User, UserRole
 from app.pagination import PARENT, Order
-from loaders.base import CountLoader, Loader, PageLoader, all_per_key, one_per_key
+from loaders.base import CountLoader, Loader, PageLoader, RowByIdLoader, all_per_key
 from permissions import rules
 from permissions.policy import AccessScope, in_force_clause
 
 
-class UserByIdLoader(Loader[int, User | None]):
-    async def batch_load(self, keys: Sequence[int]) -> list[User | None]:
-        rows = await self.fetch(
-            select(User).where(col(User.id).in_(keys), rules.USER.clause(self.scope, col(User.id)))
-        )
-        return one_per_key(keys, ((user.id, user) for (user,) in rows))
+class UserByIdLoader(RowByIdLoader[User]):
+    model = User
+
+    def visible(self) -> ColumnElement[bool]:
+        return rules.USER.clause(self.scope, col(User.id))
 
 
 class RolesByUserIdLoader(Loader[int, list[Role]]):

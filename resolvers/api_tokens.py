@@ -14,7 +14,6 @@ import strawberry
 from app import tokens
 from app.listing import TOKEN_ORDER
 from app.models import ApiToken
-from permissions import rules
 from resolvers.context import Context
 from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, to_global_id
@@ -53,8 +52,6 @@ async def api_tokens_page(
 
 
 async def load_api_token(ctx: Context, token_id: int) -> ApiTokenType | None:
-    async with ctx.db.read() as session:
-        token = await session.get(ApiToken, token_id)
-    if token is None or not rules.TOKEN.allows(ctx.scope, token.user_id):
-        return None
-    return ApiTokenType.from_model(token)
+    """The token through its scoped loader: null when absent or not the viewer's own."""
+    token = await ctx.loaders.api_token_by_id.load(token_id)
+    return ApiTokenType.from_model(token) if token else None

@@ -70,10 +70,8 @@ class AuditEventType(Node):
 
 
 async def load_audit_event(ctx: Context, event_id: int) -> AuditEventType | None:
-    if not rules.AUDIT_TRAIL.allows(ctx.scope):
-        return None
-    async with ctx.db.read() as session:
-        event = await session.get(AuditEvent, event_id)
+    """The event through its scoped loader: null when absent or the trail is not readable."""
+    event = await ctx.loaders.audit_event_by_id.load(event_id)
     return AuditEventType.from_model(event) if event else None
 
 

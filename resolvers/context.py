@@ -4,9 +4,11 @@ Invariants: built once per request by `build_context`; the scope is computed the
 any resolver runs, and changes only when `login` succeeds (`sign_in`: the rest of that
 operation then reads as the signed-in user, exactly as a second request with the new token
 would, with fresh loaders). Loaders are created fresh per request and on `sign_in`, so
-nothing cached leaks between viewers. A mutation writes through `Context.write`:
-signed in first (UNAUTHENTICATED otherwise), then one transaction (`app.writes.run_write`)
-whose audit events name the token of the request (`app.audit.sign_with`).
+nothing cached leaks between viewers. Every mutation but `login` writes through
+`Context.write`: signed in first (UNAUTHENTICATED otherwise), then one transaction
+(`app.writes.run_write`) whose audit events name the token of the request
+(`app.audit.sign_with`). `login` has no viewer yet: it writes its token and its audit event
+(actor: the user signing in) in a transaction of its own (`resolvers.auth`).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import strawberry
 from strawberry.tools import merge_types
 
 from resolvers import (
+    account_links,
     account_status,
     assignment_admin,
     audit,
@@ -49,6 +50,7 @@ Mutation = merge_types(
         auth.Mutation,
         user_admin.Mutation,
         account_status.Mutation,
+        account_links.Mutation,
         assignment_admin.Mutation,
         group_admin.Mutation,
         course_admin.Mutation,

@@ -7,9 +7,13 @@ only decodes inputs, runs one transaction per call and shapes the payloads.
 from __future__ import annotations
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import user_admin
-from app.models import Role
+from app import account_links, user_admin
+from app.errors import bad_input
+from app.mailer import Mail, deliver
+from app.models import Role, User
+from permissions.policy import AccessScope
 from resolvers.context import Info
 from resolvers.relay import from_global_id
 from resolvers.users import UserType
@@ -28,11 +32,20 @@ class CreateUserInput:
         default_factory=lambda: [Role.STUDENT],
         description="Granting GROUP_ANALYST uses a seat of the plan.",
     )
+    invite: bool = strawberry.field(
+        default=False,
+        description="Email the new user a link to choose its password (valid 7 days); give "
+        "no password then.",
+    )
 
 
 @strawberry.type
 class CreateUserPayload:
     user: UserType
+    invitation_sent: bool = strawberry.field(
+        description="Whether an invitation mail went out (false without `invite`, or when the "
+        "mail server failed: then call resendInvitation)."
+    )
 
 
 @strawberry.input
@@ -66,10 +79,17 @@ class SetUserRolesPayload:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create a user (admins). Email must be unused.")
+    @strawberry.mutation(
+        description="Create a user (admins). Email must be unused. With `invite: true` the "
+        "user gets a mail with a link to choose its password."
+    )
     async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
-        user = await info.context.write(
-            lambda session, scope: user_admin.create_user(
+        ctx = info.context
+        if input.invite and input.password is not None:
+            raise bad_input("password", "Give no password with invite: the user chooses it.")
+
+        async def work(session: AsyncSession, scope: AccessScope) -> tuple[User, Mail | None]:
+            user = await user_admin.create_user(
                 session,
                 scope,
                 first_name=input.first_name,
@@ -78,9 +98,17 @@ class Mutation:
                 company=input.company,
                 password=input.password,
                 roles=input.roles,
-            ),
-        )
-        return CreateUserPayload(user=UserType.from_model(user))
+            )
+            if not input.invite:
+                return user, None
+            mail = await account_links.invite(
+                session, ctx.settings, user, actor_id=scope.viewer_id, action="user.invite"
+            )
+            return user, mail
+
+        user, mail = await ctx.write(work)
+        sent = mail is not None and await deliver(ctx.settings, mail)
+        return CreateUserPayload(user=UserType.from_model(user), invitation_sent=sent)
 
     @strawberry.mutation(description="Change a user's name, email or company (admins).")
     async def update_user(self, info: Info, input: UpdateUserInput) -> UpdateUserPayload:

@@ -90,3 +90,21 @@ async def test_a_crafted_global_id_is_bad_input_or_absent(api: Api, scene: Scene
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
     response = await csv_export(api, [("groupId", forged)], scene.tokens["admin"])
     assert response.status_code == 400, response.text
+
+
+TOKEN_NODE = "query($id: ID!) { node(id: $id) { id ... on ApiToken { name } } }"
+
+
+async def test_a_token_is_fetchable_by_node_by_its_own_user_only(api: Api, scene: Scene) -> None:
+    """`node` reads tokens through the scoped loader: not even an admin reads another's."""
+    created = await api.data(
+        'mutation { createApiToken(input: {name: "s3-laptop"}) { apiToken { id } } }',
+        token=scene.tokens["s3"],
+    )
+    token_id = created["createApiToken"]["apiToken"]["id"]
+    own = await api.data(TOKEN_NODE, {"id": token_id}, scene.tokens["s3"])
+    assert own == {"node": {"id": token_id, "name": "s3-laptop"}}
+    for viewer in ("anonymous", "s1", "analyst", "admin"):
+        theirs = await api.raw(TOKEN_NODE, {"id": token_id}, scene.tokens[viewer])
+        missing = await api.raw(TOKEN_NODE, {"id": gid("ApiToken", 999_999)}, scene.tokens[viewer])
+        assert theirs == missing == {"data": {"node": None}}, viewer

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
+from app import export_xlsx
 from app.db import Database
 from tests.support import Api, gid
 from tests.test_export import HEADER_LINE, Small, download, export_events
 from tests.test_export import small as small
-from tests.xlsx_read import read_rows, values
+from tests.xlsx_read import read_rows, sheet_count, values
 
 HEADER = HEADER_LINE.rstrip("\r\n").split(",")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -188,3 +191,28 @@ async def test_filename_is_dated_in_the_zone(api: Api, small: Small) -> None:
     response = await download(api.client, token, {"tz": "Pacific/Kiritimati"})
     day = datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("Pacific/Kiritimati"))
     assert f"group-progress-{day:%Y-%m-%d}.csv" in response.headers["content-disposition"]
+
+
+async def test_rows_past_a_sheets_limit_go_on_in_a_new_sheet(
+    api: Api, small: Small, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_xlsx, "SHEET_ROWS", 3)  # header and 2 rows a sheet
+    owner = await small.token(small.world.owner)
+    content = (await download(api.client, owner, {"format": "xlsx"})).content
+    assert sheet_count(content) == 3
+    sheets = [values(read_rows(content, n)) for n in (1, 2, 3)]
+    assert all(sheet[0] == HEADER for sheet in sheets)
+    names = [row[4] for sheet in sheets for row in sheet[1:]]
+    assert names == ["Alpha Cohort"] * 3 + ["Beta Cohort"] * 3
+
+
+def test_folders_of_killed_exports_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    dead_pid = 4_194_304 + 1  # above Linux's pid_max: never a live process
+    dead = tmp_path / f"{export_xlsx.TEMP_PREFIX}{dead_pid}-abc"
+    live = tmp_path / f"{export_xlsx.TEMP_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "someone-elses-folder"
+    for folder in (dead, live, other):
+        folder.mkdir()
+        (folder / "export.xlsx").write_bytes(b"partial")
+    assert export_xlsx.sweep_stale(tmp_path) == 1
+    assert not dead.exists() and live.exists() and other.exists()

@@ -35,10 +35,15 @@ def _formats(book: zipfile.ZipFile) -> list[str | None]:
     return [codes.get(int(xf.get("numFmtId", "0"))) for xf in root.findall("m:cellXfs/m:xf", NS)]
 
 
-def read_rows(content: bytes) -> list[list[Cell | None]]:
+def sheet_count(content: bytes) -> int:
+    names = zipfile.ZipFile(io.BytesIO(content)).namelist()
+    return sum(1 for n in names if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
+
+
+def read_rows(content: bytes, sheet_number: int = 1) -> list[list[Cell | None]]:
     book = zipfile.ZipFile(io.BytesIO(content))
     shared, formats = _shared(book), _formats(book)
-    sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))  # noqa: S314 (our own output)
+    sheet = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{sheet_number}.xml"))  # noqa: S314 (our own output)
     rows: list[list[Cell | None]] = []
     for row in sheet.iter(f"{{{NS['m']}}}row"):
         cells: list[Cell | None] = []

@@ -184,9 +184,15 @@ test("an admin filters users, grants the role up to the seat limit and assigns a
   await page.getByRole("link", { name: "Pat Partner" }).click();
   await page.getByRole("tab", { name: "Group analyst" }).click();
   await page.getByText(/ended .*2026/).waitFor();
+  // Unassigning ends the partner's access to Cohort 002 at once.
+  await page.getByRole("button", { name: "Unassign Cohort 002 Product" }).click();
+  await page.getByText("Unassigned from Cohort 002 Product.").waitFor();
+  await page.goBack();
+  await page.getByLabel("Group analyst for").selectOption({ label: "Cohort 002 Product" });
+  await page.getByText("1–1 of 1").waitFor();
+  assert.deepEqual(await page.locator("tbody th").allInnerTexts(), ["Ana Analyst"]);
 
   // Give Ana a third group, ending on a date.
-  await page.goBack();
   await page.getByRole("link", { name: "Ana Analyst" }).click();
   await page.getByRole("tab", { name: "Group analyst" }).click();
   await page.getByRole("combobox", { name: /^Group/ }).selectOption({ label: "Cohort 003 Engineering" });

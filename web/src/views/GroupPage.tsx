@@ -118,7 +118,7 @@ export function GroupPage({ id }: { id: string }) {
         <Empty>No member matches these filters.</Empty>
       ) : (
         <TableWrap label={`Members of ${group.name}`}>
-          <table>
+          <table className="cards">
             <caption className="sr-only">Members of {group.name} and their progress per course</caption>
             <thead>
               <tr>
@@ -138,13 +138,13 @@ export function GroupPage({ id }: { id: string }) {
                   <th scope="row">
                     {row.student.firstName} {row.student.lastName}
                   </th>
-                  <td>{row.student.email ?? "—"}</td>
-                  <td>{row.course.name}</td>
-                  <td>{STATUS_LABELS[row.progress.status]}</td>
-                  <td>{formatPercent(row.progress.percentViewed)}</td>
-                  <td>{formatPercent(row.progress.percentCompleted)}</td>
-                  <td>{formatDate(row.progress.completedAt)}</td>
-                  <td>{formatDate(row.progress.expiresAt)}</td>
+                  <td data-label="Email">{row.student.email ?? "—"}</td>
+                  <td data-label="Course">{row.course.name}</td>
+                  <td data-label="Status">{STATUS_LABELS[row.progress.status]}</td>
+                  <td data-label="% Viewed">{formatPercent(row.progress.percentViewed)}</td>
+                  <td data-label="% Completed">{formatPercent(row.progress.percentCompleted)}</td>
+                  <td data-label="Completed">{formatDate(row.progress.completedAt)}</td>
+                  <td data-label="Expires">{formatDate(row.progress.expiresAt)}</td>
                 </tr>
               ))}
             </tbody>
