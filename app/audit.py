@@ -3,6 +3,8 @@
 Invariants:
 - `record` writes into the caller's session, so an event commits or rolls back with
   the change it describes; there is no audit event for a change that did not happen;
+- every event also becomes the outbox entries of the events it stands for (`app.events`),
+  in the same session, so webhooks and subscriptions hear of exactly the committed changes;
 - `details` hold the change (before/after where useful) as JSON, naming other objects by their
   global ids (`ref`);
 - every event written in a session marked with `sign_with` names that token (id and name):
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.ids import to_global_id
 from app.models import AuditEvent, utcnow
 
@@ -63,6 +66,7 @@ def record(
         details=details or {},
     )
     session.add(event)
+    events.enqueue(session, action, target_id, event.details, event.at)
     return event
 
 

@@ -1,15 +1,18 @@
 """The `groupanalyst` command line (also `python -m app`).
 
-Commands: init, demo, serve, migrate, create-token, export (the group progress CSV),
+Commands: init, demo, serve, worker, migrate, create-token, export (the group progress CSV),
 export-schema, run-dev (what `make run` does: migrate, load the demo into an empty database,
-print tokens, serve).
+print tokens, serve with a worker beside it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -268,6 +271,48 @@ async def _dev_setup(settings: Settings) -> list[tuple[str, str, str]]:
         await db.dispose()
 
 
+def cmd_worker(_args: argparse.Namespace) -> int:
+    from app.worker import AnotherWorkerRuns, Worker
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        db = Database.from_url(settings.database_url)
+        try:
+            await Worker(db, settings).run(stop)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(run())
+    except AnotherWorkerRuns as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+@contextmanager
+def _worker_beside() -> Iterator[None]:
+    """`make run`: a worker process next to the server, stopped (SIGTERM) when serving ends."""
+    worker = subprocess.Popen([sys.executable, "-m", "app", "worker"])
+    try:
+        yield
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
 def cmd_run_dev(args: argparse.Namespace) -> int:
     settings = _settings()
     upgrade(settings.database_url)
@@ -283,7 +328,8 @@ def cmd_run_dev(args: argparse.Namespace) -> int:
         print(f'  {who:<8} {email:<22} {{"Authorization": "Bearer {secret}"}}')
     print()
     args.workers = 1
-    return cmd_serve(args)
+    with _worker_beside():
+        return cmd_serve(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -319,7 +365,7 @@ def _add_setup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _add_server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """serve, run-dev."""
+    """serve, run-dev, worker."""
     for name, handler, helptext in (
         ("serve", cmd_serve, "serve the API"),
         ("run-dev", cmd_run_dev, "migrate, load the demo if empty, print tokens, serve"),
@@ -329,6 +375,11 @@ def _add_server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         p.add_argument("--port", type=int)
         p.add_argument("--workers", type=int, default=1)
         p.set_defaults(func=handler)
+
+    p = sub.add_parser(
+        "worker", help="deliver the outbox: webhooks, live events, expiries (SIGTERM stops it)"
+    )
+    p.set_defaults(func=cmd_worker)
 
 
 def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from cross_web import HTTPException as GraphQLHTTPException
@@ -30,20 +30,24 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from app import export_xlsx, web
-from app.auth import BearerTokenBackend, Viewer
+from app.auth import BearerTokenBackend, InvalidToken, Viewer, bearer_token, viewer_for_token
 from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
+from app.live import Hub
 from app.responses import code_for_status, error_response, http_error_response
 from app.set_password_page import set_password_page
 from app.settings import Settings
-from resolvers.context import Context, build_context
+from resolvers.context import Context, build_context, connect
 from resolvers.schema import schema
 
 log = logging.getLogger("groupanalyst")
@@ -54,22 +58,51 @@ GZIP_EXCLUDED = (
 )
 
 
+# `connection_ack` without a payload.
+_ACK = cast(UnsetType, UNSET)
+
+
 def _auth_error(_conn: HTTPConnection, exc: AuthenticationError) -> Response:
     return error_response(401, ErrorCode.UNAUTHENTICATED, str(exc))
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, db: Database, settings: Settings) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+    def __init__(self, db: Database, settings: Settings, hub: Hub) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        )
         self.db = db
         self.settings = settings
+        self.hub = hub
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         user = request.scope.get("user")
         viewer = user if isinstance(user, Viewer) else None
-        return await build_context(self.db, self.settings, viewer)
+        ctx = await build_context(self.db, self.settings, viewer)
+        if isinstance(request, WebSocket):
+            ctx.websocket, ctx.live = request, self.hub
+            ctx.token = bearer_token(request) if viewer is not None else None
+        return ctx
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws `connection_init`: the token in its payload (browsers cannot
+        set headers on a WebSocket), as `{"Authorization": "Bearer <token>"}` or
+        `{"token": "<token>"}`. A bad token closes the connection (4403)."""
+        params = context.connection_params or {}
+        raw = params.get("Authorization") or params.get("authorization") or params.get("token")
+        if raw is None:
+            return _ACK
+        token = str(raw).removeprefix("Bearer ").strip()
+        try:
+            viewer = await viewer_for_token(self.db, token)
+        except InvalidToken as exc:
+            raise ConnectionRejectionError({"message": str(exc)}) from exc
+        await connect(context, viewer, token)
+        return _ACK
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own GraphiQL build (`web/graphiql.html`), served from this origin: no CDN."""
@@ -136,14 +169,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(export_xlsx.sweep_stale)
         yield
+        await hub.stop()
         if db is None:
             await database.dispose()
 
     middleware = _middleware(settings, database)
-    graphql: Any = GraphQLApp(database, settings)
+    hub = Hub(database)
+    graphql: Any = GraphQLApp(database, settings, hub)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),

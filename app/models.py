@@ -327,3 +327,107 @@ class AccountLink(SQLModel, table=True):
     expires_at: datetime = _ts(nullable=False)
     # When it was used, or superseded by a newer link of the same user: it works once.
     used_at: datetime | None = _ts(nullable=True)
+
+
+# -- events out (`app/outbox.py`, `app/webhooks.py`, `app/worker.py`) -------------------------
+
+
+class OutboxEntry(SQLModel, table=True):
+    """One event for one consumer kind, written in the transaction of the change it describes.
+
+    `event_id` is the event's stable id: the same for every consumer, every retry and every
+    redelivery, so receivers drop duplicates by it.
+    """
+
+    __tablename__ = "outbox_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "consumer", name="uq_outbox_event_consumer"),
+        sa.Index("ix_outbox_pending", "consumer", "processed_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=40)
+    # "webhook" (fanned out to endpoints) or "live" (GraphQL subscriptions).
+    consumer: str = Field(max_length=16)
+    type: str = Field(max_length=64)
+    occurred_at: datetime = _ts(nullable=False)
+    # The objects the event is about, by global id (`app.events`).
+    subject: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False)
+    )
+    processed_at: datetime | None = _ts(nullable=True, index=True)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    __tablename__ = "webhook_endpoint"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000)
+    description: str = Field(default="", max_length=500)
+    # The event types it receives, sorted.
+    events: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False))
+    # "whsec_" + base64; kept to sign (a hash could not sign), shown once to the admin.
+    secret: str = Field(max_length=100)
+    created_at: datetime = _ts(nullable=False)
+    created_by_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True),
+    )
+    # NULL: active. Set by an admin (pauseWebhook) or by the worker after retries ran out.
+    paused_at: datetime | None = _ts(nullable=True)
+    paused_reason: str | None = Field(default=None, max_length=500)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one endpoint, with its attempts so far (`app.webhook_delivery`)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("webhook_id", "event_id", name="uq_delivery_webhook_event"),
+        sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    event_id: str = Field(max_length=40)
+    event_type: str = Field(max_length=64)
+    # The exact body signed and sent, identical on every attempt.
+    payload: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    # PENDING, DELIVERED or FAILED (retries ran out).
+    status: str = Field(max_length=16)
+    attempts: int = Field(default=0)
+    created_at: datetime = _ts(nullable=False)
+    next_attempt_at: datetime | None = _ts(nullable=True)
+    # A worker sending it holds it until then; after a crash another worker takes it over.
+    locked_until: datetime | None = _ts(nullable=True)
+    last_attempt_at: datetime | None = _ts(nullable=True)
+    response_code: int | None = Field(default=None)
+    last_error: str | None = Field(default=None, max_length=500)
+    delivered_at: datetime | None = _ts(nullable=True)
+
+
+class AssignmentExpiryNotice(SQLModel, table=True):
+    """An assignment's expiry already announced: at most one event per (assignment, expiry)."""
+
+    __tablename__ = "assignment_expiry_notice"
+
+    assignment_id: int = Field(primary_key=True)
+    expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), primary_key=True))
+    announced_at: datetime = _ts(nullable=False)
+
+
+class WorkerLease(SQLModel, table=True):
+    """On SQLite, the one worker allowed to run holds this row (`app.worker`)."""
+
+    __tablename__ = "worker_lease"
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=200)
+    expires_at: datetime = _ts(nullable=False)

@@ -49,6 +49,39 @@ def _positive(name: str, default: int) -> int:
     return value
 
 
+def _seconds_list(name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        values = tuple(float(item) for item in raw.split(","))
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be seconds separated by commas, got {raw!r}") from exc
+    if not values or any(v < 0 for v in values):
+        raise SystemExit(f"{name} must list at least one delay, none negative, got {raw!r}")
+    return values
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+# Webhook retries after a failed attempt: exponential, about a day in all (23.7 hours), each
+# delay spread by +-20% jitter so endpoints coming back are not hit by every retry at once.
+WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (
+    5,
+    30,
+    120,
+    600,
+    1800,
+    3600,
+    7200,
+    14400,
+    28800,
+    28800,
+)
+
+
 def _list(name: str) -> list[str]:
     raw = os.environ.get(name, "")
     return [item.strip() for item in raw.split(",") if item.strip()]
@@ -93,6 +126,18 @@ class Settings:
     # At most this many refused logins per email per window (`app.throttle`).
     login_max_failures: int = 10
     login_failure_window: timedelta = timedelta(minutes=15)
+    # The worker (`groupanalyst worker`): how often it looks for work when idle, how often it
+    # logs a health line, how long processed outbox entries are kept.
+    worker_poll_seconds: float = 1.0
+    worker_health_seconds: float = 60.0
+    outbox_retention: timedelta = timedelta(days=7)
+    # Webhooks: the time one attempt may take, the retry delays, and whether plain http and
+    # private, loopback or link-local addresses are allowed (development and tests only).
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_schedule: tuple[float, ...] = WEBHOOK_RETRY_SCHEDULE
+    webhook_allow_private: bool = False
+    # Subscriptions re-check the subscriber's access at every event and at least this often.
+    live_recheck_seconds: float = 30.0
     # Outgoing mail (`app.mailer`): `smtp://[user:password@]host[:port]` (STARTTLS when the
     # server offers it) or `smtps://...` (TLS from the start). None: mails are logged in full.
     smtp_url: str | None = None
@@ -121,6 +166,15 @@ class Settings:
             login_failure_window=timedelta(
                 minutes=_positive("GROUPANALYST_LOGIN_FAILURE_WINDOW_MINUTES", 15)
             ),
+            worker_poll_seconds=_positive("GROUPANALYST_WORKER_POLL_MS", 1000) / 1000,
+            worker_health_seconds=_positive("GROUPANALYST_WORKER_HEALTH_SECONDS", 60),
+            outbox_retention=timedelta(days=_positive("GROUPANALYST_OUTBOX_RETENTION_DAYS", 7)),
+            webhook_timeout_seconds=_positive("GROUPANALYST_WEBHOOK_TIMEOUT_SECONDS", 10),
+            webhook_retry_schedule=_seconds_list(
+                "GROUPANALYST_WEBHOOK_RETRY_SECONDS", WEBHOOK_RETRY_SCHEDULE
+            ),
+            webhook_allow_private=_flag("GROUPANALYST_WEBHOOK_ALLOW_PRIVATE"),
+            live_recheck_seconds=_positive("GROUPANALYST_LIVE_RECHECK_SECONDS", 30),
             smtp_url=_smtp_url(),
             mail_from=os.environ.get("GROUPANALYST_MAIL_FROM") or Settings.mail_from,
             public_url=_public_url(),

@@ -198,9 +198,11 @@ def server() -> Iterator[Server]:
         proc.wait(timeout=30)
 
 
-def download(port: int, token: str, params: list[tuple[str, str]]) -> Download:
+def download(
+    port: int, token: str, params: list[tuple[str, str]], timeout: float = 600
+) -> Download:
     """GET the export, counting rows as they arrive; times from sending the request."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     path = "/exports/progress.csv" + (f"?{urlencode(params)}" if params else "")
     started = time.perf_counter()
     conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})

@@ -249,6 +249,8 @@ ASSIGNMENT = AssignmentRule(
 SITE = SiteRule("site", "anyone signed in")
 SEATS = SiteRule("seats", "site admins", ADMIN_ROLES)
 AUDIT_TRAIL = SiteRule("audit trail", "site admins", ADMIN_ROLES)
+# Webhooks carry every event with the fields an admin may read.
+WEBHOOKS = SiteRule("webhooks", "site admins", ADMIN_ROLES)
 REPORT_EXPORT = SiteRule(
     "report export",
     "site admins, and Group Analysts (of their own groups only)",
@@ -268,5 +270,6 @@ READ_RULES: tuple[ReadRule, ...] = (
     SITE,
     SEATS,
     AUDIT_TRAIL,
+    WEBHOOKS,
     REPORT_EXPORT,
 )

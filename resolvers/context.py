@@ -19,11 +19,13 @@ from typing import Literal, TypeVar, overload
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.websockets import WebSocket
 
 from app import audit
 from app.auth import Viewer
 from app.db import Database
 from app.errors import unauthenticated
+from app.live import Hub
 from app.models import ApiToken
 from app.settings import Settings
 from app.writes import run_write
@@ -40,6 +42,12 @@ class Context:
     viewer: Viewer | None
     scope: AccessScope
     loaders: Loaders
+    # Subscriptions only (`resolvers.live`): the token given at `connection_init`, checked
+    # again at every event; the socket, to close it with a reason; this process's live feed.
+    token: str | None = None
+    websocket: WebSocket | None = None
+    live: Hub | None = None
+    connection_params: dict[str, object] | None = None
 
     @overload
     def get_viewer(self, required: Literal[True] = True) -> Viewer: ...
@@ -71,6 +79,14 @@ async def sign_in(ctx: Context, viewer: Viewer, token: ApiToken) -> None:
     """After `login`, the rest of the operation reads as the user who signed in, so
     `login { viewer { email roles } }` answers like `viewer` will with the new token."""
     ctx.viewer = replace(viewer, token_id=token.id, token_name=token.name)
+    ctx.scope = await load_scope(ctx.db, viewer)
+    ctx.loaders = Loaders.create(ctx.db, ctx.scope)
+
+
+async def connect(ctx: Context, viewer: Viewer, token: str) -> None:
+    """A WebSocket's `connection_init` gave a valid token: the connection reads as its user
+    (subscriptions check the token again at every event)."""
+    ctx.viewer, ctx.token = viewer, token
     ctx.scope = await load_scope(ctx.db, viewer)
     ctx.loaders = Loaders.create(ctx.db, ctx.scope)
 

@@ -22,11 +22,13 @@ from resolvers import (
     group_admin,
     groups,
     lesson_events,
+    live,
     node,
     progress,
     site,
     user_admin,
     users,
+    webhooks,
 )
 from resolvers.complexity import QueryCostLimiter
 from resolvers.errors import ClientSafeErrors
@@ -42,6 +44,7 @@ Query = merge_types(
         progress.Query,
         export.Query,
         audit.Query,
+        webhooks.Query,
     ),
 )
 Mutation = merge_types(
@@ -55,12 +58,14 @@ Mutation = merge_types(
         group_admin.Mutation,
         course_admin.Mutation,
         lesson_events.Mutation,
+        webhooks.Mutation,
     ),
 )
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=live.Subscription,
     extensions=[ClientSafeErrors, QueryCostLimiter],
 )
 

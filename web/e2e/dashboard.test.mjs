@@ -251,3 +251,12 @@ test("GraphiQL is served locally, titled, with a starter query and no stored hea
   assert.deepEqual(page.consoleErrors.filter((e) => /Content Security Policy/.test(e)), []);
   await page.context().close();
 });
+
+test("the built pages load every script and style from this origin", () => {
+  for (const page of ["index.html", "graphiql.html"]) {
+    const html = readFileSync(resolve(import.meta.dirname, "../dist", page), "utf8");
+    const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    assert.ok(sources.length > 0);
+    assert.deepEqual(sources.filter((s) => !s.startsWith("/assets/")), [], page);
+  }
+});
