@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import audit, validation
+from app.identity import email_key
 from app.models import DEFAULT_PLANS, Plan, Role, Site, User, UserRole, utcnow
+from app.password_policy import check_new_password
 from app.security import hash_password, verify_password
 from app.validation import PERSON_NAME_MAX
 
@@ -25,10 +27,6 @@ SITE_NAME_MAX = 200
 
 class SiteExists(Exception):
     pass
-
-
-def email_key(email: str) -> str:
-    return email.strip().lower()
 
 
 async def ensure_plans(session: AsyncSession) -> None:
@@ -57,11 +55,14 @@ async def create_site(
     if await session.get(Plan, plan) is None:
         raise ValueError(f"Unknown plan {plan!r}; one of {', '.join(DEFAULT_PLANS)}.")
     # The same rules as the API's, named by the command line's flags.
-    site_name = validation.text("site-name", site_name, SITE_NAME_MAX)
+    site_name = validation.name("site-name", site_name, SITE_NAME_MAX)
     owner_email = validation.email("owner-email", owner_email)
-    owner_first_name = validation.text("owner-first-name", owner_first_name, PERSON_NAME_MAX)
-    owner_last_name = validation.text("owner-last-name", owner_last_name, PERSON_NAME_MAX)
-    owner_password = validation.password("owner-password", owner_password)
+    owner_first_name = validation.name("owner-first-name", owner_first_name, PERSON_NAME_MAX)
+    owner_last_name = validation.name("owner-last-name", owner_last_name, PERSON_NAME_MAX)
+    if owner_password is not None:
+        owner_password = check_new_password(
+            "owner-password", owner_password, (owner_first_name, owner_last_name, owner_email)
+        )
     now = utcnow()
     site = Site(name=site_name, plan_code=plan, created_at=now)
     owner = User(

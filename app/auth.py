@@ -126,6 +126,24 @@ async def viewer_for_token(db: Database, token: str, now: datetime | None = None
     return _viewer(rows, row)
 
 
+async def viewer_for_token_id(db: Database, token_id: int) -> Viewer | None:
+    """The viewer of a token still in force (unrevoked, unexpired, its user active), by the
+    token's id: what an export link made with that token may act as."""
+    stmt = _viewer_rows(
+        select(ApiToken)
+        .select_from(User)
+        .join(ApiToken, col(ApiToken.user_id) == col(User.id))
+        .where(
+            col(ApiToken.id) == token_id,
+            col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.expires_at) > utcnow(),
+        )
+    )
+    async with db.read() as session:
+        rows = (await session.execute(stmt)).all()
+    return _viewer(rows, rows[0][0]) if rows else None
+
+
 async def viewer_by_id(db: Database, user_id: int) -> Viewer | None:
     """The user as a viewer with its current roles (signed export links name their viewer)."""
     stmt = _viewer_rows(select().select_from(User).where(col(User.id) == user_id))

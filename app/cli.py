@@ -24,12 +24,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from app import accounts, export, tokens, validation
-from app.db import Database
+from app.db import Database, MissingDatabase
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.errors import AppError
 from app.migrate import upgrade
 from app.models import DEFAULT_PLANS, User, utcnow
 from app.progress_bar import ProgressBar
+from app.readiness import not_ready_because
 from app.report import ProgressStatus
 from app.settings import Settings
 from permissions.policy import system_scope
@@ -141,7 +142,7 @@ def cmd_create_token(args: argparse.Namespace) -> int:
     try:
         # Checked before the database is opened: a bad flag costs nothing.
         tokens.expiry_in_days(settings, "--days", args.days, utcnow())
-        validation.text("--name", args.name, validation.TOKEN_NAME_MAX)
+        validation.name("--name", args.name, validation.TOKEN_NAME_MAX)
         secret = asyncio.run(_create_token(settings, args.email, args.name, args.days))
     except AppError as exc:
         print(f"create-token: {exc.message}", file=sys.stderr)
@@ -224,10 +225,26 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _not_ready_because(settings: Settings) -> str | None:
+    try:
+        db = Database.from_url(settings.database_url)
+    except MissingDatabase:
+        return "the SQLite database file is missing; restore it or run `groupanalyst migrate`"
+    try:
+        return await not_ready_because(db)
+    finally:
+        await db.dispose()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
+    # A server on a database it cannot use would answer every request with an error.
+    reason = asyncio.run(_not_ready_because(settings))
+    if reason is not None:
+        print(f"serve: not starting: {reason}.", file=sys.stderr)
+        return 1
     uvicorn.run(
         "app.asgi:app",
         host=args.host or settings.host,

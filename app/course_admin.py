@@ -37,14 +37,14 @@ async def create_course(
     session: AsyncSession, scope: AccessScope, *, name: str, lesson_titles: Sequence[str]
 ) -> Course:
     require(scope.can_manage_courses(), "Only site owners and admins create courses.")
-    name = validation.text("name", name, validation.COURSE_NAME_MAX)
+    name = validation.name("name", name, validation.COURSE_NAME_MAX)
     if len(lesson_titles) > validation.MAX_LESSONS_PER_COURSE:
         raise bad_input(
             "lessonTitles",
             f"'lessonTitles' may list at most {validation.MAX_LESSONS_PER_COURSE} lessons.",
         )
     titles = [
-        validation.text("lessonTitles", t, validation.LESSON_TITLE_MAX) for t in lesson_titles
+        validation.name("lessonTitles", t, validation.LESSON_TITLE_MAX) for t in lesson_titles
     ]
     course = Course(name=name, lesson_count=len(titles), created_at=utcnow())
     session.add(course)

@@ -9,7 +9,8 @@ Invariants:
   read transactions start with a plain `BEGIN` and, under WAL, see one snapshot;
 - `Database.snapshot()` reads one consistent snapshot however long it streams: on PostgreSQL a
   REPEATABLE READ, READ ONLY transaction; on SQLite one read transaction under WAL;
-- every SQLite connection has WAL, `synchronous=NORMAL`, `foreign_keys=ON` and a busy timeout.
+- every SQLite connection has WAL, `synchronous=NORMAL`, `foreign_keys=ON` and a busy timeout;
+- outside migrations, a SQLite file is opened, never created (`create_engine`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -31,6 +35,20 @@ from sqlalchemy.ext.asyncio import (
 
 _WRITE = "groupanalyst_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+# What a client is told while the database cannot be reached, and when to try again.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_MESSAGE = "The database cannot be reached right now; try again shortly."
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or used (down, file gone, tables missing), as
+    opposed to a bug in a statement."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # OSError: asyncpg's refused or reset connections arrive unwrapped.
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError)
 
 
 def is_sqlite(url: str) -> bool:
@@ -45,6 +63,9 @@ def sqlite_path(url: str) -> Path | None:
         or parsed.database == ":memory:"
     ):
         return None
+    if parsed.database.startswith("file:"):
+        # The URI form `_existing_only` writes.
+        return Path(unquote(parsed.database.removeprefix("file:")))
     return Path(parsed.database)
 
 
@@ -66,17 +87,35 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def _existing_only(url: str, path: Path) -> str:
+    """The URL opening `path` read-write but never creating it (a SQLite URI filename)."""
+    parsed = make_url(url)
+    uri = f"file:{quote(str(path))}"
+    return parsed.set(
+        database=uri, query={**parsed.query, "mode": "rw", "uri": "true"}
+    ).render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, create_file: bool = False, **kwargs: Any) -> AsyncEngine:
+    """`create_file`: only migrations may create a SQLite file; the server and the other
+    commands open an existing one, so a deleted or mistyped path fails instead of becoming
+    an empty database."""
     if is_sqlite(url):
         path = sqlite_path(url)
-        if path is not None:
+        if path is not None and create_file:
             path.parent.mkdir(parents=True, exist_ok=True)
+        elif path is not None:
+            url = _existing_only(url, path)
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
         _install_sqlite_hooks(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class MissingDatabase(FileNotFoundError):
+    pass
 
 
 class Database:
@@ -91,6 +130,12 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
+        """MissingDatabase for a SQLite file that does not exist (only migrations create one)."""
+        path = sqlite_path(url)
+        if path is not None and not path.exists():
+            raise MissingDatabase(
+                f"there is no database file at {path}; run `groupanalyst migrate` to create it"
+            )
         return cls(create_engine(url, **kwargs))
 
     @property

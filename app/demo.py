@@ -22,8 +22,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
-from app.accounts import email_key, ensure_plans
+from app.accounts import ensure_plans
 from app.db import Database
+from app.identity import email_key, group_name_key
 from app.models import (
     AnalystAssignment,
     Course,
@@ -42,7 +43,7 @@ from app.progress_bar import ProgressBar
 from app.security import hash_password
 
 DEMO_EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-DEMO_PASSWORD = "demo-password"  # noqa: S105  (documented in the README)
+DEMO_PASSWORD = "violet-harbor-lantern"  # noqa: S105  (documented in the README)
 BATCH = 5_000
 
 
@@ -314,7 +315,7 @@ class _World:
                 {
                     "id": gid,
                     "name": name,
-                    "name_key": name.lower(),
+                    "name_key": group_name_key(name),
                     "created_at": self.created + timedelta(days=gid),
                 },
             )

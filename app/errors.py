@@ -23,6 +23,11 @@ class ErrorCode(enum.StrEnum):
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    # A request the GraphQL layer never saw: a body that is not a JSON object, a bad method.
+    BAD_REQUEST = "BAD_REQUEST"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    RATE_LIMITED = "RATE_LIMITED"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 HTTP_STATUS = {
@@ -31,6 +36,10 @@ HTTP_STATUS = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.BAD_USER_INPUT: 400,
     ErrorCode.CONFLICT: 409,
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
 }
 
 

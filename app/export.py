@@ -41,6 +41,7 @@ from sqlmodel import col, select
 from app import audit
 from app.db import Database
 from app.errors import bad_input, forbidden, not_found
+from app.identity import group_name_key
 from app.ids import from_global_id, to_global_id
 from app.models import Course, Enrollment, Group, User
 from app.report import (
@@ -270,7 +271,7 @@ async def params_by_name(
     unique), courses by exact name (every course of that name: course names are not unique).
     """
     async with db.read() as session:
-        group_keys = {name.strip().lower(): name for name in group_names}
+        group_keys = {group_name_key(name): name for name in group_names}
         groups = (
             await session.execute(
                 select(Group.id, Group.name_key).where(col(Group.name_key).in_(group_keys))

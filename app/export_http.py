@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from app import export, export_links, export_xlsx
-from app.auth import Viewer, viewer_by_id
+from app.auth import Viewer, viewer_by_id, viewer_for_token_id
 from app.db import Database
 from app.errors import AppError, bad_input, unauthenticated
 from app.models import utcnow
@@ -52,9 +52,16 @@ CHUNKS = {
 async def _viewer(db: Database, settings: Settings, request: Request) -> Viewer:
     items = request.query_params.multi_items()
     if export_links.is_signed(items):
-        viewer = await viewer_by_id(db, export_links.verify(settings, items, utcnow()))
-        if viewer is None:
-            raise export_links.invalid_link()
+        viewer_id, token_id = export_links.verify(settings, items, utcnow())
+        if token_id == export_links.SERVER_MADE:
+            viewer = await viewer_by_id(db, viewer_id)
+        else:
+            viewer = await viewer_for_token_id(db, token_id)
+        if viewer is None or viewer.id != viewer_id:
+            raise unauthenticated(
+                "The token this export link was made with has been revoked or has expired; "
+                "sign in and ask for a new link (progressExportUrl)."
+            )
         return viewer
     user = request.scope.get("user")
     if not isinstance(user, Viewer):

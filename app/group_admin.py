@@ -22,15 +22,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app import audit, validation
 from app.errors import AppError, ErrorCode, conflict, not_found, require
+from app.identity import group_name_key
 from app.models import AnalystAssignment, Group, GroupMembership, User, utcnow
 from app.writes import locked
 from permissions.policy import AccessScope
 
 ADMINS_ONLY = "Only site owners and admins manage groups."
-
-
-def _name_key(name: str) -> str:
-    return name.lower()
 
 
 async def get_group(session: AsyncSession, group_id: int, *, lock: bool = False) -> Group:
@@ -43,7 +40,7 @@ async def get_group(session: AsyncSession, group_id: int, *, lock: bool = False)
 
 async def _name_taken(session: AsyncSession, name: str, except_id: int | None = None) -> None:
     existing = (
-        await session.execute(select(Group).where(col(Group.name_key) == _name_key(name)))
+        await session.execute(select(Group).where(col(Group.name_key) == group_name_key(name)))
     ).scalar_one_or_none()
     if existing is not None and existing.id != except_id:
         raise conflict("name", f"A group named '{existing.name}' already exists.")
@@ -51,9 +48,9 @@ async def _name_taken(session: AsyncSession, name: str, except_id: int | None = 
 
 async def create_group(session: AsyncSession, scope: AccessScope, *, name: str) -> Group:
     require(scope.can_manage_groups(), ADMINS_ONLY)
-    name = validation.text("name", name, validation.GROUP_NAME_MAX)
+    name = validation.name("name", name, validation.GROUP_NAME_MAX)
     await _name_taken(session, name)
-    group = Group(name=name, name_key=_name_key(name), created_at=utcnow())
+    group = Group(name=name, name_key=group_name_key(name), created_at=utcnow())
     session.add(group)
     await session.flush()
     audit.by_viewer(session, scope, "group.create", "Group", group.id, {"name": name})
@@ -64,13 +61,13 @@ async def rename_group(
     session: AsyncSession, scope: AccessScope, *, group_id: int, name: str
 ) -> Group:
     require(scope.can_manage_groups(), ADMINS_ONLY)
-    name = validation.text("name", name, validation.GROUP_NAME_MAX)
+    name = validation.name("name", name, validation.GROUP_NAME_MAX)
     group = await get_group(session, group_id, lock=True)
     if group.name == name:
         return group
     await _name_taken(session, name, except_id=group_id)
     before = group.name
-    group.name, group.name_key = name, _name_key(name)
+    group.name, group.name_key = name, group_name_key(name)
     details = {"name": {"before": before, "after": name}}
     audit.by_viewer(session, scope, "group.rename", "Group", group_id, details)
     return group

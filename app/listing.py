@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlmodel import col
 
+from app import validation
+from app.identity import search_key
 from app.models import AnalystAssignment, ApiToken, AuditEvent, Course, Group, Lesson, User
 from app.pagination import Order
 from permissions import rules
@@ -69,14 +71,16 @@ def user_from_row(row: Any) -> User:
 
 
 def like_pattern(text: str) -> str:
-    """`text` (trimmed, lower-cased) as a LIKE pattern matching it anywhere, `\\` escaping."""
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """`text` as a comparison key (`app.identity`: NFKC, case-folded) in a LIKE pattern
+    matching it anywhere, `\\` escaping."""
+    escaped = search_key(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
 def user_search_clause(scope: AccessScope, search: str | None) -> ColumnElement[bool]:
     """Name contains `search`, or email does where the viewer may read that email."""
-    if search is None or not search.strip():
+    search = validation.search(search)
+    if search is None:
         return sa.true()
     pattern = like_pattern(search)
     return sa.or_(
@@ -91,6 +95,7 @@ def user_search_clause(scope: AccessScope, search: str | None) -> ColumnElement[
 
 def group_search_clause(search: str | None) -> ColumnElement[bool]:
     """The group's name contains `search` (any case)."""
-    if search is None or not search.strip():
+    search = validation.search(search)
+    if search is None:
         return sa.true()
     return col(Group.name_key).like(like_pattern(search), escape="\\")

@@ -1,8 +1,9 @@
 """The tables, and the constraints the database itself enforces.
 
 Invariants kept here (not in application code, so they hold across processes):
-- a user's email and a group's name are unique case-insensitively (`email_key`, `name_key`
-  hold the lower-cased value under a unique constraint);
+- a user's email and a group's name are unique up to case and Unicode look-alikes
+  (`email_key`, `name_key` hold the NFKC, case-folded value of `app.identity` under a
+  unique constraint);
 - one enrollment per (user, course), one assignment per (analyst, group), one progress row
   per (enrollment, lesson), one membership per (group, user);
 - every reference is a foreign key; deleting a group or a user cascades to the rows that only
@@ -295,11 +296,15 @@ class LoginFailure(SQLModel, table=True):
     """One sign-in attempt not (yet) known to be right, to throttle guessing (`app.throttle`)."""
 
     __tablename__ = "login_failure"
-    __table_args__ = (sa.Index("ix_login_failure_digest_at", "email_digest", "at"),)
+    __table_args__ = (
+        sa.Index("ix_login_failure_client_email_at", "client_digest", "email_digest", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    # SHA-256 of the lower-cased email tried, whether or not such a user exists.
+    # SHA-256 of the email's key (`app.identity`) tried, whether or not such a user exists.
     email_digest: str = Field(max_length=64)
+    # SHA-256 of the client address the attempt came from (`app.client_address`).
+    client_digest: str = Field(max_length=64)
     at: datetime = _ts(nullable=False, index=True)
 
 
@@ -431,3 +436,54 @@ class WorkerLease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=32)
     holder: str = Field(max_length=200)
     expires_at: datetime = _ts(nullable=False)
+
+
+class ReportSchedule(SQLModel, table=True):
+    """A group progress report mailed to `recipient` on a schedule (`app.report_schedules`)."""
+
+    __tablename__ = "report_schedule"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    created_by_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True),
+    )
+    # NULL: every group (course) the recipient may see when the report is sent.
+    group_ids: list[int] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
+    course_ids: list[int] | None = Field(
+        default=None, sa_column=sa.Column(sa.JSON(), nullable=True)
+    )
+    status: str | None = Field(default=None, max_length=16)
+    frequency: str = Field(max_length=8)  # DAILY or WEEKLY
+    weekday: int | None = Field(default=None)  # 0 = Monday (WEEKLY only)
+    time_of_day: str = Field(max_length=5)  # HH:MM in `time_zone`
+    time_zone: str = Field(max_length=64)  # IANA name
+    format: str = Field(max_length=8)
+    created_at: datetime = _ts(nullable=False)
+    paused_at: datetime | None = _ts(nullable=True)
+    # The next moment it is due, in UTC; recomputed after every send and on resume.
+    next_run_at: datetime = _ts(nullable=False, index=True)
+
+
+class ReportSend(SQLModel, table=True):
+    """One period of one schedule, claimed before its mail is sent: at most one per period."""
+
+    __tablename__ = "report_send"
+
+    schedule_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("report_schedule.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    # The period's date in the schedule's time zone (ISO 8601).
+    period: str = Field(primary_key=True, max_length=10)
+    claimed_at: datetime = _ts(nullable=False)
+    sent_at: datetime | None = _ts(nullable=True)
+    rows: int | None = Field(default=None)
+    outcome: str | None = Field(default=None, max_length=500)

@@ -11,7 +11,10 @@ Invariants:
   and the next page starts strictly after that key, so inserts before the cursor never shift
   or repeat rows (keyset, not offset);
 - a cursor holds only values the viewer may read on its row (an order puts a hidden email in
-  as '': that would leak it, and a forged cursor would be an oracle for it);
+  as '': that would leak it, and a forged cursor would be an oracle for it), and it is
+  opaque: AES-256-GCM under a key derived from `GROUPANALYST_SECRET_KEY` (`CURSOR_KEY`), so
+  no name or email is readable in a URL, and a cursor edited by hand fails authentication
+  (BAD_USER_INPUT); like export links, cursors need one shared secret across workers;
 - a cursor that is not one of this list's (garbage, another list's arity, or values that do
   not match the order's column types) is BAD_USER_INPUT on `after`, never a database error;
 - `first` defaults to 25 and must be 1..100 (BAD_USER_INPUT otherwise): no list is unbounded;
@@ -22,12 +25,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
+import os
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import ColumnElement
 
 from app.errors import AppError, bad_input
@@ -43,8 +51,34 @@ PARENT = "_parent"
 F = TypeVar("F", bound=Hashable)
 
 
+_NONCE = 12
+# Bound to this purpose: a cursor is no other ciphertext of this key's, and vice versa.
+_CURSOR_AAD = b"groupanalyst pagination cursor v1"
+
+
+class _CursorKey:
+    """The process's cursor key: from `GROUPANALYST_SECRET_KEY` once `use_secret` is called
+    (by `app.main.create_app`), random per process until then."""
+
+    def __init__(self) -> None:
+        self.aead = AESGCM(AESGCM.generate_key(bit_length=256))
+
+    def use_secret(self, secret: str) -> None:
+        # A key of its own, derived from the secret: never the export links' signing key.
+        derived = hmac.new(secret.encode(), b"pagination cursors", hashlib.sha256).digest()
+        self.aead = AESGCM(derived)
+
+
+CURSOR_KEY = _CursorKey()
+
+
 def encode_cursor(key: Sequence[CursorValue]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode()
+    """The sort key, encrypted and authenticated (AES-256-GCM): opaque, nothing readable
+    (no name or email in URLs, history or proxy logs), and unforgeable."""
+    nonce = os.urandom(_NONCE)
+    plain = json.dumps(list(key), separators=(",", ":")).encode()
+    sealed = nonce + CURSOR_KEY.aead.encrypt(nonce, plain, _CURSOR_AAD)
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
 
 
 def bad_cursor() -> AppError:
@@ -53,9 +87,10 @@ def bad_cursor() -> AppError:
 
 def decode_cursor(cursor: str, arity: int) -> list[CursorValue]:
     try:
-        raw = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4))
-        key = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        sealed = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4))
+        plain = CURSOR_KEY.aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], _CURSOR_AAD)
+        key = json.loads(plain)
+    except (binascii.Error, ValueError, UnicodeError, InvalidTag):
         key = None
     if (
         not isinstance(key, list)

@@ -6,7 +6,8 @@ Invariants:
   transaction (no write lock is held while Argon2 works);
 - checking the current password is throttled like `login` (`app.throttle`, per email), so a
   stolen token cannot be used to guess its user's password;
-- a new password passes `app.validation.password` and differs from the current one;
+- a new password passes `app.password_policy.check_new_password` (given the user's names
+  and email) and differs from the current one;
 - a change revokes the user's other tokens in the same transaction (the one the request was
   sent with keeps working) and writes one audit event, never holding the password or hash.
 """
@@ -14,39 +15,39 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit, throttle, tokens, validation
+from app import audit, throttle, tokens
 from app.auth import Viewer
 from app.db import Database
 from app.errors import bad_input
 from app.models import User, utcnow
+from app.password_policy import check_new_password
 from app.security import hash_password, verify_password
 from app.settings import Settings
 from app.user_admin import locked_user
 
 
-def new_password(field: str, password: str) -> str:
-    """A password acceptable for an account (the API's rules, named by `field`)."""
-    checked = validation.password(field, password)
-    assert checked is not None
-    return checked
+def new_password(field: str, password: str, user_inputs: Sequence[str] = ()) -> str:
+    """A password acceptable for an account (the API's rules, named by `field`);
+    `user_inputs`: the account's names and email, which the password must not lean on."""
+    return check_new_password(field, password, user_inputs)
 
 
-async def hash_new_password(field: str, password: str) -> str:
+async def hash_new_password(field: str, password: str, user_inputs: Sequence[str] = ()) -> str:
     """The Argon2 hash of an acceptable new password, computed in a thread."""
-    return await asyncio.to_thread(hash_password, new_password(field, password))
+    return await asyncio.to_thread(hash_password, new_password(field, password, user_inputs))
 
 
 async def check_change(
-    db: Database, settings: Settings, viewer: Viewer, current: str, new: str
+    db: Database, settings: Settings, viewer: Viewer, client: str, current: str, new: str
 ) -> str:
     """The new password's hash once `current` is the viewer's password (throttled)."""
-    new = new_password("newPassword", new)
-    await throttle.claim_attempt(
-        db, viewer.email, utcnow(), settings.login_failure_window, settings.login_max_failures
-    )
+    who = (viewer.first_name, viewer.last_name, viewer.email)
+    new = new_password("newPassword", new, who)
+    await throttle.claim_attempt(db, viewer.email, client, utcnow(), throttle.Limits.of(settings))
     async with db.read() as session:
         stored = (await session.get_one(User, viewer.id)).password_hash
     if not await asyncio.to_thread(verify_password, stored, current):
@@ -54,8 +55,8 @@ async def check_change(
     if await asyncio.to_thread(verify_password, stored, new):
         raise bad_input("newPassword", "'newPassword' must differ from the current password.")
     async with db.write() as session:
-        await throttle.clear(session, viewer.email)
-    return await hash_new_password("newPassword", new)
+        await throttle.clear(session, viewer.email, client)
+    return await hash_new_password("newPassword", new, who)
 
 
 async def set_password(

@@ -24,12 +24,15 @@ def app_error_response(exc: AppError) -> JSONResponse:
     return error_response(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message, exc.field)
 
 
+# A bare 400 is a malformed request (BAD_REQUEST), not a bad value in a named field.
+_HTTP_CODES = {status: code for code, status in HTTP_STATUS.items()} | {400: ErrorCode.BAD_REQUEST}
+
+
 def code_for_status(status: int) -> ErrorCode:
     """The error code a plain HTTP failure (bad body, wrong method, unknown path) carries."""
-    for code, code_status in HTTP_STATUS.items():
-        if code_status == status:
-            return code
-    return ErrorCode.BAD_USER_INPUT if 400 <= status < 500 else ErrorCode.INTERNAL_SERVER_ERROR
+    if status in _HTTP_CODES:
+        return _HTTP_CODES[status]
+    return ErrorCode.BAD_REQUEST if 400 <= status < 500 else ErrorCode.INTERNAL_SERVER_ERROR
 
 
 async def http_error_response(_request: Request, exc: Exception) -> Response:

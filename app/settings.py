@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from app.client_address import Network, parse_networks
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/groupanalyst.db"
 # The front end's build output (`make web`), served at `/` by `app.web`.
 DEFAULT_WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
@@ -27,6 +29,7 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+AUDIENCES = ("signed-in", "everyone", "nobody")
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
@@ -47,6 +50,13 @@ def _positive(name: str, default: int) -> int:
     if value < 1:
         raise SystemExit(f"{name} must be 1 or more, got {value}")
     return value
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name) or default
+    if raw not in choices:
+        raise SystemExit(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _seconds_list(name: str, default: tuple[float, ...]) -> tuple[float, ...]:
@@ -87,6 +97,13 @@ def _list(name: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def _networks(name: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(_list(name))
+    except ValueError as exc:
+        raise SystemExit(f"{name}: {exc}") from exc
+
+
 def _smtp_url() -> str | None:
     url = os.environ.get("GROUPANALYST_SMTP_URL") or None
     if url is not None and url.split(":", 1)[0] not in ("smtp", "smtps"):
@@ -123,9 +140,22 @@ class Settings:
     export_link_ttl: timedelta = timedelta(minutes=5)
     # Upper bound on the estimated cost of one GraphQL operation.
     max_query_cost: int = 50_000
+    # Upper bounds on a GraphQL document's size in tokens and on aliases per operation.
+    max_query_tokens: int = 10_000
+    max_query_aliases: int = 100
+    # Who may introspect the schema, and who gets "Did you mean ...?" hints in errors:
+    # "signed-in" (a request with a valid token), "everyone" or "nobody".
+    introspection: str = "signed-in"
+    suggestions: str = "signed-in"
+    # Largest request body read, in bytes (413 PAYLOAD_TOO_LARGE beyond).
+    max_body_bytes: int = 1024 * 1024
     # At most this many refused logins per email per window (`app.throttle`).
     login_max_failures: int = 10
     login_failure_window: timedelta = timedelta(minutes=15)
+    # And at most this many refused logins per client address, across emails.
+    login_max_failures_per_client: int = 50
+    # Proxies whose X-Forwarded-For names the client (addresses or networks).
+    trusted_proxies: tuple[Network, ...] = ()
     # The worker (`groupanalyst worker`): how often it looks for work when idle, how often it
     # logs a health line, how long processed outbox entries are kept.
     worker_poll_seconds: float = 1.0
@@ -138,6 +168,9 @@ class Settings:
     webhook_allow_private: bool = False
     # Subscriptions re-check the subscriber's access at every event and at least this often.
     live_recheck_seconds: float = 30.0
+    # Scheduled reports: attached up to this size, else sent as a signed link valid this long.
+    report_attachment_max_bytes: int = 5_000_000
+    report_link_ttl: timedelta = timedelta(days=7)
     # Outgoing mail (`app.mailer`): `smtp://[user:password@]host[:port]` (STARTTLS when the
     # server offers it) or `smtps://...` (TLS from the start). None: mails are logged in full.
     smtp_url: str | None = None
@@ -162,7 +195,16 @@ class Settings:
             secret_key=os.environ.get("GROUPANALYST_SECRET_KEY") or secrets.token_hex(32),
             export_link_ttl=timedelta(seconds=_int("GROUPANALYST_EXPORT_LINK_TTL_SECONDS", 300)),
             max_query_cost=_int("GROUPANALYST_MAX_QUERY_COST", 50_000),
+            max_query_tokens=_positive("GROUPANALYST_MAX_QUERY_TOKENS", 10_000),
+            max_query_aliases=_int("GROUPANALYST_MAX_QUERY_ALIASES", 100),
+            introspection=_choice("GROUPANALYST_INTROSPECTION", "signed-in", AUDIENCES),
+            suggestions=_choice("GROUPANALYST_SUGGESTIONS", "signed-in", AUDIENCES),
+            max_body_bytes=_positive("GROUPANALYST_MAX_BODY_BYTES", 1024 * 1024),
             login_max_failures=_positive("GROUPANALYST_LOGIN_MAX_FAILURES", 10),
+            login_max_failures_per_client=_positive(
+                "GROUPANALYST_LOGIN_MAX_FAILURES_PER_CLIENT", 50
+            ),
+            trusted_proxies=_networks("GROUPANALYST_TRUSTED_PROXIES"),
             login_failure_window=timedelta(
                 minutes=_positive("GROUPANALYST_LOGIN_FAILURE_WINDOW_MINUTES", 15)
             ),
@@ -175,6 +217,10 @@ class Settings:
             ),
             webhook_allow_private=_flag("GROUPANALYST_WEBHOOK_ALLOW_PRIVATE"),
             live_recheck_seconds=_positive("GROUPANALYST_LIVE_RECHECK_SECONDS", 30),
+            report_attachment_max_bytes=_positive(
+                "GROUPANALYST_REPORT_ATTACHMENT_MAX_BYTES", 5_000_000
+            ),
+            report_link_ttl=timedelta(days=_positive("GROUPANALYST_REPORT_LINK_DAYS", 7)),
             smtp_url=_smtp_url(),
             mail_from=os.environ.get("GROUPANALYST_MAIL_FROM") or Settings.mail_from,
             public_url=_public_url(),

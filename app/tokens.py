@@ -97,7 +97,7 @@ async def create(
     via: str | None = None,
 ) -> IssuedToken:
     """A named personal token, audited as `token.create` (`via`: "cli" from the command line)."""
-    name = validation.text(name_field, name, validation.TOKEN_NAME_MAX)
+    name = validation.name(name_field, name, validation.TOKEN_NAME_MAX)
     issued = await issue(session, user_id=user_id, name=name, expires_at=expires_at)
     details: dict[str, str | None] = {
         "name": name,

@@ -23,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import audit, seats, validation
-from app.accounts import email_key
 from app.errors import conflict, not_found, require
+from app.identity import email_key
 from app.models import AnalystAssignment, Role, User, UserRole, utcnow
+from app.password_policy import check_new_password
 from app.security import hash_password
 from app.writes import locked
 from permissions.policy import AccessScope
@@ -72,11 +73,12 @@ async def create_user(
     require(scope.can_manage_users(), "Only site owners and admins create users.")
     wanted = frozenset(roles)
     check_grants(scope, wanted)
-    first_name = validation.text("firstName", first_name, validation.PERSON_NAME_MAX)
-    last_name = validation.text("lastName", last_name, validation.PERSON_NAME_MAX)
+    first_name = validation.name("firstName", first_name, validation.PERSON_NAME_MAX)
+    last_name = validation.name("lastName", last_name, validation.PERSON_NAME_MAX)
     email = validation.email("email", email)
     company = validation.optional_text("company", company, validation.COMPANY_MAX)
-    password = validation.password("password", password)
+    if password is not None:
+        password = check_new_password("password", password, (first_name, last_name, email))
     # Argon2 is deliberately slow: keep it off the event loop and outside the write lock.
     password_hash = await asyncio.to_thread(hash_password, password) if password else None
 
@@ -134,9 +136,9 @@ async def update_user(
     require(scope.can_manage_users(), "Only site owners and admins edit users.")
     changes: dict[str, Any] = {}
     if first_name is not None:
-        changes["first_name"] = validation.text("firstName", first_name, validation.PERSON_NAME_MAX)
+        changes["first_name"] = validation.name("firstName", first_name, validation.PERSON_NAME_MAX)
     if last_name is not None:
-        changes["last_name"] = validation.text("lastName", last_name, validation.PERSON_NAME_MAX)
+        changes["last_name"] = validation.name("lastName", last_name, validation.PERSON_NAME_MAX)
     if email is not None:
         changes["email"] = validation.email("email", email)
     if clear_company:

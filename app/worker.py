@@ -2,7 +2,8 @@
 
 Each round: announce expired assignments (`app.assignment_expiry`), fan webhook entries out
 to endpoints and hand live entries to subscription servers (`app.outbox`), send due webhook
-deliveries (`app.webhook_delivery`), prune old entries. Idle, it sleeps
+deliveries (`app.webhook_delivery`), mail the scheduled reports that are due
+(`app.report_mail`), prune old entries. Idle, it sleeps
 `worker_poll_seconds`; every `worker_health_seconds` it logs one health line.
 
 Invariants:
@@ -28,7 +29,7 @@ from datetime import timedelta
 
 import httpx
 
-from app import outbox, webhook_delivery
+from app import outbox, report_mail, webhook_delivery
 from app.assignment_expiry import announce_expired
 from app.db import Database
 from app.events import LIVE, WEBHOOK
@@ -134,6 +135,7 @@ class Worker:
             self.stats.entries += n
             done += n
         done += await self._send_due(client)
+        done += await report_mail.send_due(self.db, self.settings)
         await self._prune_now_and_then()
         self.stats.rounds += 1
         return done

@@ -32,11 +32,14 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(_url())
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
-        await connection.commit()
-    await engine.dispose()
+    engine = create_engine(_url(), create_file=True)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        # Also when a migration refuses (0006 on colliding keys): no connection left behind.
+        await engine.dispose()
 
 
 if context.is_offline_mode():

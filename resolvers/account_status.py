@@ -37,7 +37,9 @@ class ReactivateUserPayload:
 @strawberry.input
 class ChangePasswordInput:
     current_password: str
-    new_password: str = strawberry.field(description="8 to 200 characters.")
+    new_password: str = strawberry.field(
+        description="At least 12 characters and not a common or guessable password."
+    )
 
 
 @strawberry.type
@@ -87,7 +89,7 @@ class Mutation:
         ctx = info.context
         viewer = ctx.get_viewer()
         password_hash = await passwords.check_change(
-            ctx.db, ctx.settings, viewer, input.current_password, input.new_password
+            ctx.db, ctx.settings, viewer, ctx.client, input.current_password, input.new_password
         )
         user, revoked = await ctx.write(
             lambda session, scope: passwords.set_password(

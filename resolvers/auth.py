@@ -86,7 +86,7 @@ async def _login(ctx: Context, input: LoginInput) -> tuple[tokens.IssuedToken, U
     settings = ctx.settings
     # Claimed before the password is checked, so parallel guesses cannot outrun the count.
     await throttle.claim_attempt(
-        ctx.db, input.email, utcnow(), settings.login_failure_window, settings.login_max_failures
+        ctx.db, input.email, ctx.client, utcnow(), throttle.Limits.of(settings)
     )
     # Checked in a read session: no write transaction (on SQLite, the database's write
     # lock) is held while Argon2 works.
@@ -98,7 +98,7 @@ async def _login(ctx: Context, input: LoginInput) -> tuple[tokens.IssuedToken, U
         # Said only after the right password: it tells a prober nothing.
         raise unauthenticated("This account is deactivated; ask a site admin to reactivate it.")
     async with ctx.db.write() as session:
-        await throttle.clear(session, input.email)
+        await throttle.clear(session, input.email, ctx.client)
         issued = await tokens.issue(
             session, user_id=user.id, name="login", expires_at=utcnow() + settings.login_token_ttl
         )

@@ -42,6 +42,8 @@ class Context:
     viewer: Viewer | None
     scope: AccessScope
     loaders: Loaders
+    # The caller's address (`app.client_address`), for throttling sign-ins.
+    client: str = "unknown"
     # Subscriptions only (`resolvers.live`): the token given at `connection_init`, checked
     # again at every event; the socket, to close it with a reason; this process's live feed.
     token: str | None = None
@@ -91,8 +93,15 @@ async def connect(ctx: Context, viewer: Viewer, token: str) -> None:
     ctx.loaders = Loaders.create(ctx.db, ctx.scope)
 
 
-async def build_context(db: Database, settings: Settings, viewer: Viewer | None) -> Context:
+async def build_context(
+    db: Database, settings: Settings, viewer: Viewer | None, client: str = "unknown"
+) -> Context:
     scope = await load_scope(db, viewer)
     return Context(
-        db=db, settings=settings, viewer=viewer, scope=scope, loaders=Loaders.create(db, scope)
+        db=db,
+        settings=settings,
+        viewer=viewer,
+        scope=scope,
+        loaders=Loaders.create(db, scope),
+        client=client,
     )

@@ -2,7 +2,8 @@
 
 Invariant: an error that is not an `AppError` (a bug, a database failure) is logged with its
 traceback and replaced by a generic INTERNAL_SERVER_ERROR, so no stack trace or SQL ever
-reaches a client; errors from parsing and validation get GRAPHQL_VALIDATION_FAILED.
+reaches a client (a database that cannot be reached is SERVICE_UNAVAILABLE, with
+`retryAfterSeconds`); errors from parsing and validation get GRAPHQL_VALIDATION_FAILED.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from app.db import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, is_unavailable
 from app.errors import AppError, ErrorCode
 
 log = logging.getLogger("groupanalyst.graphql")
@@ -34,6 +36,12 @@ class ClientSafeErrors(MaskErrors):
             log.error("unexpected error at %s", error.path, exc_info=error.original_error)
             masked = super().anonymise_error(error)
             masked.extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
+            if error.original_error is not None and is_unavailable(error.original_error):
+                masked.message = UNAVAILABLE_MESSAGE
+                masked.extensions = {
+                    "code": ErrorCode.SERVICE_UNAVAILABLE.value,
+                    "retryAfterSeconds": RETRY_AFTER_SECONDS,
+                }
             return masked
         if not (error.extensions or {}).get("code"):
             code = (

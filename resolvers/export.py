@@ -13,6 +13,7 @@ from typing import Annotated
 import strawberry
 
 from app import export, export_links
+from app.errors import unauthenticated
 from app.export import ExportFormat
 from app.models import utcnow
 from app.report import ProgressStatus
@@ -72,4 +73,10 @@ class Query:
         await export.check_access(
             ctx.db, ctx.scope, params, group_field="groupIds", course_field="courseIds"
         )
-        return export_links.signed_path(ctx.settings, viewer.id, params.query_items(), utcnow())
+        if viewer.token_id is None:
+            raise unauthenticated(
+                "Export links are made for a request signed in with a token; send one."
+            )
+        return export_links.signed_path(
+            ctx.settings, viewer.id, viewer.token_id, params.query_items(), utcnow()
+        )

@@ -25,6 +25,7 @@ from resolvers import (
     live,
     node,
     progress,
+    report_schedules,
     site,
     user_admin,
     users,
@@ -32,6 +33,8 @@ from resolvers import (
 )
 from resolvers.complexity import QueryCostLimiter
 from resolvers.errors import ClientSafeErrors
+from resolvers.input_guard import InputGuard
+from resolvers.visibility import HintAwareExecutionContext, SchemaVisibility
 
 Query = merge_types(
     "Query",
@@ -45,6 +48,7 @@ Query = merge_types(
         export.Query,
         audit.Query,
         webhooks.Query,
+        report_schedules.Query,
     ),
 )
 Mutation = merge_types(
@@ -59,6 +63,7 @@ Mutation = merge_types(
         course_admin.Mutation,
         lesson_events.Mutation,
         webhooks.Mutation,
+        report_schedules.Mutation,
     ),
 )
 
@@ -66,7 +71,8 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=live.Subscription,
-    extensions=[ClientSafeErrors, QueryCostLimiter],
+    extensions=[ClientSafeErrors, QueryCostLimiter, InputGuard, SchemaVisibility],
+    execution_context_class=HintAwareExecutionContext,
 )
 
 

@@ -26,7 +26,11 @@ class CreateUserInput:
     email: str
     company: str | None = None
     password: str | None = strawberry.field(
-        default=None, description="At least 8 characters; without one the user cannot log in."
+        default=None,
+        description=(
+            "At least 12 characters and not a common or guessable password; without one the "
+            "user cannot log in."
+        ),
     )
     roles: list[Role] = strawberry.field(
         default_factory=lambda: [Role.STUDENT],

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -14,7 +17,9 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app import accounts, tokens
 from app.db import Database
+from app.identity import email_key, group_name_key
 from app.ids import to_global_id
+from app.main import create_app
 from app.models import (
     AnalystAssignment,
     Course,
@@ -30,9 +35,15 @@ from app.models import (
     utcnow,
 )
 from app.security import hash_password
+from app.settings import Settings
 
 _counter = itertools.count(1)
 T = TypeVar("T")
+
+
+def fullwidth(text: str) -> str:
+    """ASCII letters as their full-width forms (U+FF21…), which NFKC maps back."""
+    return "".join(chr(ord(c) + 0xFEE0) for c in text)
 
 
 def gid(type_name: str, pk: int | None) -> str:
@@ -85,7 +96,7 @@ class World:
                 first_name=first_name,
                 last_name=last_name,
                 email=email,
-                email_key=accounts.email_key(email),
+                email_key=email_key(email),
                 company=company,
                 password_hash=hash_password(password) if password else None,
                 created_at=utcnow(),
@@ -100,7 +111,7 @@ class World:
     async def group(self, name: str | None = None, members: tuple[User, ...] = ()) -> Group:
         name = name or f"Group {next(_counter)}"
         async with self.db.write() as session:
-            group = Group(name=name, name_key=name.lower(), created_at=utcnow())
+            group = Group(name=name, name_key=group_name_key(name), created_at=utcnow())
             session.add(group)
             await session.flush()
         await self.add_members(group, *members)
@@ -185,6 +196,15 @@ async def token_for(db: Database, user_id: int, ttl: timedelta = timedelta(hours
             session, user_id=user_id, name="test", expires_at=utcnow() + ttl
         )
     return issued.secret
+
+
+@asynccontextmanager
+async def api_with(db: Database, settings: Settings, **changes: Any) -> AsyncIterator[Api]:
+    """The API over `db` with some settings changed (smaller limits, other audiences)."""
+    app = create_app(dataclasses.replace(settings, **changes), db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Api(client)
 
 
 class GraphQLErrors(AssertionError):

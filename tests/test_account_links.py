@@ -99,11 +99,11 @@ async def test_reset_by_mail_sets_the_password_once_and_ends_every_token(
     assert "within the hour" in Inbox.text(message)
     token = _token(message)
 
-    done = await mail_api.data(RESET, {"token": token, "password": "brand-new-pw"})
+    done = await mail_api.data(RESET, {"token": token, "password": "copper-lantern-meadow"})
     assert done["resetPassword"]["email"] == "rae@example.com"
     assert not await _alive(mail_api, old["login"]["token"])
-    await mail_api.data(LOGIN, {"email": "rae@example.com", "password": "brand-new-pw"})
-    again = await mail_api.raw(RESET, {"token": token, "password": "another-new-pw"})
+    await mail_api.data(LOGIN, {"email": "rae@example.com", "password": "copper-lantern-meadow"})
+    again = await mail_api.raw(RESET, {"token": token, "password": "silver-orchard-harbor"})
     assert again["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert again["errors"][0]["extensions"]["field"] == "token"
     assert await audit_count(cast.world, "user.password.reset") == 1
@@ -125,7 +125,9 @@ async def test_a_reset_link_expires_after_an_hour(mail_api: Api, cast: Cast, inb
         await session.execute(
             update(AccountLink).values(expires_at=utcnow() - timedelta(seconds=1))
         )
-    body = await mail_api.raw(RESET, {"token": _token(message), "password": "brand-new-pw"})
+    body = await mail_api.raw(
+        RESET, {"token": _token(message), "password": "copper-lantern-meadow"}
+    )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     await mail_api.data(LOGIN, {"email": "rae@example.com", "password": "forgotten-pw"})
 
@@ -147,7 +149,7 @@ async def test_reset_requests_are_throttled_per_account_with_the_same_answer(
     # A newer link supersedes the older ones: only the last one works.
     tokens = [_token(m) for m in mails]
     for stale in tokens[:-1]:
-        body = await mail_api.raw(RESET, {"token": stale, "password": "brand-new-pw"})
+        body = await mail_api.raw(RESET, {"token": stale, "password": "copper-lantern-meadow"})
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
@@ -177,11 +179,11 @@ async def test_hostile_reset_emails_are_bad_input(mail_api: Api, email: str) -> 
 @pytest.mark.parametrize(
     ("token", "password"),
     [
-        ("", "brand-new-pw"),
-        ("x" * 100_000, "brand-new-pw"),
-        ("abc\x00", "brand-new-pw"),
-        ("\ud800", "brand-new-pw"),
-        ("\uff54\uff4f\uff4b\uff45\uff4e", "brand-new-pw"),  # full-width look-alikes
+        ("", "copper-lantern-meadow"),
+        ("x" * 100_000, "copper-lantern-meadow"),
+        ("abc\x00", "copper-lantern-meadow"),
+        ("\ud800", "copper-lantern-meadow"),
+        ("\uff54\uff4f\uff4b\uff45\uff4e", "copper-lantern-meadow"),  # full-width look-alikes
         ("a-real-looking-token", "short"),
         ("a-real-looking-token", "\ud800" * 10),
     ],
@@ -201,9 +203,9 @@ async def test_invite_who_may(
         [message] = inbox.to("nia@example.com")
         assert message["Subject"] == "You are invited to Test Academy"
         assert "within 7 days" in Inbox.text(message)
-        await mail_api.data(RESET, {"token": _token(message), "password": "nias-password"})
+        await mail_api.data(RESET, {"token": _token(message), "password": "quiet-compass-tide"})
         login = await mail_api.data(
-            LOGIN, {"email": "nia@example.com", "password": "nias-password"}
+            LOGIN, {"email": "nia@example.com", "password": "quiet-compass-tide"}
         )
         assert await _alive(mail_api, login["login"]["token"])
         assert await audit_count(cast.world, "user.invite") == 1
@@ -215,7 +217,9 @@ async def test_invite_who_may(
 
 async def test_invite_with_a_password_is_bad_input(mail_api: Api, cast: Cast, inbox: Inbox) -> None:
     body = await mail_api.raw(
-        CREATE, {"email": "nia@example.com", "password": "chosen-by-admin"}, cast.token("admin")
+        CREATE,
+        {"email": "nia@example.com", "password": "granite-sparrow-velvet"},
+        cast.token("admin"),
     )
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "password"}
     assert inbox.messages == []
@@ -232,15 +236,15 @@ async def test_resend_invitation_who_may(
     if expected is None:
         assert body["resendInvitation"]["invitationSent"] is True
         second = _token(inbox.to("nia@example.com")[1])
-        stale = await mail_api.raw(RESET, {"token": first, "password": "nias-password"})
+        stale = await mail_api.raw(RESET, {"token": first, "password": "quiet-compass-tide"})
         assert stale["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-        await mail_api.data(RESET, {"token": second, "password": "nias-password"})
+        await mail_api.data(RESET, {"token": second, "password": "quiet-compass-tide"})
         # Accepted: nothing left to invite to.
         done = await mail_api.raw(RESEND, {"userId": user_id}, cast.token(role))
         assert done["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     else:
         assert len(inbox.messages) == 1
-        await mail_api.data(RESET, {"token": first, "password": "nias-password"})
+        await mail_api.data(RESET, {"token": first, "password": "quiet-compass-tide"})
 
 
 async def test_without_smtp_the_invitation_link_is_logged(

@@ -5,6 +5,8 @@ The viewers and their world: `tests.attack_scene`."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
@@ -42,7 +44,16 @@ async def test_forged_user_cursor_is_not_an_email_oracle(api: Api, scene: Scene)
     for guess in ("a", "cody.secret@partner.io", "cody.secret@partner.iz", "z"):
         after = cursor("Coanalyst", "Cody", guess, 0)
         body = await api.raw(USERS, {"after": after}, scene.tokens["analyst"])
-        answers.append(errors_without_locations(body))
+        # Cursors are sealed with a fresh nonce each time: compare what they stand for.
+        answers.append(
+            json.loads(
+                re.sub(
+                    r'"cursor":"[^"]*"',
+                    '"cursor":""',
+                    json.dumps(errors_without_locations(body), separators=(",", ":")),
+                )
+            )
+        )
     assert all(answer == answers[0] for answer in answers), answers
 
 

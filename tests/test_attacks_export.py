@@ -11,12 +11,13 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
-from sqlmodel import col, update
+from sqlmodel import col, select, update
 
 from app import export_links
 from app.db import Database
 from app.main import create_app
-from app.models import AnalystAssignment, utcnow
+from app.models import AnalystAssignment, ApiToken, utcnow
+from app.security import token_digest
 from app.settings import Settings
 from tests.attack_scene import (
     Scene,
@@ -80,7 +81,16 @@ async def test_without_a_configured_key_links_cannot_be_forged(
     settings = Settings.from_env()
     assert settings.secret_key != "dev-only-change-me"
     public = replace(settings, secret_key="dev-only-change-me")
-    forged = export_links.signed_path(public, scene.admin.id or 0, [], utcnow())
+    admin_token = scene.tokens["admin"]
+    assert admin_token is not None
+    async with db.read() as session:
+        token_id = (
+            await session.execute(
+                select(ApiToken.id).where(col(ApiToken.token_hash) == token_digest(admin_token))
+            )
+        ).scalar_one()
+    assert token_id is not None
+    forged = export_links.signed_path(public, scene.admin.id or 0, token_id, [], utcnow())
     app = create_app(settings, db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -88,7 +98,7 @@ async def test_without_a_configured_key_links_cannot_be_forged(
         assert response.status_code == 401
         assert "uma.hidden" not in response.text
         # A link the deployment signed itself still works.
-        own = export_links.signed_path(settings, scene.admin.id or 0, [], utcnow())
+        own = export_links.signed_path(settings, scene.admin.id or 0, token_id, [], utcnow())
         assert (await client.get(own)).status_code == 200
     assert Settings().secret_key != Settings().secret_key  # no shared default
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from app.models import LoginFailure, Role, utcnow
-from app.throttle import email_digest
+from app.throttle import client_digest, email_digest
 from tests.support import Api, World
 
 VIEWER = "{ viewer { firstName roles } }"
@@ -160,6 +160,10 @@ async def test_login_payload_reads_as_the_user_who_signed_in(api: Api, world: Wo
     assert data["login"]["viewer"] == {"email": "ana@example.com", "roles": ["GROUP_ANALYST"]}
 
 
+# The address httpx's test transport reports for every request.
+HERE = client_digest("127.0.0.1")
+
+
 async def _login_code(api: Api, email: str, password: str) -> tuple[str | None, str]:
     body = await api.raw(LOGIN, {"email": email, "password": password})
     if not body.get("errors"):
@@ -173,9 +177,9 @@ async def test_password_guessing_is_throttled_per_email(api: Api, world: World) 
     for _ in range(10):
         code, message = await _login_code(api, "ANA@example.com", "guess")
         assert (code, message) == ("UNAUTHENTICATED", "Invalid email or password.")
-    # Now even the right password is refused, with a message saying why.
+    # Now even the right password is refused from this address, with a message saying why.
     code, message = await _login_code(api, "ana@example.com", "pw-123456")
-    assert code == "UNAUTHENTICATED"
+    assert code == "RATE_LIMITED"
     assert "Too many failed sign-ins" in message
     # Another account is not affected.
     assert await _login_code(api, "ben@example.com", "pw-654321") == (None, "")
@@ -193,6 +197,7 @@ async def test_throttle_answers_alike_for_unknown_emails(api: Api, world: World)
         wait = body["errors"][0]["extensions"].pop("retryAfterSeconds")
         assert 0 < wait <= 15 * 60
     assert known == unknown
+    assert known["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert "Too many failed sign-ins" in known["errors"][0]["message"]
 
 
@@ -201,14 +206,16 @@ async def test_throttle_ends_after_the_window(api: Api, world: World) -> None:
     long_ago = utcnow() - timedelta(minutes=16)
     async with world.db.write() as session:
         session.add_all(
-            LoginFailure(email_digest=email_digest("Ana@example.com"), at=at)
+            LoginFailure(email_digest=email_digest("Ana@example.com"), client_digest=HERE, at=at)
             for at in [long_ago] * 10
         )
     assert await _login_code(api, "ana@example.com", "pw-123456") == (None, "")
     # Nine recent failures still leave one try, and a right password clears them.
     async with world.db.write() as session:
         session.add_all(
-            LoginFailure(email_digest=email_digest("ana@example.com"), at=utcnow())
+            LoginFailure(
+                email_digest=email_digest("ana@example.com"), client_digest=HERE, at=utcnow()
+            )
             for _ in range(9)
         )
     assert await _login_code(api, " ana@example.com ", "pw-123456") == (None, "")
@@ -226,13 +233,15 @@ async def test_parallel_guesses_cannot_outrun_the_throttle(api: Api, world: Worl
     assert sum(message == "Invalid email or password." for _, message in answers) == 10
     assert sum("Too many" in message for _, message in answers) == 6
     code, message = await _login_code(api, "ana@example.com", "pw-123456")
-    assert code == "UNAUTHENTICATED"
+    assert code == "RATE_LIMITED"
     assert "Too many" in message
 
 
-async def test_long_email_is_an_ordinary_refusal(api: Api) -> None:
+async def test_long_email_is_refused_as_bad_input(api: Api) -> None:
+    """No address is that long: a bad value of a named field, whoever asks (so it tells
+    nothing about accounts), and no password is checked."""
     code, message = await _login_code(api, "x" * 400 + "@example.com", "guess")
-    assert (code, message) == ("UNAUTHENTICATED", "Invalid email or password.")
+    assert (code, message) == ("BAD_USER_INPUT", "'email' must be at most 254 characters.")
 
 
 async def test_login_inside_an_operation_never_widens_it(api: Api, world: World) -> None:

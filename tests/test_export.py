@@ -22,8 +22,9 @@ from app import export, export_links
 from app.cli import main
 from app.db import Database
 from app.export_http import audited_body
-from app.models import AnalystAssignment, AuditEvent, Enrollment, Role, User
+from app.models import AnalystAssignment, ApiToken, AuditEvent, Enrollment, Role, User
 from app.report import ProgressFilter, percent, report_rows
+from app.security import token_digest
 from app.settings import Settings
 from permissions import rules
 from permissions.policy import ANONYMOUS, system_scope
@@ -536,7 +537,8 @@ async def test_signed_link_for_all_visible_groups(small: Small, api: Any) -> Non
 async def test_expired_link_is_refused(small: Small, api: Any, settings: Settings) -> None:
     items = export.ExportParams(group_ids=(small.alpha.id or 0,)).query_items()
     made = datetime.now(UTC) - settings.export_link_ttl - timedelta(seconds=1)
-    link = export_links.signed_path(settings, small.analyst_a.id or 0, items, made)
+    # Refused on its expiry before its token is looked at: any token id will do.
+    link = export_links.signed_path(settings, small.analyst_a.id or 0, 0, items, made)
     response = await api.client.get(link)
     assert error_of(response) == (401, "UNAUTHENTICATED")
     assert "expired" in response.json()["errors"][0]["message"]
@@ -551,6 +553,7 @@ async def test_tampered_or_borrowed_links_are_refused(small: Small, api: Any) ->
         with_param(link, "viewer", str(small.analyst_b.id)),
         with_param(link, "viewer", str(small.world.owner.id)),
         with_param(link, "expires", str(int(datetime.now(UTC).timestamp()) + 86_400)),
+        with_param(link, "token", "999999"),
         with_param(link, "sig", "0" * 64),
         with_param(link, "sig", "é"),
         link + "&groupId=" + gid("Group", small.beta.id),
@@ -567,7 +570,7 @@ async def test_link_signed_with_another_key_is_refused(
     small: Small, api: Any, settings: Settings
 ) -> None:
     other = replace(settings, secret_key="another-deployment")
-    link = export_links.signed_path(other, small.analyst_a.id or 0, [], datetime.now(UTC))
+    link = export_links.signed_path(other, small.analyst_a.id or 0, 0, [], datetime.now(UTC))
     assert error_of(await api.client.get(link)) == (401, "UNAUTHENTICATED")
 
 
@@ -599,6 +602,49 @@ async def test_link_of_a_deleted_account_is_refused(small: Small, api: Any, db: 
     link = await signed_link(api, await small.token(small.analyst_a), [small.alpha])
     async with db.write() as session:
         await session.execute(delete(User).where(col(User.id) == small.analyst_a.id))
+    assert error_of(await api.client.get(link)) == (401, "UNAUTHENTICATED")
+
+
+REVOKE = "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } } }"
+
+
+async def _token_id(db: Database, secret: str) -> str:
+    async with db.read() as session:
+        token = (
+            await session.execute(
+                select(ApiToken).where(col(ApiToken.token_hash) == token_digest(secret))
+            )
+        ).scalar_one()
+    return gid("ApiToken", token.id)
+
+
+async def test_a_link_dies_with_the_token_that_made_it(
+    small: Small, api: Any, db: Database
+) -> None:
+    """Revoking a token (a lost laptop) ends the links it minted at once, not 5 minutes later;
+    links of the user's other tokens live on."""
+    first = await small.token(small.analyst_a)
+    link = await signed_link(api, first, [small.alpha])
+    second = await small.token(small.analyst_a)
+    other_link = await signed_link(api, second, [small.alpha])
+    assert (await api.client.get(link)).status_code == 200
+    revoked = await api.data(REVOKE, {"id": await _token_id(db, first)}, first)
+    assert revoked["revokeApiToken"]["apiToken"]["revokedAt"]
+    response = await api.client.get(link)
+    assert error_of(response) == (401, "UNAUTHENTICATED")
+    assert "revoked" in response.json()["errors"][0]["message"]
+    assert (await api.client.get(other_link)).status_code == 200
+
+
+async def test_a_link_dies_when_its_token_expires(small: Small, api: Any, db: Database) -> None:
+    token = await small.token(small.analyst_a)
+    link = await signed_link(api, token, [small.alpha])
+    async with db.write() as session:
+        await session.execute(
+            update(ApiToken)
+            .where(col(ApiToken.user_id) == small.analyst_a.id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     assert error_of(await api.client.get(link)) == (401, "UNAUTHENTICATED")
 
 

@@ -18,14 +18,14 @@ async def test_body_that_is_not_json(api: Api) -> None:
         "/graphql", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
-    assert _code(response.json()) == "BAD_USER_INPUT"
+    assert _code(response.json()) == "BAD_REQUEST"
     assert "JSON" in response.json()["errors"][0]["message"]
 
 
 async def test_body_without_a_query(api: Api) -> None:
     response = await api.client.post("/graphql", json={})
     assert response.status_code == 400
-    assert _code(response.json()) == "BAD_USER_INPUT"
+    assert _code(response.json()) == "BAD_REQUEST"
 
 
 async def test_mutation_over_get_is_refused_with_a_code(api: Api) -> None:
@@ -34,13 +34,13 @@ async def test_mutation_over_get_is_refused_with_a_code(api: Api) -> None:
         params={"query": 'mutation { login(input: {email: "a", password: "b"}) { token } }'},
     )
     assert response.status_code == 400
-    assert _code(response.json()) == "BAD_USER_INPUT"
+    assert _code(response.json()) == "BAD_REQUEST"
     assert "GET" in response.json()["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
-    [("POST", "/exports/progress.csv", 405, "BAD_USER_INPUT"), ("GET", "/nope", 404, "NOT_FOUND")],
+    [("POST", "/exports/progress.csv", 405, "BAD_REQUEST"), ("GET", "/nope", 404, "NOT_FOUND")],
 )
 async def test_unknown_paths_and_methods(
     api: Api, method: str, path: str, status: int, code: str

@@ -159,9 +159,9 @@ async def test_fragments_are_counted(api: Api, world: World) -> None:
     assert code == "QUERY_TOO_COMPLEX"
 
 
-async def test_introspection_is_not_refused(api: Api) -> None:
+async def test_introspection_is_not_refused(api: Api, world: World) -> None:
     query = """{ __schema { types { name fields { name type { name ofType { name ofType {
       name ofType { name ofType { name ofType { name ofType { name ofType { name } } } } } } } }
     } } } }"""
-    data = await api.data(query)
+    data = await api.data(query, token=await world.token(world.owner))
     assert data["__schema"]["types"]

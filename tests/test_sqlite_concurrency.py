@@ -36,6 +36,8 @@ async def test_two_concurrent_writers_both_succeed(database_url: str, backend: s
 def test_sqlite_connections_have_the_pragmas(tmp_path: Path) -> None:
     # Always on a SQLite file of its own: this checks the embedded default's engine setup.
     async def pragmas() -> tuple[str, int, int]:
+        # An empty file is a SQLite database; only migrations create missing ones.
+        (tmp_path / "pragmas.db").touch()
         db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'pragmas.db'}")
         try:
             async with db.read() as session:
