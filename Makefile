@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint schema test-sqlite test-postgres test-web test-browser web bench install clean
+AUDIT := tests/http_audit
+AUDIT_STAMP := $(AUDIT)/node_modules/.installed-stamp
+
+.PHONY: run test lint schema test-sqlite test-postgres http-audit fuzz test-web test-browser web \
+  bench install clean
 
 install: $(STAMP)
 
@@ -35,9 +39,9 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP) $(WEB_BUILD)
 	$(BIN)/groupanalyst run-dev
 
-## Lint, type-check, and run the whole suite on SQLite and on PostgreSQL, then the front end's
-## unit tests and the browser tests.
-test: $(STAMP) lint test-sqlite test-postgres test-web test-browser
+## Lint, type-check, and run the whole suite on SQLite and on PostgreSQL, audit and fuzz a
+## live server, then the front end's unit tests and the browser tests.
+test: $(STAMP) lint test-sqlite test-postgres http-audit fuzz test-web test-browser
 
 test-web: $(WEB_BUILD)
 	@echo "== front-end unit tests"
@@ -68,6 +72,29 @@ test-postgres: $(STAMP)
 	  echo "PostgreSQL run SKIPPED: PostgreSQL is not installed (CI installs it and runs it)."; \
 	else exit $$rc; fi
 
+$(AUDIT_STAMP): $(AUDIT)/package.json $(AUDIT)/package-lock.json
+	cd $(AUDIT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## graphql-http's GraphQL-over-HTTP audit against a live server: every audit must be ok.
+# The audit's requests carry no token and some ask `__type`: the server under audit lets
+# anyone introspect (off for anonymous callers by default; tests/ check that rule itself).
+http-audit: $(STAMP) $(AUDIT_STAMP)
+	@echo "== GraphQL over HTTP audit (graphql-http) against a live server"
+	GROUPANALYST_INTROSPECTION=everyone $(BIN)/python -m tests.live_server \
+	  node $(AUDIT)/audit.mjs {url}
+
+## Schemathesis' GraphQL fuzzing of a live server, as the owner and anonymously (bounded:
+## FUZZ_MAX_EXAMPLES per operation, FUZZ_MAX_SECONDS per run): no 5xx, no INTERNAL_SERVER_ERROR,
+## every error coded, and the database intact afterwards. The budget is raised so the fuzzer
+## reaches the resolvers instead of RATE_LIMITED, and anyone may introspect so the anonymous
+## run can read the schema it generates requests from.
+fuzz: $(STAMP)
+	@echo "== GraphQL fuzzing (Schemathesis) against a live server"
+	GROUPANALYST_COST_BUDGET_PER_MINUTE=100000000 GROUPANALYST_INTROSPECTION=everyone \
+	  $(BIN)/python -m tests.live_server \
+	  $(BIN)/python -m tests.fuzz.run {url}
+
 ## Regenerate schema.graphql from the code.
 schema: $(STAMP)
 	$(BIN)/groupanalyst export-schema --out schema.graphql
@@ -76,4 +103,5 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis web/node_modules web/dist
+	rm -rf $(VENV) var $(AUDIT)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis \
+	  web/node_modules web/dist

@@ -44,14 +44,7 @@ async def deactivate_user(session: AsyncSession, scope: AccessScope, *, user_id:
         return user
     user.deactivated_at = utcnow()
     revoked = await tokens.revoke_all_for(session, user_id)
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="user.deactivate",
-        target_type="User",
-        target_id=user_id,
-        details={"tokensRevoked": revoked},
-    )
+    audit.by_viewer(session, scope, "user.deactivate", "User", user_id, {"tokensRevoked": revoked})
     return user
 
 
@@ -63,15 +56,9 @@ async def reactivate_user(session: AsyncSession, scope: AccessScope, *, user_id:
         return user
     if analyst:
         # Counted before the change: this user's seat is not in use while it is inactive.
-        await seats.claim(session)
+        await seats.claim(session, field="userId")
     before = user.deactivated_at
     user.deactivated_at = None
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action="user.reactivate",
-        target_type="User",
-        target_id=user_id,
-        details={"deactivatedAt": audit.iso(before)},
-    )
+    details = {"deactivatedAt": audit.iso(before)}
+    audit.by_viewer(session, scope, "user.reactivate", "User", user_id, details)
     return user

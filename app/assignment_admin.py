@@ -6,14 +6,20 @@ Invariants:
 - only a user holding GROUP_ANALYST can be assigned (else BAD_USER_INPUT saying to grant the
   role first); the analyst's row is locked (`FOR SHARE`) while assigning, so a concurrent
   revocation of the role (which locks it `FOR UPDATE`) cannot leave an assignment behind;
-- assigning again returns the existing assignment and sets its expiry to the one given: no
-  duplicate, no error, also when two requests race (`app.writes.run_write` re-runs the loser);
+- assigning again returns the existing assignment and sets its expiry to the one given (left
+  out, `Keep.EXPIRY`: it keeps its expiry; null: never expires): no duplicate, no error, also
+  when two requests race (`app.writes.run_write` re-runs the loser);
+- `set_analyst_groups` makes an analyst's assignments exactly the given groups in one
+  transaction, through `assign_analyst` and `unassign_analyst` (so with their checks and one
+  audit event per change); repeating it changes nothing;
 - unassigning takes effect at once: scopes are computed per request from the table;
 - each change writes one audit event; a call that changes nothing writes none.
 """
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -41,36 +47,57 @@ async def _assignment(
     ).scalar_one_or_none()
 
 
-async def assign_analyst(
-    session: AsyncSession,
-    scope: AccessScope,
-    *,
-    user_id: int,
-    group_id: int,
-    expires_at: datetime | None,
-) -> tuple[AnalystAssignment, bool]:
-    """The assignment and whether anything changed (created, or its expiry updated)."""
-    require(
-        scope.can_assign_analysts(), "Only site owners and admins assign groups to Group Analysts."
-    )
-    now = utcnow()
+class Keep(enum.Enum):
+    """`expiresAt` left out: an existing assignment keeps its expiry (a new one never expires)."""
+
+    EXPIRY = "keep"
+
+
+Expiry = datetime | None | Keep
+
+
+def _check_expiry(expires_at: Expiry, now: datetime) -> Expiry:
+    if isinstance(expires_at, Keep):
+        return expires_at
     expires_at = validation.aware("expiresAt", expires_at)
     if expires_at is not None and expires_at <= now:
         raise bad_input(
             "expiresAt",
             "'expiresAt' must be in the future; use unassignGroupAnalyst to end access.",
         )
-    # Locked against a concurrent revocation of GROUP_ANALYST while we assign.
+    return expires_at
+
+
+async def _lock_analyst(session: AsyncSession, user_id: int) -> None:
+    """The analyst, locked against a concurrent revocation of GROUP_ANALYST while we assign."""
     user = await locked_user(session, user_id, shared=True)
-    await get_group(session, group_id)
     if Role.GROUP_ANALYST not in await roles_of(session, user_id):
         raise bad_input(
             "userId",
             f"{user.first_name} {user.last_name} does not hold the GROUP_ANALYST role; "
             "grant it first with setUserRoles (or createUser), then assign the group.",
         )
+
+
+async def assign_analyst(
+    session: AsyncSession,
+    scope: AccessScope,
+    *,
+    user_id: int,
+    group_id: int,
+    expires_at: Expiry,
+) -> tuple[AnalystAssignment, bool]:
+    """The assignment and whether anything changed (created, or its expiry updated)."""
+    require(
+        scope.can_assign_analysts(), "Only site owners and admins assign groups to Group Analysts."
+    )
+    now = utcnow()
+    expires_at = _check_expiry(expires_at, now)
+    await _lock_analyst(session, user_id)
+    await get_group(session, group_id)
     assignment = await _assignment(session, user_id, group_id)
     if assignment is None:
+        expires_at = None if isinstance(expires_at, Keep) else expires_at
         assignment = AnalystAssignment(
             analyst_id=user_id,
             group_id=group_id,
@@ -81,7 +108,7 @@ async def assign_analyst(
         session.add(assignment)
         await session.flush()
         _record(scope, session, "analyst.assign", assignment, audit.iso(expires_at))
-    elif assignment.expires_at != expires_at:
+    elif not isinstance(expires_at, Keep) and assignment.expires_at != expires_at:
         change = {"before": audit.iso(assignment.expires_at), "after": audit.iso(expires_at)}
         assignment.expires_at = expires_at
         _record(scope, session, "analyst.assign.update", assignment, change)
@@ -119,3 +146,53 @@ async def unassign_analyst(
     await session.delete(assignment)
     _record(scope, session, "analyst.unassign", assignment, audit.iso(assignment.expires_at))
     return True
+
+
+@dataclass
+class GroupsSet:
+    """What `set_analyst_groups` did: assignments added, assignments kept (their expiry
+    updated where asked), and the groups whose assignment was removed."""
+
+    added: list[AnalystAssignment] = field(default_factory=list)
+    kept: list[AnalystAssignment] = field(default_factory=list)
+    removed_group_ids: list[int] = field(default_factory=list)
+
+
+async def set_analyst_groups(
+    session: AsyncSession,
+    scope: AccessScope,
+    *,
+    user_id: int,
+    group_ids: list[int],
+    expires_at: Expiry,
+) -> GroupsSet:
+    """Assign the analyst to exactly `group_ids` (none: unassign it everywhere)."""
+    require(
+        scope.can_assign_analysts(), "Only site owners and admins assign groups to Group Analysts."
+    )
+    wanted = list(dict.fromkeys(group_ids))
+    if len(wanted) > validation.MAX_IDS_PER_CALL:
+        raise bad_input(
+            "groupIds", f"'groupIds' may list at most {validation.MAX_IDS_PER_CALL} ids per call."
+        )
+    _check_expiry(expires_at, utcnow())
+    await _lock_analyst(session, user_id)
+    before = set(
+        (
+            await session.execute(
+                select(AnalystAssignment.group_id).where(
+                    col(AnalystAssignment.analyst_id) == user_id
+                )
+            )
+        ).scalars()
+    )
+    result = GroupsSet()
+    for group_id in wanted:
+        assignment, _ = await assign_analyst(
+            session, scope, user_id=user_id, group_id=group_id, expires_at=expires_at
+        )
+        (result.kept if group_id in before else result.added).append(assignment)
+    for group_id in sorted(before - set(wanted)):
+        await unassign_analyst(session, scope, user_id=user_id, group_id=group_id)
+        result.removed_group_ids.append(group_id)
+    return result

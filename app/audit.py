@@ -7,6 +7,8 @@ Invariants:
   in the same session, so webhooks and subscriptions hear of exactly the committed changes;
 - `details` hold the change (before/after where useful) as JSON, naming other objects by their
   global ids (`ref`);
+- every event's action is one of `AuditAction` (`record` refuses any other: a new kind of
+  change adds its action there first, and the API's `AuditAction` enum shows it);
 - every event written in a session marked with `sign_with` names that token (id and name):
   `Context.write` marks each mutation's session with the request's token, so a script and
   its human on one account can be told apart. Unmarked sessions (the CLI) name none.
@@ -14,6 +16,7 @@ Invariants:
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +28,53 @@ from app.models import AuditEvent, utcnow
 
 if TYPE_CHECKING:
     from permissions.policy import AccessScope
+
+
+class AuditAction(enum.StrEnum):
+    """Every kind of audited change; the value is what the `audit_event.action` column holds."""
+
+    SITE_INIT = "site.init"
+    AUTH_LOGIN = "auth.login"
+    AUTH_LOGOUT = "auth.logout"
+    TOKEN_CREATE = "token.create"  # noqa: S105
+    TOKEN_REVOKE = "token.revoke"  # noqa: S105
+    TOKEN_REVOKE_ALL = "token.revoke_all"  # noqa: S105
+    USER_CREATE = "user.create"
+    USER_UPDATE = "user.update"
+    USER_ROLES_SET = "user.roles.set"
+    USER_DEACTIVATE = "user.deactivate"
+    USER_REACTIVATE = "user.reactivate"
+    USER_PASSWORD_CHANGE = "user.password.change"  # noqa: S105
+    USER_PASSWORD_RESET_REQUEST = "user.password.reset.request"  # noqa: S105
+    USER_PASSWORD_RESET = "user.password.reset"  # noqa: S105
+    USER_INVITE = "user.invite"
+    USER_INVITE_RESEND = "user.invite.resend"
+    USER_INVITATION_ACCEPT = "user.invitation.accept"
+    ANALYST_ASSIGN = "analyst.assign"
+    ANALYST_ASSIGN_UPDATE = "analyst.assign.update"
+    ANALYST_UNASSIGN = "analyst.unassign"
+    GROUP_CREATE = "group.create"
+    GROUP_RENAME = "group.rename"
+    GROUP_DELETE = "group.delete"
+    GROUP_MEMBERS_ADD = "group.members.add"
+    GROUP_MEMBERS_REMOVE = "group.members.remove"
+    COURSE_CREATE = "course.create"
+    ENROLLMENT_CREATE = "enrollment.create"
+    ENROLLMENT_UPDATE = "enrollment.update"
+    ENROLLMENT_DELETE = "enrollment.delete"
+    LESSON_VIEW = "lesson.view"
+    LESSON_COMPLETE = "lesson.complete"
+    EXPORT_PROGRESS = "export.progress"
+    REPORT_SCHEDULE_CREATE = "report_schedule.create"
+    REPORT_SCHEDULE_DELETE = "report_schedule.delete"
+    REPORT_SCHEDULE_PAUSE = "report_schedule.pause"
+    REPORT_SCHEDULE_RESUME = "report_schedule.resume"
+    WEBHOOK_CREATE = "webhook.create"
+    WEBHOOK_DELETE = "webhook.delete"
+    WEBHOOK_PAUSE = "webhook.pause"
+    WEBHOOK_REDELIVER = "webhook.redeliver"
+    WEBHOOK_RESUME = "webhook.resume"
+    WEBHOOK_ROTATE_SECRET = "webhook.rotate_secret"  # noqa: S105
 
 
 def ref(type_name: str, pk: int) -> str:
@@ -59,7 +109,7 @@ def record(
         token_id=token_id,
         token_name=token_name,
         actor_id=actor_id,
-        action=action,
+        action=AuditAction(action).value,
         target_type=target_type,
         target_id=target_id,
         at=utcnow(),

@@ -1,34 +1,40 @@
 """The `groupanalyst` command line (also `python -m app`).
 
 Commands: init, demo, serve, worker, migrate, create-token, export (the group progress CSV),
-export-schema, run-dev (what `make run` does: migrate, load the demo into an empty database,
-print tokens, serve with a worker beside it).
+access-report (who can see a user now, what it sees), backup (a live copy of the SQLite
+database), export-schema, run-dev (what `make run` does: check the port, migrate, load the
+demo into an empty database, print tokens, serve with a worker beside it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import os
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
+from sqlmodel import col
 
-from app import accounts, export, tokens, validation
+from app import access_review, accounts, backup, export, tokens, validation
+from app.access_log import uvicorn_log_config
 from app.db import Database, MissingDatabase
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.errors import AppError
 from app.migrate import upgrade
-from app.models import DEFAULT_PLANS, User, utcnow
+from app.models import DEFAULT_PLANS, Group, User, utcnow
 from app.progress_bar import ProgressBar
 from app.readiness import not_ready_because
 from app.report import ProgressStatus
@@ -46,10 +52,27 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask_password() -> str | None:
+    """The owner's password, typed twice without echo; None if the two differ."""
+    first = getpass.getpass("Owner password: ")
+    if getpass.getpass("Owner password again: ") != first:
+        print("init: the two passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     password = args.owner_password or os.environ.get("GROUPANALYST_OWNER_PASSWORD")
+    if not password and sys.stdin.isatty():
+        password = _ask_password()
+        if password is None:
+            return 2
     if not password:
-        print("init: give --owner-password or set GROUPANALYST_OWNER_PASSWORD", file=sys.stderr)
+        print(
+            "init: give --owner-password, set GROUPANALYST_OWNER_PASSWORD, or run it on a "
+            "terminal to be asked",
+            file=sys.stderr,
+        )
         return 2
     settings = _settings()
     upgrade(settings.database_url)
@@ -214,6 +237,79 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    progress, done = backup.terminal_progress() if sys.stderr.isatty() else (None, None)
+    try:
+        size = backup.backup(_settings().database_url, out, progress)
+    except (backup.BackupError, sqlite3.Error) as exc:
+        print(f"backup: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if done is not None:
+            done()
+    print(f"backup: {size:,} bytes written to {out}", file=sys.stderr)
+    return 0
+
+
+async def _access_report(settings: Settings, email: str) -> list[str] | None:
+    """The lines of `access-report`, or None for an unknown email."""
+    db = Database.from_url(settings.database_url)
+    try:
+        async with db.read() as session:
+            user = await accounts.user_by_email(session, email)
+            if user is None or user.id is None:
+                return None
+            seen_by = await access_review.who_sees(db, user.id)
+            sees = await access_review.what_analyst_sees(db, user.id)
+            wanted_people = sorted({s.analyst_id for s in seen_by})
+            wanted_groups = sorted(
+                {s.group_id for s in seen_by} | {g.group_id for g in sees.groups}
+            )
+            people = {
+                u.id: u
+                for u in (
+                    await session.execute(select(User).where(col(User.id).in_(wanted_people)))
+                ).scalars()
+            }
+            groups = {
+                g.id: g.name
+                for g in (
+                    await session.execute(select(Group).where(col(Group.id).in_(wanted_groups)))
+                ).scalars()
+            }
+    finally:
+        await db.dispose()
+    lines = [f"{user.first_name} {user.last_name} <{user.email}>"]
+    lines.append(f"Seen now through analyst assignments by {len(seen_by)} (analyst, group):")
+    for s in seen_by:
+        who = people[s.analyst_id]
+        until = s.until.isoformat() if s.until else "no end"
+        lines.append(
+            f"  {who.first_name} {who.last_name} <{who.email}> through {groups[s.group_id]!r} "
+            f"since {s.since.isoformat()} until {until}"
+        )
+    lines.append(
+        f"Sees now as a Group Analyst: {sees.student_count} students in {len(sees.groups)} groups"
+    )
+    lines += [f"  {groups[g.group_id]!r}: {g.student_count} students" for g in sees.groups]
+    return lines
+
+
+def cmd_access_report(args: argparse.Namespace) -> int:
+    try:
+        email = validation.email("--email", args.email)
+    except AppError as exc:
+        print(f"access-report: {exc.message}", file=sys.stderr)
+        return 2
+    lines = asyncio.run(_access_report(_settings(), email))
+    if lines is None:
+        print(f"access-report: no user with email {args.email}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from resolvers.schema import print_schema
 
@@ -236,23 +332,64 @@ async def _not_ready_because(settings: Settings) -> str | None:
         await db.dispose()
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _port_taken(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on, or None. Binds the way uvicorn will
+    (SO_REUSEADDR), so a port in TIME_WAIT counts as free as it will be for uvicorn."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot resolve host {host!r}: {exc.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
+
+def _where(args: argparse.Namespace, settings: Settings) -> tuple[str, int] | None:
+    """Host and port to serve on, or None (reason printed) when the port cannot be used."""
+    host, port = args.host or settings.host, args.port or settings.port
+    reason = _port_taken(host, port)
+    if reason is not None:
+        print(
+            f"groupanalyst {args.command}: cannot listen on {host}:{port} ({reason}). Stop what "
+            "uses it, or choose another port with --port or GROUPANALYST_PORT.",
+            file=sys.stderr,
+        )
+        return None
+    return host, port
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    from app.serving import serve
+
+    serve(
+        "app.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        # Ours replaces uvicorn's access log, which writes whole URLs (signed links' `sig`).
+        access_log=False,
+        log_config=uvicorn_log_config(settings.log_level),
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
+    where = _where(args, settings)
+    if where is None:
+        return 1
     # A server on a database it cannot use would answer every request with an error.
     reason = asyncio.run(_not_ready_because(settings))
     if reason is not None:
         print(f"serve: not starting: {reason}.", file=sys.stderr)
         return 1
-    uvicorn.run(
-        "app.asgi:app",
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers,
-        log_level=settings.log_level,
-    )
-    return 0
+    return _serve(settings, *where, workers=args.workers)
 
 
 async def _dev_setup(settings: Settings) -> list[tuple[str, str, str]]:
@@ -332,9 +469,13 @@ def _worker_beside() -> Iterator[None]:
 
 def cmd_run_dev(args: argparse.Namespace) -> int:
     settings = _settings()
+    # Before migrating or minting tokens: a taken port must leave nothing behind.
+    where = _where(args, settings)
+    if where is None:
+        return 1
+    host, port = where
     upgrade(settings.database_url)
     printed = asyncio.run(_dev_setup(settings))
-    host, port = args.host or settings.host, args.port or settings.port
     print()
     print(f"Dashboard: http://{host}:{port}/   (run `make web` first if it says it is not built)")
     print(
@@ -344,21 +485,41 @@ def cmd_run_dev(args: argparse.Namespace) -> int:
     for who, email, secret in printed:
         print(f'  {who:<8} {email:<22} {{"Authorization": "Bearer {secret}"}}')
     print()
-    args.workers = 1
     with _worker_beside():
-        return cmd_serve(args)
+        return _serve(settings, host, port, workers=1)
+
+
+class _DefaultsHelp(argparse.HelpFormatter):
+    """`--help` shows every option's default (options without one say nothing more)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            action.option_strings
+            and not action.required
+            and action.default not in (None, False, argparse.SUPPRESS)
+            and "%(default)" not in text
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _DefaultsHelp)
+        super().__init__(**kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="groupanalyst", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="groupanalyst", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_setup_commands(sub)
     _add_server_commands(sub)
     _add_data_commands(sub)
     return parser
 
 
-def _add_setup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_setup_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """migrate, init, demo."""
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(func=cmd_migrate)
@@ -369,19 +530,26 @@ def _add_setup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--owner-email", required=True)
     p.add_argument("--owner-first-name", required=True)
     p.add_argument("--owner-last-name", required=True)
-    p.add_argument("--owner-password", help="or GROUPANALYST_OWNER_PASSWORD")
+    p.add_argument(
+        "--owner-password",
+        help="or GROUPANALYST_OWNER_PASSWORD; neither given, init asks for it on a terminal",
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("demo", help="load a deterministic demo world into an empty database")
-    p.add_argument("--students", type=int, default=100)
-    p.add_argument("--groups", type=int, default=5)
-    p.add_argument("--courses", type=int, default=4)
-    p.add_argument("--courses-per-student", type=int, default=3)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--students", type=int, default=100, help="how many students")
+    p.add_argument("--groups", type=int, default=5, help="how many groups")
+    p.add_argument("--courses", type=int, default=4, help="how many courses")
+    p.add_argument(
+        "--courses-per-student", type=int, default=3, help="at most this many courses per student"
+    )
+    p.add_argument(
+        "--seed", type=int, default=42, help="random seed: the same seed, the same world"
+    )
     p.set_defaults(func=cmd_demo)
 
 
-def _add_server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_server_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """serve, run-dev, worker."""
     for name, handler, helptext in (
         ("serve", cmd_serve, "serve the API"),
@@ -390,7 +558,7 @@ def _add_server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--host")
         p.add_argument("--port", type=int)
-        p.add_argument("--workers", type=int, default=1)
+        p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
         p.set_defaults(func=handler)
 
     p = sub.add_parser(
@@ -399,11 +567,11 @@ def _add_server_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.set_defaults(func=cmd_worker)
 
 
-def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_data_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """create-token, export, export-schema."""
     p = sub.add_parser("create-token", help="print a new API token for a user")
     p.add_argument("--email", required=True)
-    p.add_argument("--name", default="cli")
+    p.add_argument("--name", default="cli", help="the token's name, shown in audit events")
     p.add_argument(
         "--days",
         type=int,
@@ -417,17 +585,36 @@ def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="write the group progress CSV (as an admin; same file as /exports/progress.csv)",
     )
     p.add_argument(
-        "--group", action="append", metavar="NAME", help="a group name (repeat; none: all)"
+        "--group",
+        action="append",
+        metavar="NAME",
+        help="a group name, any case (repeat; none: all)",
     )
     p.add_argument(
-        "--course", action="append", metavar="NAME", help="a course name (repeat; none: all)"
+        "--course",
+        action="append",
+        metavar="NAME",
+        help="a course name, any case (repeat; none: all)",
     )
     p.add_argument("--status", choices=[s.value for s in ProgressStatus])
     p.add_argument("--out", required=True, metavar="FILE", help="the CSV file, or - for stdout")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser(
+        "backup", help="copy the SQLite database while the server runs (PostgreSQL: pg_dump)"
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="the copy (replaced atomically)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser(
+        "access-report",
+        help="who can see a user now through analyst assignments, and what it sees (as an admin)",
+    )
+    p.add_argument("--email", required=True, help="the user's email, any case")
+    p.set_defaults(func=cmd_access_report)
+
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
-    p.add_argument("--out", default="-")
+    p.add_argument("--out", default="-", help="the file to write, or - for stdout")
     p.set_defaults(func=cmd_export_schema)
 
 

@@ -2,8 +2,8 @@
 
 Invariants:
 - only admins create courses and manage enrollments (`AccessScope.can_manage_courses`,
-  `can_manage_enrollments`); a Group Analyst never manages enrollments (the seed's FAQ);
-  permission first, then input checks, then writes;
+  `can_manage_enrollments`); a Group Analyst never manages enrollments (the course site's
+  admins do); permission first, then input checks, then writes;
 - a course's lessons are created with it, in the order given, and `lesson_count` equals the
   number of lesson rows;
 - one enrollment per (user, course): enrolling again is CONFLICT (use `update_enrollment`);

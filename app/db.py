@@ -9,6 +9,8 @@ Invariants:
   read transactions start with a plain `BEGIN` and, under WAL, see one snapshot;
 - `Database.snapshot()` reads one consistent snapshot however long it streams: on PostgreSQL a
   REPEATABLE READ, READ ONLY transaction; on SQLite one read transaction under WAL;
+- database errors never quote statement parameters (`hide_parameters`), so logs of
+  unexpected failures hold no personal data;
 - every SQLite connection has WAL, `synchronous=NORMAL`, `foreign_keys=ON` and a busy timeout;
 - outside migrations, a SQLite file is opened, never created (`create_engine`).
 """
@@ -100,6 +102,9 @@ def create_engine(url: str, *, create_file: bool = False, **kwargs: Any) -> Asyn
     """`create_file`: only migrations may create a SQLite file; the server and the other
     commands open an existing one, so a deleted or mistyped path fails instead of becoming
     an empty database."""
+    # Statement parameters (emails, names, token digests) never appear in an exception's text,
+    # so a logged database failure cannot leak them.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         path = sqlite_path(url)
         if path is not None and create_file:

@@ -22,13 +22,14 @@ Invariants:
 from __future__ import annotations
 
 import csv
+import difflib
 import enum
 import io
 import re
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -267,11 +268,13 @@ class UnknownNames(ValueError):
 async def params_by_name(
     db: Database, group_names: Sequence[str], course_names: Sequence[str], status: str | None
 ) -> ExportParams:
-    """The command line's parameters: groups by name (case-insensitively, as names are
-    unique), courses by exact name (every course of that name: course names are not unique).
-    """
+    """The command line's parameters: groups and courses by name, case-insensitively (a
+    course name may match several courses: course names are not unique). An unknown name is
+    `UnknownNames`, suggesting the closest existing name."""
+    group_keys = {group_name_key(name): name for name in group_names}
+    course_keys = {name.strip().lower(): name for name in course_names}
+    course_key = sa.func.lower(col(Course.name))
     async with db.read() as session:
-        group_keys = {group_name_key(name): name for name in group_names}
         groups = (
             await session.execute(
                 select(Group.id, Group.name_key).where(col(Group.name_key).in_(group_keys))
@@ -279,20 +282,37 @@ async def params_by_name(
         ).all()
         courses = (
             await session.execute(
-                select(Course.id, Course.name).where(col(Course.name).in_(course_names))
+                select(Course.id, course_key.label("key")).where(course_key.in_(course_keys))
             )
         ).all()
-    found_groups = {key for _, key in groups}
-    found_courses = {name for _, name in courses}
-    missing = [f"no group named {group_keys[k]!r}" for k in group_keys.keys() - found_groups]
-    missing += [f"no course named {name!r}" for name in set(course_names) - found_courses]
+        missing_groups = group_keys.keys() - {key for _, key in groups}
+        missing_courses = course_keys.keys() - {key for _, key in courses}
+        missing = [
+            _unknown("group", group_keys[k], await _names(session, col(Group.name)))
+            for k in sorted(missing_groups)
+        ] + [
+            _unknown("course", course_keys[k], await _names(session, col(Course.name)))
+            for k in sorted(missing_courses)
+        ]
     if missing:
-        raise UnknownNames("; ".join(sorted(missing)))
+        raise UnknownNames("; ".join(missing))
     return ExportParams(
         tuple(sorted(g[0] for g in groups)) or None,
         tuple(sorted(c[0] for c in courses)) or None,
         ProgressStatus(status) if status else None,
     )
+
+
+async def _names(session: AsyncSession, column: Any) -> list[str]:
+    return list((await session.execute(sa.select(column).distinct())).scalars())
+
+
+def _unknown(kind: str, name: str, existing: list[str]) -> str:
+    """The complaint about an unknown name, with the closest existing name if one is close."""
+    by_key = {n.lower(): n for n in existing}
+    close = difflib.get_close_matches(name.strip().lower(), list(by_key), n=1, cutoff=0.6)
+    hint = f" (did you mean {by_key[close[0]]!r}?)" if close else ""
+    return f"no {kind} named {name!r}{hint}"
 
 
 # -- rows and CSV ----------------------------------------------------------------------------
@@ -323,7 +343,7 @@ def _iso_utc_postgresql(element: iso_utc, compiler: SQLCompiler, **kw: Any) -> s
     return compiler.process(sa.func.to_char(utc, ISO_FORMAT["postgresql"]), **kw)
 
 
-# What the export reads of each report row, in the order `format_rows` unpacks it.
+# What the export reads of each report row, in the order `visible_rows` unpacks it.
 EXPORT_COLUMNS: tuple[Any, ...] = (
     col(User.id),
     col(User.first_name),
@@ -345,12 +365,25 @@ def export_statement(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
     return report_rows(scope, flt).with_only_columns(*EXPORT_COLUMNS)
 
 
-def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
-    """Rows of `export_statement` as CSV cells, in `HEADER` order.
+class ExportRow(NamedTuple):
+    """One export row as the viewer may read it: a hidden value is None."""
 
-    Only text from the database is neutralised: dates and percentages are formatted by us
-    and start with a digit.
-    """
+    first: str
+    last: str
+    email: str | None
+    company: str | None
+    group: str
+    course: str
+    activated: str
+    done: int
+    lessons: int
+    completed: str | None
+    expires: str | None
+
+
+def visible_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterator[ExportRow]:
+    """Rows of `export_statement` with what the viewer may not read left out (the CSV and the
+    XLSX writers both read these)."""
     # Every exported student is a member of a visible group, so both hold today; asking the
     # policy keeps the export right if the field rules ever change.
     contact, enrollment = rules.CONTACT, rules.ENROLLMENT
@@ -368,18 +401,40 @@ def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
         completed,
         expires,
     ) in rows:
-        contact_visible = contact.allows(scope, student)
-        yield [
-            neutralise(first),
-            neutralise(last),
-            neutralise(email) if contact_visible else "",
-            neutralise(company) if contact_visible and company else "",
-            neutralise(group),
-            neutralise(course),
+        shown = contact.allows(scope, student)
+        yield ExportRow(
+            first,
+            last,
+            email if shown else None,
+            company if shown else None,
+            group,
+            course,
             activated,
-            str(percent(done, lessons)),
-            completed or "",
-            (expires or "") if enrollment.allows(scope, student) else "",
+            done,
+            lessons,
+            completed,
+            expires if enrollment.allows(scope, student) else None,
+        )
+
+
+def format_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterable[list[str]]:
+    """Rows of `export_statement` as CSV cells, in `HEADER` order.
+
+    Only text from the database is neutralised: dates and percentages are formatted by us
+    and start with a digit.
+    """
+    for row in visible_rows(scope, rows):
+        yield [
+            neutralise(row.first),
+            neutralise(row.last),
+            neutralise(row.email) if row.email else "",
+            neutralise(row.company) if row.company else "",
+            neutralise(row.group),
+            neutralise(row.course),
+            row.activated,
+            str(percent(row.done, row.lessons)),
+            row.completed or "",
+            row.expires or "",
         ]
 
 

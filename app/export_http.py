@@ -25,7 +25,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from app import export, export_links, export_xlsx
+from app import access_log, export, export_links, export_xlsx
 from app.auth import Viewer, viewer_by_id, viewer_for_token_id
 from app.db import Database
 from app.errors import AppError, bad_input, unauthenticated
@@ -62,6 +62,9 @@ async def _viewer(db: Database, settings: Settings, request: Request) -> Viewer:
                 "The token this export link was made with has been revoked or has expired; "
                 "sign in and ask for a new link (progressExportUrl)."
             )
+        record = access_log.current()
+        if record is not None:
+            record.viewer_id = viewer.id
         return viewer
     user = request.scope.get("user")
     if not isinstance(user, Viewer):

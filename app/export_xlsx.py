@@ -2,8 +2,8 @@
 
 Invariants:
 - same rows, order, columns and access as the CSV (`app.export.row_batches`, `HEADER`, the
-  scope's email and expiry rules); past Excel's 1,048,576 rows per sheet the rows go on in a
-  new sheet, "Group progress (2)", with the header again;
+  viewer's email and expiry rules through `app.export.visible_rows`); past Excel's 1,048,576
+  rows per sheet the rows go on in a new sheet, "Group progress (2)", with the header again;
 - cells are typed: dates are Excel dates (in the export's time zone, UTC by default),
   `% Completed` a number formatted as a percentage, the rest text;
 - no cell is ever a formula: XlsxWriter's string-to-formula/number/URL conversions are off and
@@ -30,9 +30,8 @@ import anyio
 import xlsxwriter
 
 from app.db import Database
-from app.export import HEADER, ExportParams, ExportRun, parse_iso, row_batches
+from app.export import HEADER, ExportParams, ExportRun, parse_iso, row_batches, visible_rows
 from app.report import percent
-from permissions import rules
 from permissions.policy import AccessScope
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -112,37 +111,22 @@ class ProgressSheet:
 
     def write(self, scope: AccessScope, rows: Iterable[Any]) -> None:
         """Rows of `app.export.export_statement`, typed, in `HEADER` order."""
-        contact, enrollment = rules.CONTACT, rules.ENROLLMENT
-        for (
-            student,
-            first,
-            last,
-            email,
-            company,
-            group,
-            course,
-            activated,
-            done,
-            lessons,
-            completed,
-            expires,
-        ) in rows:
+        for shown in visible_rows(scope, rows):
             if self.next_row == SHEET_ROWS:
                 self._new_sheet()
             row, write_string = self.next_row, self.sheet.write_string
-            write_string(row, 0, first)
-            write_string(row, 1, last)
-            if contact.allows(scope, student):
-                write_string(row, 2, email)
-                if company:
-                    write_string(row, 3, company)
-            write_string(row, 4, group)
-            write_string(row, 5, course)
-            self._date(row, 6, activated)
-            self.sheet.write_number(row, 7, percent(done, lessons) / 100, self.percent)
-            self._date(row, 8, completed)
-            if enrollment.allows(scope, student):
-                self._date(row, 9, expires)
+            write_string(row, 0, shown.first)
+            write_string(row, 1, shown.last)
+            if shown.email is not None:
+                write_string(row, 2, shown.email)
+            if shown.company:
+                write_string(row, 3, shown.company)
+            write_string(row, 4, shown.group)
+            write_string(row, 5, shown.course)
+            self._date(row, 6, shown.activated)
+            self.sheet.write_number(row, 7, percent(shown.done, shown.lessons) / 100, self.percent)
+            self._date(row, 8, shown.completed)
+            self._date(row, 9, shown.expires)
             self.next_row = row + 1
 
     def close(self) -> None:

@@ -64,7 +64,7 @@ USER_COLUMNS: tuple[Any, ...] = (
 )
 
 
-def user_from_row(row: Any) -> User:
+def user_from_row(row: sa.Row[Any]) -> User:
     """The user of a row selected with `USER_COLUMNS`."""
     m = row._mapping
     return User(**{c.key: m[c.key] for c in USER_COLUMNS})

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -32,25 +32,31 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import export_xlsx, web
+from app import access_log, export_xlsx, web
 from app.auth import BearerTokenBackend, InvalidToken, Viewer, bearer_token, viewer_for_token
 from app.client_address import client_address
+from app.cost_budget import Account, CostBudget, account_key
 from app.db import Database
 from app.errors import ErrorCode
 from app.export_http import progress_csv_endpoint
+from app.gc_tuning import tune_gc
+from app.graphql_media import Media, executed, preferred_media, request_error_status
 from app.http_guards import RequestGuards
 from app.live import Hub
 from app.pagination import CURSOR_KEY
 from app.readiness import not_ready_because
 from app.responses import code_for_status, error_response, http_error_response
+from app.security import token_digest
 from app.set_password_page import set_password_page
 from app.settings import Settings
 from resolvers.context import Context, build_context, connect
@@ -73,6 +79,9 @@ def _auth_error(_conn: HTTPConnection, exc: AuthenticationError) -> Response:
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI view with the API's error shape, cost budget and media types
+    (`app.graphql_media`), and subscriptions over graphql-transport-ws."""
+
     def __init__(self, db: Database, settings: Settings, hub: Hub) -> None:
         super().__init__(
             schema,
@@ -82,6 +91,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.db = db
         self.settings = settings
         self.hub = hub
+        self.budget = CostBudget(settings.cost_budget_per_minute)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -89,11 +99,38 @@ class GraphQLApp(GraphQL[Context, None]):
         user = request.scope.get("user")
         viewer = user if isinstance(user, Viewer) else None
         client = client_address(request, self.settings.trusted_proxies)
-        ctx = await build_context(self.db, self.settings, viewer, client)
+        token = bearer_token(request) if viewer is not None else None
+        key = account_key(token_digest(token) if token else None, client)
+        sub_response = response if isinstance(response, Response) else None
+        request.state.graphql_response = sub_response
+        ctx = await build_context(
+            self.db,
+            self.settings,
+            viewer,
+            client,
+            cost_account=Account(self.budget, key),
+            response=sub_response,
+        )
         if isinstance(request, WebSocket):
             ctx.websocket, ctx.live = request, self.hub
             ctx.token = bearer_token(request) if viewer is not None else None
         return ctx
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """With `application/graphql-response+json`, an operation that never executed has no
+        `data` and a 4xx status (the GraphQL-over-HTTP specification)."""
+        processed = await super().process_result(request, result)
+        if getattr(request.state, "graphql_media", Media.JSON) is not Media.GRAPHQL_RESPONSE:
+            return processed
+        errors = processed.get("errors")
+        if not executed(processed.get("data"), errors):
+            processed.pop("data", None)
+            sub_response: Response | None = request.state.graphql_response
+            if sub_response is not None and not sub_response.status_code:
+                sub_response.status_code = request_error_status(errors)
+        return processed
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws `connection_init`: the token in its payload (browsers cannot
@@ -136,20 +173,32 @@ class GraphQLApp(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
+        media = preferred_media(request.headers.get("accept"))
+        request.state.graphql_media = media
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except GraphQLHTTPException as exc:
             response = error_response(exc.status_code, code_for_status(exc.status_code), exc.reason)
+        if media is Media.GRAPHQL_RESPONSE and response.media_type == Media.JSON.value:
+            response.headers["content-type"] = f"{media.value}; charset=utf-8"
         await response(scope, receive, send)
 
 
-def _middleware(settings: Settings, database: Database) -> list[Middleware]:
-    """Compression outermost, then the request guards (body size, database outages), CORS
+def _middleware(
+    settings: Settings, database: Database, routes: Sequence[BaseRoute]
+) -> list[Middleware]:
+    """The access log outermost (its line covers every answer, refusals by the layers below
+    included), then compression, then the request guards (body size, database outages), CORS
     (when configured), then the bearer token."""
-    # Outermost, so the API's JSON, the export and the front end are all compressed when the
+    # Compression: the API's JSON, the export and the front end are all compressed when the
     # client accepts it; XLSX is a zip already. Level 6 (zlib's default), not Starlette's 9:
     # on 13 MB of export CSV, 9 took 3x the CPU (3.4 s against 1.2 s) for a 12% smaller body.
     middleware: list[Middleware] = [
+        Middleware(
+            access_log.AccessLogMiddleware,
+            paths=[route.path for route in routes if isinstance(route, Route)],
+        ),
         Middleware(
             GZipMiddleware, minimum_size=500, compresslevel=6, exclude_content_types=GZIP_EXCLUDED
         ),
@@ -161,7 +210,8 @@ def _middleware(settings: Settings, database: Database) -> list[Middleware]:
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=["Authorization", "Content-Type", access_log.REQUEST_ID_HEADER],
+                expose_headers=[access_log.REQUEST_ID_HEADER, "Retry-After"],
             )
         )
     middleware.append(
@@ -191,28 +241,31 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(export_xlsx.sweep_stale)
+        tune_gc()  # once per worker, after every import (app.gc_tuning)
         yield
         await hub.stop()
         if db is None:
             await database.dispose()
 
-    middleware = _middleware(settings, database)
     hub = Hub(database)
     graphql: Any = GraphQLApp(database, settings, hub)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),
+        Route("/set-password", set_password_page, methods=["GET"]),
+        *web.routes(settings.web_dist),
+    ]
+    access_log.count_statements(database.engine)
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/exports/progress.csv", progress_csv_endpoint(database, settings)),
-            Route("/set-password", set_password_page, methods=["GET"]),
-            *web.routes(settings.web_dist),
-        ],
-        middleware=middleware,
+        routes=routes,
+        middleware=_middleware(settings, database, routes),
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error_response},
     )
     app.state.db = database
     app.state.settings = settings
+    app.state.cost_budget = graphql.budget
     return app

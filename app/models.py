@@ -283,12 +283,22 @@ class AuditEvent(SQLModel, table=True):
     token_name: str | None = Field(default=None, max_length=100)
 
 
+class PlanCode(enum.StrEnum):
+    """The plans a site can be on (their seat limits are rows of `plan`, not code)."""
+
+    BASIC = "BASIC"
+    PRO = "PRO"
+    PRO_GROWTH = "PRO_GROWTH"
+    PREMIER = "PREMIER"
+    PLUS = "PLUS"
+
+
 DEFAULT_PLANS: dict[str, int | None] = {
-    "BASIC": 0,
-    "PRO": 0,
-    "PRO_GROWTH": 3,
-    "PREMIER": 15,
-    "PLUS": None,
+    PlanCode.BASIC: 0,
+    PlanCode.PRO: 0,
+    PlanCode.PRO_GROWTH: 3,
+    PlanCode.PREMIER: 15,
+    PlanCode.PLUS: None,
 }
 
 

@@ -13,7 +13,8 @@ Invariants:
   `rules.CONTACT` and `rules.ENROLLMENT` allow it, and its course passes `rules.COURSE`
   (only admins and analysts see groups): a row may be shown whole, with no further check
   (`tests/test_rules_agree.py` checks this over random worlds);
-- rows travel as `ReportRow`, typed;
+- rows travel as `ReportRow` and `ProgressRow` (typed named tuples read from plain result
+  rows by label, not ORM entities);
 - percentages are computed from the enrollment's running counters, never by aggregating
   lesson rows: floor(1000 * done / lessons) / 10, so 100.0 means every lesson is done and a
   course without lessons reports 0.0;
@@ -29,7 +30,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement
@@ -127,25 +129,39 @@ def report_order(scope: AccessScope) -> Order:
     )
 
 
-@dataclass(frozen=True)
-class ReportRow:
-    """One row of the report: a member of a group, in one course it is enrolled in."""
+class ProgressRow(NamedTuple):
+    """What a `Progress` reads of an enrollment and its course (`PROGRESS_COLUMNS`)."""
+
+    enrollment_id: int
+    student_id: int
+    course_id: int
+    course_name: str
+    lesson_count: int
+    activated_at: datetime
+    expires_at: datetime | None
+    completed_at: datetime | None
+    lessons_viewed: int
+    lessons_completed: int
+
+
+class ReportRow(NamedTuple):
+    """One row of the report (`REPORT_COLUMNS`): a member of a group, in one course it is
+    enrolled in. Its last fields are a `ProgressRow`'s, in the same order."""
 
     group_id: int
     group_name: str
     group_created_at: datetime
-    student_id: int
     first_name: str
     last_name: str
     email: str
     company: str | None
     student_created_at: datetime
     student_deactivated_at: datetime | None
+    enrollment_id: int
+    student_id: int
     course_id: int
     course_name: str
     lesson_count: int
-    course_created_at: datetime
-    enrollment_id: int
     activated_at: datetime
     expires_at: datetime | None
     completed_at: datetime | None
@@ -153,77 +169,53 @@ class ReportRow:
     lessons_completed: int
 
     @classmethod
-    def from_row(cls, row: Any) -> ReportRow:
-        """The report row of a result row selected with `REPORT_COLUMNS`."""
-        m = row._mapping
-        return cls(**{name: m[name] for name in REPORT_FIELDS})
+    def from_row(cls, row: sa.Row[Any]) -> ReportRow:
+        """The report row of a result row that selected `REPORT_COLUMNS` (among others)."""
+        return cls._make(_report_fields(row))
 
-    def group(self) -> Group:
-        return Group(
-            id=self.group_id,
-            name=self.group_name,
-            name_key=self.group_name.lower(),
-            created_at=self.group_created_at,
-        )
-
-    def student(self) -> User:
-        """The student as a listing reads a user (no password hash)."""
-        return User(
-            id=self.student_id,
-            first_name=self.first_name,
-            last_name=self.last_name,
-            email=self.email,
-            email_key=self.email.lower(),
-            company=self.company,
-            created_at=self.student_created_at,
-            deactivated_at=self.student_deactivated_at,
-        )
-
-    def course(self) -> Course:
-        return Course(
-            id=self.course_id,
-            name=self.course_name,
-            lesson_count=self.lesson_count,
-            created_at=self.course_created_at,
-        )
-
-    def enrollment(self) -> Enrollment:
-        return Enrollment(
-            id=self.enrollment_id,
-            user_id=self.student_id,
-            course_id=self.course_id,
-            activated_at=self.activated_at,
-            expires_at=self.expires_at,
-            completed_at=self.completed_at,
-            lessons_viewed=self.lessons_viewed,
-            lessons_completed=self.lessons_completed,
-        )
+    def progress(self) -> ProgressRow:
+        return ProgressRow._make(self[_PROGRESS_START:])
 
 
-# What the report reads, labelled as `ReportRow`'s fields.
-REPORT_COLUMNS: tuple[Any, ...] = (
-    col(Group.id).label("group_id"),
-    col(Group.name).label("group_name"),
-    col(Group.created_at).label("group_created_at"),
-    col(User.id).label("student_id"),
-    col(User.first_name).label("first_name"),
-    col(User.last_name).label("last_name"),
-    col(User.email).label("email"),
-    col(User.company).label("company"),
-    col(User.created_at).label("student_created_at"),
-    col(User.deactivated_at).label("student_deactivated_at"),
+# What a `Progress` reads, by label: the progress loaders select exactly these, and report
+# rows carry them too. Plain rows, not ORM entities: nothing read here is written back, and
+# rows cost a fraction of entities.
+PROGRESS_COLUMNS: tuple[Any, ...] = (
+    col(Enrollment.id).label("enrollment_id"),
+    col(Enrollment.user_id).label("student_id"),
     col(Course.id).label("course_id"),
     col(Course.name).label("course_name"),
     col(Course.lesson_count).label("lesson_count"),
-    col(Course.created_at).label("course_created_at"),
-    col(Enrollment.id).label("enrollment_id"),
     col(Enrollment.activated_at).label("activated_at"),
     col(Enrollment.expires_at).label("expires_at"),
     col(Enrollment.completed_at).label("completed_at"),
     col(Enrollment.lessons_viewed).label("lessons_viewed"),
     col(Enrollment.lessons_completed).label("lessons_completed"),
 )
-REPORT_FIELDS = tuple(column.key for column in REPORT_COLUMNS)
+
+REPORT_COLUMNS: tuple[Any, ...] = (
+    col(Group.id).label("group_id"),
+    col(Group.name).label("group_name"),
+    col(Group.created_at).label("group_created_at"),
+    col(User.first_name).label("first_name"),
+    col(User.last_name).label("last_name"),
+    col(User.email).label("email"),
+    col(User.company).label("company"),
+    col(User.created_at).label("student_created_at"),
+    col(User.deactivated_at).label("student_deactivated_at"),
+    *PROGRESS_COLUMNS,
+)
+
+_PROGRESS_START = len(ReportRow._fields) - len(ProgressRow._fields)
+# Reads a result row by label, so extra columns (a loader's parent, a page's row number)
+# may come before or after.
+_report_fields = attrgetter(*ReportRow._fields)
+_progress_fields = attrgetter(*ProgressRow._fields)
+
+
+def progress_row(row: sa.Row[Any]) -> ProgressRow:
+    """The progress row of a result row that selected `PROGRESS_COLUMNS` (among others)."""
+    return ProgressRow._make(_progress_fields(row))
 
 
 def report_from(stmt: sa.Select[Any]) -> sa.Select[Any]:
@@ -326,7 +318,7 @@ def summary_rows(scope: AccessScope, group_ids: Sequence[int]) -> sa.Select[Any]
     )
 
 
-def course_summary(row: Any) -> CourseSummary:
+def course_summary(row: sa.Row[Any]) -> CourseSummary:
     return CourseSummary(
         group_id=row.group_id,
         course_id=row.course_id,

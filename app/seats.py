@@ -53,11 +53,21 @@ async def usage(session: AsyncSession, site: Site) -> SeatUsage:
     return SeatUsage(plan=plan.code, used=used, limit=plan.group_analyst_seats)
 
 
-async def claim(session: AsyncSession, seats: int = 1) -> SeatUsage:
-    """Check that `seats` more analysts fit the plan; the caller grants them in this transaction."""
+async def claim(session: AsyncSession, seats: int = 1, *, field: str = "roles") -> SeatUsage:
+    """Check that `seats` more analysts fit the plan; the caller grants them in this transaction.
+
+    Refused: SEAT_LIMIT_REACHED with `extensions.plan`, `limit` and `used`, so automation can
+    tell how far over it is without a second call."""
     seat_usage = await usage(session, await lock_site(session))
     if seat_usage.limit is not None and seat_usage.used + seats > seat_usage.limit:
-        raise AppError(ErrorCode.SEAT_LIMIT_REACHED, seat_limit_message(seat_usage), field="roles")
+        raise AppError(
+            ErrorCode.SEAT_LIMIT_REACHED,
+            seat_limit_message(seat_usage),
+            field=field,
+            plan=seat_usage.plan,
+            limit=seat_usage.limit,
+            used=seat_usage.used,
+        )
     return seat_usage
 
 

@@ -20,10 +20,10 @@ label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;font-siz
 button{margin-top:1rem;padding:.5rem 1rem;font-size:1rem}#msg{margin-top:1rem}</style>
 </head><body>
 <h1>Choose your password</h1>
-<form id="f"><label for="p1">New password (8 to 200 characters)</label>
-<input id="p1" type="password" autocomplete="new-password" minlength="8" maxlength="200" required>
+<form id="f"><label for="p1">New password (at least 12 characters, not a common one)</label>
+<input id="p1" type="password" autocomplete="new-password" minlength="12" maxlength="200" required>
 <label for="p2">Again</label>
-<input id="p2" type="password" autocomplete="new-password" minlength="8" maxlength="200" required>
+<input id="p2" type="password" autocomplete="new-password" minlength="12" maxlength="200" required>
 <button type="submit">Set password</button></form>
 <p id="msg" role="status"></p>
 <script>

@@ -152,6 +152,9 @@ class Settings:
     # At most this many refused logins per email per window (`app.throttle`).
     login_max_failures: int = 10
     login_failure_window: timedelta = timedelta(minutes=15)
+    # Query cost one token (or one anonymous client address) may spend per minute, per worker
+    # (`app.cost_budget`); at least `max_query_cost`, so every allowed query can run.
+    cost_budget_per_minute: int = 200_000
     # And at most this many refused logins per client address, across emails.
     login_max_failures_per_client: int = 50
     # Proxies whose X-Forwarded-For names the client (addresses or networks).
@@ -181,6 +184,17 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        settings = cls._read_env()
+        if settings.cost_budget_per_minute < settings.max_query_cost:
+            raise SystemExit(
+                f"GROUPANALYST_COST_BUDGET_PER_MINUTE ({settings.cost_budget_per_minute}) must be "
+                f"at least GROUPANALYST_MAX_QUERY_COST ({settings.max_query_cost}), or the "
+                "costliest allowed query could never run"
+            )
+        return settings
+
+    @classmethod
+    def _read_env(cls) -> Settings:
         return cls(
             database_url=_database_url(),
             host=os.environ.get("GROUPANALYST_HOST") or "127.0.0.1",
@@ -208,6 +222,7 @@ class Settings:
             login_failure_window=timedelta(
                 minutes=_positive("GROUPANALYST_LOGIN_FAILURE_WINDOW_MINUTES", 15)
             ),
+            cost_budget_per_minute=_positive("GROUPANALYST_COST_BUDGET_PER_MINUTE", 200_000),
             worker_poll_seconds=_positive("GROUPANALYST_WORKER_POLL_MS", 1000) / 1000,
             worker_health_seconds=_positive("GROUPANALYST_WORKER_HEALTH_SECONDS", 60),
             outbox_retention=timedelta(days=_positive("GROUPANALYST_OUTBOX_RETENTION_DAYS", 7)),

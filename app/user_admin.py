@@ -4,8 +4,8 @@ Invariants:
 - permission first (`AccessScope.can_manage_users`, `can_edit_user`, `can_change_roles_of`,
   `can_grant` for every role added or removed), then input checks, then the writes: a refused
   or invalid call writes nothing;
-- the roles given to `set_user_roles` are the roles the user holds afterwards (the article's
-  "User roles" checkboxes); granting GROUP_ANALYST claims a seat (`app.seats`), revoking it
+- the roles given to `set_user_roles` are the roles the user holds afterwards (like the
+  dashboard's role checkboxes); granting GROUP_ANALYST claims a seat (`app.seats`), revoking it
   frees the seat and deletes that user's analyst assignments in the same transaction;
 - emails are unique case-insensitively (`email_key`); a taken email is CONFLICT;
 - every change writes one audit event with what changed; a call that changes nothing writes

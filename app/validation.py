@@ -60,6 +60,8 @@ _FIELD_MAX = {
     "company": COMPANY_MAX,
     "name": max(GROUP_NAME_MAX, COURSE_NAME_MAX, TOKEN_NAME_MAX),
     "lessonTitles": LESSON_TITLE_MAX,
+    # Webhook URLs (`app.webhooks` checks them further).
+    "url": 2_000,
 }
 
 # Unicode categories refused in names: controls, format characters (zero-width spaces,

@@ -111,14 +111,7 @@ def _audit(
     endpoint: WebhookEndpoint,
     details: dict[str, object] | None = None,
 ) -> None:
-    audit.record(
-        session,
-        actor_id=scope.viewer_id,
-        action=action,
-        target_type="Webhook",
-        target_id=endpoint.id,
-        details=details or {},
-    )
+    audit.by_viewer(session, scope, action, "Webhook", endpoint.id, details or {})
 
 
 async def set_paused(

@@ -115,6 +115,25 @@ async def build_world(url: str, students: int, writers: int = 4) -> BenchWorld:
 # -- the server ------------------------------------------------------------------------------
 
 
+# The process serving each port (`server`), for benchmarks that look at its workers.
+SERVER_PIDS: dict[int, int] = {}
+
+
+def worker_cpu_seconds(port: int) -> list[float]:
+    """CPU seconds (user + system) used so far by each worker process of the server."""
+    pid = SERVER_PIDS[port]
+    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    workers = [c for c in children if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()] or [
+        pid
+    ]
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds = []
+    for worker in workers:
+        fields = Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()
+        seconds.append((int(fields[11]) + int(fields[12])) / ticks)
+    return seconds
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -123,13 +142,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[int]:
-    """The product (plus the baseline route) served by `bench.serve` on loopback."""
+def server(
+    url: str, workers: int = 1, code: Path | None = None, args: Sequence[str] = ()
+) -> Iterator[int]:
+    """The product (plus the baseline route) served by `bench.serve` on loopback; `code`: a
+    directory holding another version of the code to serve (`bench.compare`); `args`: more
+    options for `bench.serve`."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "GROUPANALYST_LOG_LEVEL": "warning"}
-    env.update(extra_env or {})
+    if code is not None:
+        # Run from there: the current directory comes first on the import path.
+        env["PYTHONPATH"] = str(code)
     command = [sys.executable, "-m", "bench.serve", "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env)
+    command += args
+    proc = subprocess.Popen(command, cwd=code or ROOT, env=env)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -144,6 +170,7 @@ def server(url: str, workers: int = 1, extra_env: dict[str, str] | None = None) 
                 time.sleep(0.1)
         # Let every worker finish importing before measuring.
         time.sleep(1.0 * workers)
+        SERVER_PIDS[port] = proc.pid
         yield port
     finally:
         proc.terminate()
@@ -183,21 +210,32 @@ class Client:
         self._reader = self._writer = None
 
     async def post(self, path: str, payload: dict[str, Any], token: str) -> bytes:
-        """POST JSON; the response body (HttpError unless 200)."""
+        """POST JSON; the response body (HttpError unless 200). A kept-alive connection the
+        server closed while idle (uvicorn's keep-alive timeout) is reopened once."""
         body = json.dumps(payload).encode()
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {token}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
             f"Connection: {'keep-alive' if self.keep_alive else 'close'}\r\n\r\n"
-        )
-        reader, writer = await self._open()
-        writer.write(head.encode() + body)
-        status, answer = await _read_response(reader)
+        ).encode()
+        reused = self._writer is not None
+        try:
+            status, answer = await self._exchange(head + body)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            if not reused:
+                raise
+            await self.close()
+            status, answer = await self._exchange(head + body)
         if not self.keep_alive:
             await self.close()
         if status != 200:
             raise HttpError(f"{path}: HTTP {status}: {answer[:300]!r}")
         return answer
+
+    async def _exchange(self, request: bytes) -> tuple[int, bytes]:
+        reader, writer = await self._open()
+        writer.write(request)
+        return await _read_response(reader)
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:

@@ -148,10 +148,11 @@ async def measure(
     seconds: float,
     rounds: int,
     cases: list[Case],
+    serve_args: list[str],
 ) -> list[str]:
     async with database(backend) as url:
         world = await build_world(url, students)
-        with server(url, workers=workers) as port:
+        with server(url, workers=workers, args=serve_args) as port:
             await load(port, world, PRODUCT, 2, 1.0, True, False)  # warm-up
             for case in cases:
                 for _ in range(rounds):
@@ -179,6 +180,9 @@ def main() -> None:
         default="all",
         help="keep-alive: keep-alive read-only only; read: both read-only",
     )
+    parser.add_argument(
+        "--serve-args", default="", help='bench.serve options, e.g. "--loop asyncio"'
+    )
     args = parser.parse_args()
     cases = [Case(keep_alive=True, mixed=False)]
     if args.case in ("all", "read"):
@@ -195,6 +199,7 @@ def main() -> None:
             args.seconds,
             args.rounds,
             cases,
+            args.serve_args.split(),
         )
     )
 

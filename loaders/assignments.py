@@ -21,8 +21,8 @@ class AssignmentByIdLoader(RowByIdLoader[AnalystAssignment]):
 
 
 class AssignmentsByAnalystIdLoader(Loader[int, list[AnalystAssignment]]):
-    """An analyst's assignments that `rules.ASSIGNMENT` lets the viewer read: admins all of
-    them (expired too), the analyst itself those in force (so the list is private too)."""
+    """An analyst's assignments that `rules.ASSIGNMENT` lets the viewer read: admins and the
+    analyst itself, expired ones too (so the list is private)."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[AnalystAssignment]]:
         rows = await self.fetch(

@@ -66,7 +66,7 @@ class MembersByGroupIdLoader(PageLoader[str | None, User]):
     def order(self) -> Order:
         return user_order(self.scope)
 
-    def item(self, row: Any) -> User:
+    def item(self, row: sa.Row[Any]) -> User:
         return user_from_row(row)
 
 

@@ -22,7 +22,8 @@ SQL `clause`, and the `sentence` that `schema.graphql` shows):
   a user's `groups` are only these, so an analyst never learns a member's other groups, and
   report rows exist only for them;
 - `COURSE`: admins and analysts (the catalogue); anyone else, the courses it is enrolled in;
-- `ASSIGNMENT`: admins (expired ones too); an analyst its own in force, never a co-analyst's;
+- `ASSIGNMENT`: admins; an analyst its own (expired ones too, to tell "my access ended" from
+  "no such group"; the expired group stays hidden by `GROUP`), never a co-analyst's;
   a group's `analysts` are its assignments in force (for admins too);
 - `SITE` (name and plan): anyone signed in; `SEATS`, `AUDIT_TRAIL`: admins;
   `REPORT_EXPORT`: admins, and analysts for their groups.
@@ -39,7 +40,7 @@ Write rules (the `can_*` methods of `AccessScope`; mutations in `app/*_admin.py`
   edits the owner's account;
 - site admin: users (not the owner), roles (not the owner's, not SITE_ADMIN), groups, analyst
   assignments, courses, enrollments, anyone's lesson progress;
-- group analyst, student: their own lesson progress only; never enrollments (the seed's FAQ);
+- group analyst, student: their own lesson progress only; never enrollments;
 - everyone signed in: its own API tokens, and nobody else's (`rules.TOKEN`);
 - SITE_OWNER is never granted or revoked and nobody changes the owner's roles, so there is
   always exactly one owner.
@@ -77,8 +78,7 @@ def in_force(expires_at: datetime | None, now: datetime) -> bool:
 def in_force_clause(now: datetime, expires_at: Column | None = None) -> ColumnElement[bool]:
     """`in_force` in SQL, on `expires_at`. By default, on `AnalystAssignment` rows, where it
     also requires the analyst's account to be active: a deactivated analyst's assignments
-    grant nothing (an explicit `expires_at` is only given for the viewer's own assignments,
-    and a deactivated user is never a viewer)."""
+    grant nothing. An explicit `expires_at` column checks the expiry alone."""
     if expires_at is not None:
         return sa.or_(expires_at.is_(None), expires_at > now)
     column = col(AnalystAssignment.expires_at)
@@ -166,7 +166,7 @@ class AccessScope:
         return self.is_admin
 
     def can_manage_enrollments(self) -> bool:
-        """Admins only: a Group Analyst never manages enrollments (the seed's FAQ)."""
+        """Admins only: a Group Analyst never manages enrollments."""
         return self.is_admin
 
     def can_record_progress_for(self, user_id: int) -> bool:

@@ -28,7 +28,7 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.models import AnalystAssignment, Enrollment, GroupMembership, Role
-from permissions.policy import ADMIN_ROLES, AccessScope, in_force, in_force_clause
+from permissions.policy import ADMIN_ROLES, AccessScope, in_force_clause
 
 # Any SQL expression or mapped attribute usable in a WHERE clause.
 Column = SQLCoreOperations[Any]
@@ -173,32 +173,25 @@ ASSIGNMENT_COLUMNS = AssignmentColumns(
 
 @dataclass(frozen=True)
 class AssignmentRule:
-    """Analyst assignments: site admins see every one (expired too); an analyst its own that
-    are in force, never a co-analyst's (co-analysts see each other's names only, not when or
-    by whom they were assigned nor when their access ends)."""
+    """Analyst assignments: site admins see every one; an analyst its own, expired ones too
+    (so it can tell "my access ended" from "no such group": the expired group itself stays
+    hidden by `GROUP`), never a co-analyst's (co-analysts see each other's names only, not
+    when or by whom they were assigned nor when their access ends)."""
 
     name: str
     sentence: str
 
     def allows(self, scope: AccessScope, key: AssignmentKey) -> bool:
-        return scope.is_admin or (
-            scope.is_self(key.analyst_id)
-            and key.group_id in scope.analysed_group_ids
-            and in_force(key.expires_at, scope.now)
-        )
+        return scope.is_admin or scope.is_self(key.analyst_id)
 
     def clause(
         self, scope: AccessScope, columns: AssignmentColumns = ASSIGNMENT_COLUMNS
     ) -> ColumnElement[bool]:
         if scope.is_admin:
             return sa.true()
-        if not scope.analysed_group_ids:
+        if scope.viewer_id is None:
             return sa.false()
-        return sa.and_(
-            columns.analyst_id == scope.viewer_id,
-            columns.group_id.in_(sorted(scope.analysed_group_ids)),
-            in_force_clause(scope.now, columns.expires_at),
-        )
+        return columns.analyst_id == scope.viewer_id
 
 
 @dataclass(frozen=True)
@@ -244,7 +237,7 @@ COURSE = CourseRule(
     "course", "site admins, Group Analysts, and the students enrolled in the course"
 )
 ASSIGNMENT = AssignmentRule(
-    "assignment", "site admins, and the analyst itself while the assignment is in force"
+    "assignment", "site admins, and the analyst itself (its expired assignments too)"
 )
 SITE = SiteRule("site", "anyone signed in")
 SEATS = SiteRule("seats", "site admins", ADMIN_ROLES)

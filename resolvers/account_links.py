@@ -39,7 +39,9 @@ class RequestPasswordResetPayload:
 @strawberry.input
 class ResetPasswordInput:
     token: str = strawberry.field(description="The `token` of the mailed link (after '#token=').")
-    new_password: str = strawberry.field(description="8 to 200 characters.")
+    new_password: str = strawberry.field(
+        description="At least 12 characters, not a common or guessable one."
+    )
 
 
 @strawberry.type

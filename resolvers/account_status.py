@@ -6,9 +6,12 @@ one transaction per call and shapes the payloads.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 
 from app import account_status, passwords
+from app.models import User
 from resolvers.context import Info
 from resolvers.relay import from_global_id
 from resolvers.users import UserType
@@ -50,6 +53,15 @@ class ChangePasswordPayload:
     )
 
 
+async def _set_status(
+    info: Info, user_id: strawberry.ID, change: Callable[..., Awaitable[User]]
+) -> UserType:
+    """Run `account_status.deactivate_user` or `reactivate_user` on the user `user_id` names."""
+    pk = from_global_id(user_id, "User", "userId")
+    user = await info.context.write(lambda session, scope: change(session, scope, user_id=pk))
+    return UserType.from_model(user)
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
@@ -60,11 +72,8 @@ class Mutation:
     async def deactivate_user(
         self, info: Info, input: DeactivateUserInput
     ) -> DeactivateUserPayload:
-        user_id = from_global_id(input.user_id, "User", "userId")
-        user = await info.context.write(
-            lambda session, scope: account_status.deactivate_user(session, scope, user_id=user_id)
-        )
-        return DeactivateUserPayload(user=UserType.from_model(user))
+        user = await _set_status(info, input.user_id, account_status.deactivate_user)
+        return DeactivateUserPayload(user=user)
 
     @strawberry.mutation(
         description="Reactivate an account: it can sign in again (with a new token) and its "
@@ -73,11 +82,8 @@ class Mutation:
     async def reactivate_user(
         self, info: Info, input: ReactivateUserInput
     ) -> ReactivateUserPayload:
-        user_id = from_global_id(input.user_id, "User", "userId")
-        user = await info.context.write(
-            lambda session, scope: account_status.reactivate_user(session, scope, user_id=user_id)
-        )
-        return ReactivateUserPayload(user=UserType.from_model(user))
+        user = await _set_status(info, input.user_id, account_status.reactivate_user)
+        return ReactivateUserPayload(user=user)
 
     @strawberry.mutation(
         description="Change your password; your other tokens are revoked, this one stays. "

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import strawberry
 
 from app.models import AnalystAssignment
+from permissions.policy import in_force
 from resolvers.context import Info
 from resolvers.groups import GroupType, load_group
 from resolvers.relay import Node, present, to_global_id
 from resolvers.users import UserType, load_user
+
+
+@strawberry.enum(description="Whether an assignment grants access now.")
+class AssignmentStatus(enum.Enum):
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
 
 
 @strawberry.type(
@@ -36,15 +44,25 @@ class GroupAnalystAssignmentType(Node):
             assigned_by_id=assignment.assigned_by_id,
         )
 
+    @strawberry.field(
+        description="EXPIRED once `expiresAt` has passed: the access ended (the group itself "
+        "is then hidden from the analyst)."
+    )
+    def status(self, info: Info) -> AssignmentStatus:
+        active = in_force(self.expires_at, info.context.scope.now)
+        return AssignmentStatus.ACTIVE if active else AssignmentStatus.EXPIRED
+
     @strawberry.field
     async def analyst(self, info: Info) -> UserType:
         # Readable wherever the assignment is (`rules.ASSIGNMENT`): by admins, or by itself.
         return present(await load_user(info.context, self.analyst_id), "user")
 
-    @strawberry.field
-    async def group(self, info: Info) -> GroupType:
-        # Readable wherever the assignment is: by admins, or by its analyst while in force.
-        return present(await load_group(info.context, self.group_id), "group")
+    @strawberry.field(
+        description="The group; null for an analyst's own ended assignment (an analyst sees "
+        "its groups only while assigned)."
+    )
+    async def group(self, info: Info) -> GroupType | None:
+        return await load_group(info.context, self.group_id)
 
     @strawberry.field(description="Who assigned it; null if that account is gone or not visible.")
     async def assigned_by(self, info: Info) -> UserType | None:

@@ -15,7 +15,8 @@ from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from strawberry.scalars import JSON
 
-from app.errors import forbidden
+from app.audit import AuditAction
+from app.errors import bad_input, forbidden
 from app.listing import AUDIT_ORDER
 from app.models import AuditEvent
 from app.pagination import DEFAULT_PAGE_SIZE
@@ -26,10 +27,12 @@ from resolvers.pagination import Connection, First, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
 from resolvers.users import UserType, load_user
 
+strawberry.enum(AuditAction, description="A kind of audited change.")
+
 
 @strawberry.type(name="AuditEvent", description="One change made through the API or the CLI.")
 class AuditEventType(Node):
-    action: str = strawberry.field(description="e.g. user.create, user.roles.set, analyst.assign")
+    action: AuditAction = strawberry.field(description="What kind of change it was.")
     target_type: str
     target_id: strawberry.ID | None = strawberry.field(description="The changed object's id.")
     at: datetime
@@ -48,7 +51,7 @@ class AuditEventType(Node):
         assert event.id is not None
         return cls(
             id=to_global_id("AuditEvent", event.id),
-            action=event.action,
+            action=AuditAction(event.action),
             target_type=event.target_type,
             target_id=(
                 to_global_id(event.target_type, event.target_id)
@@ -78,7 +81,9 @@ async def load_audit_event(ctx: Context, event_id: int) -> AuditEventType | None
 @strawberry.input
 class AuditEventFilter:
     actor_id: strawberry.ID | None = None
-    action: str | None = strawberry.field(default=None, description="Exact action name.")
+    action: list[AuditAction] | None = strawberry.field(
+        default=None, description="Any of these kinds of change (one value is a list of one)."
+    )
     since: datetime | None = strawberry.field(default=None, description="At or after.")
     until: datetime | None = strawberry.field(default=None, description="Before.")
 
@@ -92,7 +97,9 @@ def _where(flt: AuditEventFilter | None) -> list[ColumnElement[bool]]:
             col(AuditEvent.actor_id) == from_global_id(flt.actor_id, "User", "filter.actorId")
         )
     if flt.action is not None:
-        out.append(col(AuditEvent.action) == flt.action)
+        if len(flt.action) > len(AuditAction):
+            raise bad_input("filter.action", "'filter.action' lists more actions than exist.")
+        out.append(col(AuditEvent.action).in_(sorted({a.value for a in flt.action})))
     since = aware("filter.since", flt.since)
     until = aware("filter.until", flt.until)
     if since is not None:

@@ -4,11 +4,12 @@ Invariants: built once per request by `build_context`; the scope is computed the
 any resolver runs, and changes only when `login` succeeds (`sign_in`: the rest of that
 operation then reads as the signed-in user, exactly as a second request with the new token
 would, with fresh loaders). Loaders are created fresh per request and on `sign_in`, so
-nothing cached leaks between viewers. Every mutation but `login` writes through
-`Context.write`: signed in first (UNAUTHENTICATED otherwise), then one transaction
+nothing cached leaks between viewers. Every mutation that needs a signed-in viewer writes
+through `Context.write`: signed in first (UNAUTHENTICATED otherwise), then one transaction
 (`app.writes.run_write`) whose audit events name the token of the request
-(`app.audit.sign_with`). `login` has no viewer yet: it writes its token and its audit event
-(actor: the user signing in) in a transaction of its own (`resolvers.auth`).
+(`app.audit.sign_with`). The three mutations made without a viewer write in a transaction of
+their own: `login` (its token and its audit event, actor: the user signing in;
+`resolvers.auth`), `requestPasswordReset` and `resetPassword` (`resolvers.account_links`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from typing import Literal, TypeVar, overload
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from app import audit
 from app.auth import Viewer
+from app.cost_budget import Account
 from app.db import Database
 from app.errors import unauthenticated
 from app.live import Hub
@@ -42,6 +45,10 @@ class Context:
     viewer: Viewer | None
     scope: AccessScope
     loaders: Loaders
+    # The budget this request spends (`resolvers.cost_report`) and the response whose status
+    # and headers it may set (429, Retry-After); None outside HTTP.
+    cost_account: Account | None = None
+    response: Response | None = None
     # The caller's address (`app.client_address`), for throttling sign-ins.
     client: str = "unknown"
     # Subscriptions only (`resolvers.live`): the token given at `connection_init`, checked
@@ -94,7 +101,13 @@ async def connect(ctx: Context, viewer: Viewer, token: str) -> None:
 
 
 async def build_context(
-    db: Database, settings: Settings, viewer: Viewer | None, client: str = "unknown"
+    db: Database,
+    settings: Settings,
+    viewer: Viewer | None,
+    client: str = "unknown",
+    *,
+    cost_account: Account | None = None,
+    response: Response | None = None,
 ) -> Context:
     scope = await load_scope(db, viewer)
     return Context(
@@ -104,4 +117,6 @@ async def build_context(
         scope=scope,
         loaders=Loaders.create(db, scope),
         client=client,
+        cost_account=cost_account,
+        response=response,
     )

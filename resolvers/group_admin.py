@@ -7,16 +7,29 @@ and shapes the payloads.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 
 from app import group_admin
+from app.models import Group
 from resolvers.context import Info
 from resolvers.groups import GroupType
 from resolvers.relay import from_global_id, to_global_id
 
+MembersChange = Callable[..., Awaitable[tuple[Group, list[int]]]]
 
-def _user_ids(values: list[strawberry.ID]) -> list[int]:
-    return [from_global_id(value, "User", "userIds") for value in values]
+
+async def _change_members(
+    info: Info, input: GroupMembersInput, change: MembersChange
+) -> tuple[GroupType, list[strawberry.ID]]:
+    """Run `group_admin.add_members` or `remove_members`: the group and the users changed."""
+    group_id = from_global_id(input.group_id, "Group", "groupId")
+    user_ids = [from_global_id(value, "User", "userIds") for value in input.user_ids]
+    group, changed = await info.context.write(
+        lambda session, scope: change(session, scope, group_id=group_id, user_ids=user_ids)
+    )
+    return GroupType.from_model(group), [to_global_id("User", uid) for uid in changed]
 
 
 @strawberry.input
@@ -104,30 +117,12 @@ class Mutation:
     async def add_group_members(
         self, info: Info, input: GroupMembersInput
     ) -> AddGroupMembersPayload:
-        group_id = from_global_id(input.group_id, "Group", "groupId")
-        user_ids = _user_ids(input.user_ids)
-        group, added = await info.context.write(
-            lambda s, scope: group_admin.add_members(
-                s, scope, group_id=group_id, user_ids=user_ids
-            ),
-        )
-        return AddGroupMembersPayload(
-            group=GroupType.from_model(group),
-            added_user_ids=[to_global_id("User", uid) for uid in added],
-        )
+        group, added = await _change_members(info, input, group_admin.add_members)
+        return AddGroupMembersPayload(group=group, added_user_ids=added)
 
     @strawberry.mutation(description="Remove users from a group (admins); idempotent.")
     async def remove_group_members(
         self, info: Info, input: GroupMembersInput
     ) -> RemoveGroupMembersPayload:
-        group_id = from_global_id(input.group_id, "Group", "groupId")
-        user_ids = _user_ids(input.user_ids)
-        group, removed = await info.context.write(
-            lambda s, scope: group_admin.remove_members(
-                s, scope, group_id=group_id, user_ids=user_ids
-            ),
-        )
-        return RemoveGroupMembersPayload(
-            group=GroupType.from_model(group),
-            removed_user_ids=[to_global_id("User", uid) for uid in removed],
-        )
+        group, removed = await _change_members(info, input, group_admin.remove_members)
+        return RemoveGroupMembersPayload(group=group, removed_user_ids=removed)

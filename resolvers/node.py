@@ -24,10 +24,7 @@ from resolvers.users import load_user
 
 async def _progress(ctx: Context, pk: int) -> Node | None:
     row = await ctx.loaders.progress_by_id.load(pk)
-    if row is None:
-        return None
-    enrollment, course = row
-    return ProgressType.from_enrollment(enrollment, course)
+    return None if row is None else ProgressType.from_row(row)
 
 
 async def _assignment(ctx: Context, pk: int) -> Node | None:

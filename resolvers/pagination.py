@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import Select
+from sqlalchemy import Row, Select
 
 from app.pagination import (
     MAX_PAGE_SIZE,
@@ -86,7 +86,7 @@ async def list_page(
     order: Order,
     first: int | None,
     after: str | None,
-    node: Callable[[Any], T],
+    node: Callable[[Row[Any]], T],
 ) -> Connection[T]:
     """One page of a top-level list: `stmt` (scoped by the caller) in `order`, each row made
     into a node by `node`."""

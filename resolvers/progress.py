@@ -3,10 +3,15 @@ the group progress report: a member of a group in one course), and the `groupPro
 
 Invariants:
 - a `Progress` is the same object on every path (`User.progress`, `GroupProgressRow.progress`,
-  `node`): its id is the enrollment's and none of its fields depends on how it was reached, so
-  normalising client caches (keyed by id) never mix two paths' values; the group a row is
-  reported under belongs to the `GroupProgressRow`, whose id names the group and the
-  enrollment;
+  `node`, the enrollment mutations): its id is the enrollment's and none of its fields depends
+  on how it was reached, so normalising client caches (keyed by id) never mix two paths'
+  values; the group a row is reported under belongs to the `GroupProgressRow`, whose id names
+  the group and the enrollment;
+- a `Progress` is built with its course in hand (`ProgressRow`) and answers `course` without
+  a lookup: every path that builds one read the course in the viewer's course scope (the
+  progress loaders filter by `rules.COURSE`; report rows exist only for admins and analysts,
+  who see every course; the lesson and enrollment mutations answer the enrolled student
+  itself or an admin), so the course shown is one the viewer may see;
 - report rows come from `app.report` (the CSV export's SQL), so both agree on which rows
   exist, their order and their percentages; a row is shown whole from its own columns (its
   group, student and course are readable wherever the row is: `app.report`).
@@ -15,6 +20,7 @@ Invariants:
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import strawberry
@@ -23,6 +29,7 @@ from app.models import Course, Enrollment
 from app.pagination import DEFAULT_PAGE_SIZE
 from app.report import (
     REPORT_COLUMNS,
+    ProgressRow,
     ProgressStatus,
     ReportRow,
     percent,
@@ -67,21 +74,43 @@ class ProgressType(Node):
     expires_at_value: strawberry.Private[datetime | None]
 
     @classmethod
-    def from_enrollment(cls, enrollment: Enrollment, course: Course) -> ProgressType:
-        """The progress of `enrollment` in `course` (read by the same scoped statement)."""
-        assert enrollment.id is not None
+    def from_row(cls, row: ProgressRow) -> ProgressType:
+        """The progress of an enrollment read with its course (in the viewer's course scope)."""
+        lessons = row.lesson_count
         return cls(
-            id=to_global_id("Progress", enrollment.id),
-            activated_at=enrollment.activated_at,
-            completed_at=enrollment.completed_at,
-            percent_viewed=percent(enrollment.lessons_viewed, course.lesson_count),
-            percent_completed=percent(enrollment.lessons_completed, course.lesson_count),
-            status=status_of(
-                enrollment.lessons_viewed, enrollment.lessons_completed, enrollment.completed_at
+            id=to_global_id("Progress", row.enrollment_id),
+            activated_at=row.activated_at,
+            completed_at=row.completed_at,
+            percent_viewed=percent(row.lessons_viewed, lessons),
+            percent_completed=percent(row.lessons_completed, lessons),
+            status=status_of(row.lessons_viewed, row.lessons_completed, row.completed_at),
+            course=CourseType(
+                id=to_global_id("Course", row.course_id),
+                name=row.course_name,
+                lesson_count=lessons,
+                db_id=row.course_id,
             ),
-            course=CourseType.from_model(course),
-            student_id=enrollment.user_id,
-            expires_at_value=enrollment.expires_at,
+            student_id=row.student_id,
+            expires_at_value=row.expires_at,
+        )
+
+    @classmethod
+    def from_enrollment(cls, enrollment: Enrollment, course: Course) -> ProgressType:
+        """From an enrollment a mutation holds, with its course."""
+        assert enrollment.id is not None and course.id is not None
+        return cls.from_row(
+            ProgressRow(
+                enrollment_id=enrollment.id,
+                student_id=enrollment.user_id,
+                course_id=course.id,
+                course_name=course.name,
+                lesson_count=course.lesson_count,
+                activated_at=enrollment.activated_at,
+                expires_at=enrollment.expires_at,
+                completed_at=enrollment.completed_at,
+                lessons_viewed=enrollment.lessons_viewed,
+                lessons_completed=enrollment.lessons_completed,
+            )
         )
 
     @visible_field(
@@ -116,13 +145,28 @@ class GroupProgressRowType(Node):
 
     @classmethod
     def from_report_row(cls, row: ReportRow) -> GroupProgressRowType:
-        course = row.course()
+        """The row shown whole from its own columns (no lookups: `app.report`)."""
+        progress = ProgressType.from_row(row.progress())
         return cls(
             id=to_global_id("GroupProgressRow", row.group_id, row.enrollment_id),
-            group=GroupType.from_model(row.group()),
-            student=UserType.from_model(row.student()),
-            course=CourseType.from_model(course),
-            progress=ProgressType.from_enrollment(row.enrollment(), course),
+            group=GroupType(
+                id=to_global_id("Group", row.group_id),
+                name=row.group_name,
+                created_at=row.group_created_at,
+                db_id=row.group_id,
+            ),
+            student=UserType(
+                id=to_global_id("User", row.student_id),
+                first_name=row.first_name,
+                last_name=row.last_name,
+                user_id=row.student_id,
+                email_value=row.email,
+                company_value=row.company,
+                created_at_value=row.student_created_at,
+                deactivated_at_value=row.student_deactivated_at,
+            ),
+            course=progress.course,
+            progress=progress,
         )
 
 
@@ -132,7 +176,7 @@ async def load_report_row(ctx: Context, group_id: int, enrollment_id: int) -> No
     return GroupProgressRowType.from_report_row(row) if row else None
 
 
-def report_row_item(row: object) -> GroupProgressRowType:
+def report_row_item(row: sa.Row[Any]) -> GroupProgressRowType:
     return GroupProgressRowType.from_report_row(ReportRow.from_row(row))
 
 

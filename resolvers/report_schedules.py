@@ -19,13 +19,13 @@ from app import report_schedules
 from app.errors import bad_input
 from app.export import parse_params
 from app.models import ReportSchedule
-from app.pagination import Order
+from app.pagination import DEFAULT_PAGE_SIZE, Order
 from app.report import ProgressStatus
 from app.report_schedules import Frequency, ReportFormat, ScheduleInput
 from permissions import rules
 from resolvers.context import Info
-from resolvers.pagination import Connection, list_page
-from resolvers.relay import from_global_id, to_global_id
+from resolvers.pagination import Connection, First, list_page
+from resolvers.relay import from_global_id, present, to_global_id
 from resolvers.users import UserType, load_user
 
 SCHEDULE_ORDER = Order((col(ReportSchedule.id),))
@@ -84,8 +84,10 @@ class ReportScheduleType:
         )
 
     @strawberry.field(description="Who receives it.")
-    async def recipient(self, info: Info) -> UserType | None:
-        return await load_user(info.context, self.recipient_id)
+    async def recipient(self, info: Info) -> UserType:
+        # A schedule is listed to its recipient and to site admins (`rules.PRIVATE`), who
+        # may both read the recipient.
+        return present(await load_user(info.context, self.recipient_id), "user")
 
 
 @strawberry.input
@@ -146,7 +148,7 @@ def _input(given: CreateReportScheduleInput) -> ScheduleInput:
 class Query:
     @strawberry.field(description="Your scheduled reports (site admins: everyone's).")
     async def report_schedules(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[ReportScheduleType]:
         ctx = info.context
         ctx.get_viewer()
@@ -156,6 +158,16 @@ class Query:
         return await list_page(
             ctx, stmt, SCHEDULE_ORDER, first, after, lambda r: ReportScheduleType.from_model(r[0])
         )
+
+
+async def _set_paused(
+    info: Info, input: ReportScheduleInput, *, paused: bool
+) -> ReportSchedulePayload:
+    pk = _pk(input.schedule_id)
+    schedule = await info.context.write(
+        lambda s, scope: report_schedules.set_paused(s, scope, pk, paused=paused)
+    )
+    return ReportSchedulePayload(schedule=ReportScheduleType.from_model(schedule))
 
 
 @strawberry.type
@@ -180,21 +192,13 @@ class Mutation:
     async def pause_report_schedule(
         self, info: Info, input: ReportScheduleInput
     ) -> ReportSchedulePayload:
-        pk = _pk(input.schedule_id)
-        schedule = await info.context.write(
-            lambda s, scope: report_schedules.set_paused(s, scope, pk, paused=True)
-        )
-        return ReportSchedulePayload(schedule=ReportScheduleType.from_model(schedule))
+        return await _set_paused(info, input, paused=True)
 
     @strawberry.mutation(description="Send again from the next period (missed ones are skipped).")
     async def resume_report_schedule(
         self, info: Info, input: ReportScheduleInput
     ) -> ReportSchedulePayload:
-        pk = _pk(input.schedule_id)
-        schedule = await info.context.write(
-            lambda s, scope: report_schedules.set_paused(s, scope, pk, paused=False)
-        )
-        return ReportSchedulePayload(schedule=ReportScheduleType.from_model(schedule))
+        return await _set_paused(info, input, paused=False)
 
     @strawberry.mutation(description="Delete a schedule.")
     async def delete_report_schedule(

@@ -32,6 +32,8 @@ from resolvers import (
     webhooks,
 )
 from resolvers.complexity import QueryCostLimiter
+from resolvers.cost_report import CostReport
+from resolvers.document_cache import DocumentParserCache
 from resolvers.errors import ClientSafeErrors
 from resolvers.input_guard import InputGuard
 from resolvers.visibility import HintAwareExecutionContext, SchemaVisibility
@@ -71,7 +73,14 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=live.Subscription,
-    extensions=[ClientSafeErrors, QueryCostLimiter, InputGuard, SchemaVisibility],
+    extensions=[
+        ClientSafeErrors,
+        QueryCostLimiter,
+        InputGuard,
+        SchemaVisibility,
+        DocumentParserCache,
+        CostReport,
+    ],
     execution_context_class=HintAwareExecutionContext,
 )
 

@@ -6,10 +6,12 @@ import strawberry
 from sqlmodel import col, select
 
 from app import seats
-from app.models import Site
+from app.models import PlanCode, Site
 from permissions import rules
 from permissions.fields import rule_description
 from resolvers.context import Info
+
+strawberry.enum(PlanCode, name="Plan")
 
 
 @strawberry.type(description="Group Analyst seats: holders of the GROUP_ANALYST role.")
@@ -21,9 +23,7 @@ class GroupAnalystSeats:
 @strawberry.type(name="Site", description="The course site this API serves.")
 class SiteType:
     name: str
-    plan: str = strawberry.field(
-        description="BASIC, PRO, PRO_GROWTH, PREMIER or PLUS; it decides the analyst seats."
-    )
+    plan: PlanCode = strawberry.field(description="The plan; it decides the analyst seats.")
     model: strawberry.Private[Site]
 
     @strawberry.field(description=rule_description(rules.SEATS))
@@ -50,4 +50,4 @@ class Query:
             ).scalar_one_or_none()
         if site is None:
             return None
-        return SiteType(name=site.name, plan=site.plan_code, model=site)
+        return SiteType(name=site.name, plan=PlanCode(site.plan_code), model=site)

@@ -27,6 +27,7 @@ from resolvers.pagination import Connection, First, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
 
 if TYPE_CHECKING:
+    from resolvers.access_review import AccessReview
     from resolvers.assignments import GroupAnalystAssignmentType
     from resolvers.groups import GroupType
     from resolvers.progress import ProgressType
@@ -99,7 +100,8 @@ class UserType(Node):
         return [GroupType.from_model(group) for group in groups]
 
     @strawberry.field(
-        description="Groups this user reports on as an analyst (admins and the user itself)."
+        description="This user's analyst assignments (admins and the user itself), expired "
+        "ones too: see `status`. An expired assignment's group is null for the analyst."
     )
     async def analyst_assignments(
         self, info: Info
@@ -126,6 +128,18 @@ class UserType(Node):
         return await api_tokens_page(info.context, self.user_id, first, after, active)
 
     @strawberry.field(
+        description="Site admins: who can see this user now through analyst assignments "
+        "(through which groups, since, until) and, for an analyst, the groups and number of "
+        "students it sees now. Null for anyone else."
+    )
+    async def access_review(
+        self, info: Info
+    ) -> Annotated[AccessReview, strawberry.lazy("resolvers.access_review")] | None:
+        from resolvers.access_review import review_of
+
+        return await review_of(info.context, self.user_id)
+
+    @strawberry.field(
         description="The user's enrollments, in course order, if you may report on this user "
         "(`[]` otherwise)."
     )
@@ -135,7 +149,7 @@ class UserType(Node):
         from resolvers.progress import ProgressType
 
         rows = await info.context.loaders.progress_by_user_id.load(self.user_id)
-        return [ProgressType.from_enrollment(enrollment, course) for enrollment, course in rows]
+        return [ProgressType.from_row(row) for row in rows]
 
 
 async def load_user(ctx: Context, user_id: int | None) -> UserType | None:

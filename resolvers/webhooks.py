@@ -19,11 +19,11 @@ from app import webhooks
 from app.errors import forbidden
 from app.events import WebhookEvent
 from app.models import WebhookDelivery, WebhookEndpoint
-from app.pagination import Order
+from app.pagination import DEFAULT_PAGE_SIZE, Order
 from app.validation import text
 from permissions import rules
 from resolvers.context import Context, Info
-from resolvers.pagination import Connection, list_page
+from resolvers.pagination import Connection, First, list_page
 from resolvers.relay import from_global_id, to_global_id
 
 WEBHOOK_ORDER = Order((col(WebhookEndpoint.id),))
@@ -105,7 +105,7 @@ class WebhookType:
     async def deliveries(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         status: WebhookDeliveryStatus | None = None,
     ) -> Connection[WebhookDeliveryType]:
@@ -174,7 +174,7 @@ def _id(value: strawberry.ID) -> int:
 class Query:
     @strawberry.field(description="The site's webhooks, oldest first (site owners and admins).")
     async def webhooks(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[WebhookType]:
         ctx = _admin(info.context)
         return await list_page(

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import account_status
+from app.audit import AuditAction
 from app.db import Database
 from app.errors import AppError
 from app.models import Role, utcnow
@@ -45,7 +46,7 @@ VIEWER = "{ viewer { firstName } }"
 SEATS = "{ site { groupAnalystSeats { used limit } } }"
 ANALYSTS = "query A($id: ID!) { node(id: $id) { ... on Group { analysts { firstName } } } }"
 AUDIT = """
-query Audit($action: String) {
+query Audit($action: [AuditAction!]) {
   auditEvents(first: 5, filter: {action: $action}) {
     edges { node { action targetId details tokenName } }
   }
@@ -58,7 +59,7 @@ async def _alive(api: Api, token: str | None) -> bool:
 
 
 async def _events(api: Api, cast: Cast, action: str) -> list[dict[str, Any]]:
-    data = await api.data(AUDIT, {"action": action}, token=cast.token("owner"))
+    data = await api.data(AUDIT, {"action": [AuditAction(action).name]}, token=cast.token("owner"))
     return [e["node"] for e in data["auditEvents"]["edges"]]
 
 

@@ -1,4 +1,4 @@
-"""The help article, played from start to finish through GraphQL mutations.
+"""The whole Group Analyst workflow, played from start to finish through GraphQL mutations.
 
 The owner creates a user with the Group analyst role, grants the role to an existing user,
 assigns a group to the analyst; the analyst then sees exactly that group's progress;

@@ -57,7 +57,7 @@ async def test_each_change_is_recorded_with_actor_target_and_change(api: Api, ca
     data = await call(api, EVENTS, {"first": 2}, cast.token("admin"), None)
     nodes = [edge["node"] for edge in data["auditEvents"]["edges"]]
     # Newest first.
-    assert [n["action"] for n in nodes] == ["user.roles.set", "group.create"]
+    assert [n["action"] for n in nodes] == ["USER_ROLES_SET", "GROUP_CREATE"]
     roles, created = nodes
     assert roles["actor"] == {"id": gid("User", cast.owner.id), "firstName": "Olivia"}
     assert roles["targetType"] == "User" and roles["targetId"] == uid
@@ -76,7 +76,7 @@ async def test_filter_and_paginate(api: Api, cast: Cast) -> None:
         await call(api, CREATE_GROUP, {"name": f"G{n}"}, cast.token("admin"), None)
     await call(api, CREATE_GROUP, {"name": "By owner"}, cast.token("owner"), None)
     token = cast.token("owner")
-    admin_filter = {"actorId": gid("User", cast.admin.id), "action": "group.create"}
+    admin_filter = {"actorId": gid("User", cast.admin.id), "action": "GROUP_CREATE"}
     page = await call(api, EVENTS, {"first": 2, "filter": admin_filter}, token, None)
     events = page["auditEvents"]
     assert events["totalCount"] == 3
@@ -125,7 +125,7 @@ async def test_a_refused_change_leaves_no_event(api: Api, cast: Cast) -> None:
     await call(api, CREATE_GROUP, {"name": "Nope"}, cast.token("analyst"), "FORBIDDEN")
     data = await call(api, EVENTS, {}, cast.token("owner"), None)
     actions = [e["node"]["action"] for e in data["auditEvents"]["edges"]]
-    assert actions == ["site.init"]
+    assert actions == ["SITE_INIT"]
 
 
 NODE_EVENT = "query($id: ID!) { node(id: $id) { id ... on AuditEvent { action } } }"
@@ -142,3 +142,18 @@ async def test_an_audit_event_is_fetchable_by_node_by_admins_only(
     event = data["auditEvents"]["edges"][0]["node"]
     found = await api.data(NODE_EVENT, {"id": event["id"]}, token=cast.token(role))
     assert found == {"node": {"id": event["id"], "action": event["action"]} if sees else None}
+
+
+async def test_filter_by_several_actions(api: Api, cast: Cast) -> None:
+    await call(api, CREATE_GROUP, {"name": "Cohort"}, cast.token("admin"), None)
+    both = {"action": ["GROUP_CREATE", "SITE_INIT"]}
+    data = await call(api, EVENTS, {"filter": both}, cast.token("owner"), None)
+    assert [e["node"]["action"] for e in data["auditEvents"]["edges"]] == [
+        "GROUP_CREATE",
+        "SITE_INIT",
+    ]
+    unknown = await api.raw(EVENTS, {"filter": {"action": ["group.create"]}}, cast.token("owner"))
+    assert unknown["errors"][0]["extensions"]["code"] in (
+        "BAD_USER_INPUT",
+        "GRAPHQL_VALIDATION_FAILED",
+    )

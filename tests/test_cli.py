@@ -170,3 +170,52 @@ def test_unsupported_database_url_is_refused_without_echoing_it(
         main(["migrate"])
     assert "postgresql+asyncpg://" in str(exited.value)
     assert "hunter2" not in str(exited.value)
+
+
+@pytest.mark.usefixtures("env")
+def test_init_asks_for_the_password_twice_on_a_terminal(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("GROUPANALYST_OWNER_PASSWORD", raising=False)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    answers = iter(["first-password", "other-password"])
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    assert main(INIT) == 2
+    assert "the two passwords differ" in capsys.readouterr().err
+    assert query(database_url, select(Site.name)) == []
+    answers = iter(["Vq3-tumble-orchid-92", "Vq3-tumble-orchid-92"])
+    assert main(INIT) == 0
+    assert prompts == ["Owner password: ", "Owner password again: "] * 2
+    assert len(query(database_url, select(Site.name))) == 1
+
+
+@pytest.mark.usefixtures("env")
+def test_init_without_a_terminal_or_password_explains(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("GROUPANALYST_OWNER_PASSWORD", raising=False)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    assert main(INIT) == 2
+    assert "--owner-password" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("demo", "(default: 100)"),
+        ("create-token", "(default: cli)"),
+        ("serve", "(default: 1)"),
+        ("export-schema", "(default: -)"),
+    ],
+)
+def test_help_shows_defaults(command: str, shown: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    assert shown in " ".join(capsys.readouterr().out.split())

@@ -94,7 +94,7 @@ async def test_enroll_permission(api: Api, cast: Cast, role: str, expected: str 
     error = await call(api, ENROLL, variables, cast.token(role), expected)
     assert len(await enrollments(cast)) == (1 if expected is None else 0)
     if role == "analyst":
-        # The seed's FAQ: analysts cannot manage enrollments, and the message says who can.
+        # Analysts cannot manage enrollments, and the message says who can.
         assert "Group Analysts cannot" in error["message"]
 
 

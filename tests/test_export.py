@@ -159,7 +159,7 @@ async def test_owner_exports_every_group_exactly(small: Small, api: Any) -> None
     assert response.headers["cache-control"] == "no-store"
 
 
-async def test_header_is_exactly_the_article_columns(small: Small, api: Any) -> None:
+async def test_header_is_exactly_the_documented_columns(small: Small, api: Any) -> None:
     response = await download(api.client, await small.token(small.world.owner))
     rows = list(csv.reader(io.StringIO(response.text)))
     assert rows[0] == [
@@ -681,3 +681,26 @@ async def test_signed_link_carries_the_status_filter(small: Small, api: Any) -> 
     assert by_link.text == by_header.text
     assert by_link.text != HEADER_LINE + ALPHA_ROWS
     assert everything.status_code == 401  # the signature covers the status
+
+
+async def test_cli_matches_course_names_in_any_case_and_suggests_the_closest(
+    small: Small,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    out = tmp_path / "sql.csv"
+    args = ["export", "--course", "  sql BASICS ", "--status", "COMPLETED", "--out", str(out)]
+    assert await asyncio.to_thread(main, args) == 0
+    assert out.read_text().count("SQL Basics") == 2
+    capsys.readouterr()
+    typo = ["export", "--course", "SQL Basix", "--group", "alpha cohrt", "--out", str(out)]
+    assert await asyncio.to_thread(main, typo) == 1
+    err = capsys.readouterr().err
+    assert "no course named 'SQL Basix' (did you mean 'SQL Basics'?)" in err
+    assert "no group named 'alpha cohrt' (did you mean 'Alpha Cohort'?)" in err
+    far = ["export", "--course", "Underwater Basket Weaving", "--out", str(out)]
+    assert await asyncio.to_thread(main, far) == 1
+    assert "did you mean" not in capsys.readouterr().err

@@ -43,8 +43,8 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("name surrogate", CREATE_USER, {"f": SURROGATE, "l": "L", "e": "n@example.com"}, "firstName"),
     ("group name NUL", CREATE_GROUP, {"n": NUL}, "name"),
     ("token name surrogate", CREATE_TOKEN, {"n": SURROGATE}, "name"),
-    ("audit action surrogate", AUDIT, {"a": SURROGATE}, "filter.action"),
-    ("audit action NUL", AUDIT, {"a": NUL}, "filter.action"),
+    # filter.action is an AuditAction enum: no string reaches the server's code
+    # (test_audit_log checks that an unknown value is refused).
     ("audit since far past", AUDIT_SINCE, {"d": "0001-01-01T00:00:00+14:00"}, "filter.since"),
     ("cursor surrogate", USERS_AFTER, {"c": SURROGATE}, "after"),
     ("cursor NUL", USERS_AFTER, {"c": NUL}, "after"),

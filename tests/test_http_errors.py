@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import Api
+from tests.support import Api, World
 
 
 def _code(body: dict[str, object]) -> object:
@@ -54,3 +54,21 @@ async def test_unknown_paths_and_methods(
 
 async def test_a_plain_query_still_answers(api: Api) -> None:
     assert await api.data("{ viewer { id } }") == {"viewer": None}
+
+
+async def test_a_document_sent_again_is_checked_again(api: Api, world: World) -> None:
+    """Parsed documents are cached: a repeat gets the same answer, errors included (with
+    their code), each request's own variables are checked, and a document too long to be
+    cached is answered the same way."""
+    token = await world.token(world.owner)
+    for _ in range(2):
+        body = await api.raw("{ viewer { nope } }", token=token)
+        assert _code(body) == "GRAPHQL_VALIDATION_FAILED"
+        assert "nope" in body["errors"][0]["message"]
+        assert _code(await api.raw("{ viewer { ", token=token)) == "GRAPHQL_VALIDATION_FAILED"
+    query = "query($n: Int) { groups(first: $n) { totalCount } }"
+    long_query = query + "\n#" + "x" * 30_000
+    assert await api.data(long_query, {"n": 5}, token=token) == {"groups": {"totalCount": 0}}
+    for _ in range(2):
+        assert await api.error_code(query, {"n": 1000}, token=token) == "BAD_USER_INPUT"
+        assert await api.data(query, {"n": 5}, token=token) == {"groups": {"totalCount": 0}}

@@ -65,7 +65,8 @@ async def test_a_streamed_body_is_cut_off_while_reading(
 
 async def test_a_body_under_the_limit_is_served(small_body_api: httpx.AsyncClient) -> None:
     response = await small_body_api.post("/graphql", json={"query": "{ viewer { id } }"})
-    assert response.json() == {"data": {"viewer": None}}
+    assert response.json()["data"] == {"viewer": None}
+    assert "errors" not in response.json()
 
 
 @pytest.mark.parametrize(

@@ -270,9 +270,17 @@ async def test_analyst_assignments_are_private(api: Api, scene: Scene) -> None:
     # A co-analyst is visible, its assignments are not.
     co = await api.data(query, {"id": gid("User", scene.co_analyst.id)}, scene.tokens["analyst"])
     assert co["node"]["analystAssignments"] == []
-    # The expired analyst's assignment grants nothing, so it shows nothing to itself...
-    mine = await api.data(query, {"id": gid("User", scene.expired.id)}, scene.tokens["expired"])
-    assert mine["node"]["analystAssignments"] == []
+    # The expired analyst's assignment grants nothing: it sees that its access ended (status
+    # and end date), while the group itself stays hidden...
+    status = query.replace("expiresAt", "expiresAt status")
+    mine = await api.data(status, {"id": gid("User", scene.expired.id)}, scene.tokens["expired"])
+    [ended] = mine["node"]["analystAssignments"]
+    assert ended["group"] is None and ended["status"] == "EXPIRED"
+    assert ended["expiresAt"] is not None
+    hidden = await api.data("{ groups { totalCount } }", token=scene.tokens["expired"])
+    assert hidden["groups"]["totalCount"] == 0
+    live = await api.data(status, {"id": gid("User", scene.analyst.id)}, scene.tokens["analyst"])
+    assert [a["status"] for a in live["node"]["analystAssignments"]] == ["ACTIVE"]
     # ...while an admin sees it, expiry included.
     seen = await api.data(query, {"id": gid("User", scene.expired.id)}, scene.tokens["admin"])
     [assignment] = seen["node"]["analystAssignments"]

@@ -48,8 +48,7 @@ query Dashboard {
 # (a token's first request in a minute adds 1, the write stamping its last use: the
 # tokens below are used once before counting, as a dashboard's token is)
 # and none for `course { name }`: the progress and summary statements join the course (in
-# the viewer's course scope) and prime the course loader with it, so whichever of the two
-# resolves first, no course is left to fetch.
+# the viewer's course scope) and each row carries it.
 DASHBOARD_STATEMENTS = 9
 
 

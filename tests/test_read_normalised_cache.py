@@ -3,15 +3,15 @@
 
 Such a cache stores each object once, under `__typename` + `id`, and merges every response
 into it: if one id came back with two different values for a field on two paths, a dashboard
-would show one path's value on the other. The README's read queries (plus one that reaches
-the same enrollments by every path at once) run as each demo account, with `__typename` and
-`id` added to every selection as those clients do; every response is merged into one store
-per viewer, and any field of an id answering two different values fails the test.
+would show one path's value on the other. The README's queries, with their variables (plus
+one that reaches the same enrollments by every path at once), run as each demo account, with
+`__typename` and `id` added to every selection as those clients do; every response is merged
+into one store per viewer, and any field of an id answering two different values fails the
+test.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from app.db import Database
 from app.demo import DemoSummary
 from resolvers.schema import schema
 from tests.support import Api, token_for
+from tests.test_readme_examples import examples
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -60,19 +61,19 @@ query EveryPath {
 """
 
 
-def readme_read_operations() -> list[str]:
-    """Every query of the README's ```graphql blocks that needs no variable."""
-    blocks = re.findall(r"```graphql\n(.*?)```", README.read_text(), re.S)
+def readme_read_operations() -> list[tuple[str, dict[str, Any]]]:
+    """Every query of the README's ```graphql blocks, alone, with the variables it declares
+    from the block's variables pane (mutations and subscriptions change or wait: left out)."""
     out = []
-    for block in blocks:
-        source = "\n".join(line for line in block.splitlines() if not line.startswith("#"))
-        for definition in parse(source).definitions:
+    for example in examples(README.read_text()):
+        for definition in parse(example.document).definitions:
             if (
                 isinstance(definition, OperationDefinitionNode)
                 and definition.operation is OperationType.QUERY
-                and not definition.variable_definitions
             ):
-                out.append(print_ast(definition))
+                declared = {v.variable.name.value for v in definition.variable_definitions or ()}
+                variables = {k: v for k, v in example.variables.items() if k in declared}
+                out.append((print_ast(definition), variables))
     return out
 
 
@@ -160,7 +161,7 @@ def _fields(
 
 def test_the_readme_queries_include_the_report_and_the_dashboard() -> None:
     """So the walk below covers the paths a dashboard takes (members and report rows)."""
-    text = "\n".join(readme_read_operations())
+    text = "\n".join(query for query, _ in readme_read_operations())
     assert "groupProgress" in text
     assert "members(" in text
 
@@ -172,9 +173,9 @@ async def test_one_id_one_value_per_field_across_every_path(
     token = await token_for(db, demo.accounts[account])
     store = Store()
     graphql_schema = schema._schema
-    for query in [*readme_read_operations(), EVERY_PATH]:
+    for query, variables in [*readme_read_operations(), (EVERY_PATH, {})]:
         keyed = with_keys(query, graphql_schema)
-        body = await api.raw(keyed, token=token)
+        body = await api.raw(keyed, variables, token=token)
         # Some README queries are for admins (the audit trail) or name a fixed id: refused,
         # they answer nothing.
         codes = {error["extensions"]["code"] for error in body.get("errors", [])}

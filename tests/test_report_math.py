@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.report import ProgressStatus, percent, status_of
+from app.report import (
+    PROGRESS_COLUMNS,
+    REPORT_COLUMNS,
+    ProgressRow,
+    ProgressStatus,
+    ReportRow,
+    percent,
+    status_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -36,3 +44,15 @@ def test_status() -> None:
     assert status_of(0, 0, None) is ProgressStatus.NOT_STARTED
     assert status_of(1, 0, None) is ProgressStatus.IN_PROGRESS
     assert status_of(3, 3, now) is ProgressStatus.COMPLETED
+
+
+def test_report_rows_read_their_columns_by_label_and_end_with_a_progress_row() -> None:
+    """`ReportRow.progress()` slices the row's last fields: they must be `ProgressRow`'s, in
+    order, and both column lists must carry exactly the rows' labels."""
+    assert tuple(c.key for c in REPORT_COLUMNS) == ReportRow._fields
+    assert tuple(c.key for c in PROGRESS_COLUMNS) == ProgressRow._fields
+    values = tuple(range(len(ReportRow._fields)))
+    row = ReportRow._make(values)
+    assert row.progress() == ProgressRow._make(
+        values[ReportRow._fields.index(name)] for name in ProgressRow._fields
+    )

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
+from app.audit import AuditAction
 from app.cli import main
 from app.models import ApiToken, AuditEvent, utcnow
 from tests.cast import ADMINS_ONLY, Cast, call
@@ -46,7 +47,7 @@ mutation Login($email: String!, $password: String!) {
 }
 """
 AUDIT = """
-query Audit($action: String) {
+query Audit($action: [AuditAction!]) {
   auditEvents(first: 5, filter: {action: $action}) {
     edges { node { action targetId tokenId tokenName actor { firstName } details } }
   }
@@ -60,7 +61,7 @@ def _edges(data: dict) -> list[dict]:  # type: ignore[type-arg]
 
 
 async def _audit(api: Api, cast: Cast, action: str) -> list[dict]:  # type: ignore[type-arg]
-    data = await api.data(AUDIT, {"action": action}, token=cast.token("owner"))
+    data = await api.data(AUDIT, {"action": [AuditAction(action).name]}, token=cast.token("owner"))
     return [e["node"] for e in data["auditEvents"]["edges"]]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import signal
 import sys
@@ -163,7 +164,11 @@ async def test_signed_events_reach_a_real_receiver_with_admin_fields(
     assert set(by_type) == {"analyst.assigned", "lesson.completed", "course.completed"}
     assert all(r.verified is not None for r in receiver.requests)
     assigned = by_type["analyst.assigned"]
-    assert assigned["id"] == receiver.delivered()[0].headers["webhook-id"]
+    # Each request's webhook-id header is its event's id (delivery order is not promised).
+    assert sorted(r.headers["webhook-id"] for r in receiver.delivered()) == sorted(
+        p["id"] for p in receiver.payloads()
+    )
+    assert all(json.loads(r.body)["id"] == r.headers["webhook-id"] for r in receiver.delivered())
     assert assigned["data"]["analyst"]["id"] == gid("User", cast.analyst.id)
     assert assigned["data"]["analyst"]["email"] == "ana@example.com"
     assert assigned["data"]["group"] == {
@@ -251,7 +256,7 @@ async def test_rotating_the_secret_signs_with_the_new_one_only(
 
 HOSTILE_URLS = [
     ("", "must be an https URL"),
-    ("https://" + "a" * 2000 + ".example", "at most 2000"),
+    ("https://" + "a" * 2000 + ".example", "characters"),
     ("http://hooks.example.com/x", "must start with https://"),
     ("ftp://hooks.example.com/x", "must start with https://"),
     ("https://127.0.0.1/hook", "private or loopback"),
@@ -262,7 +267,7 @@ HOSTILE_URLS = [
     ("https://localhost/hook", "private or loopback"),
     ("https://user:pw@hooks.example.com/", "user name or password"),
     ("https://hooks.exampl\u0435.com/", "plain ASCII"),  # a Cyrillic look-alike "e"
-    ("https://hooks.example.com/\x00", "plain ASCII"),
+    ("https://hooks.example.com/\x00", "NUL"),
     ("https://no-such-host.invalid/hook", "does not resolve"),
 ]
 

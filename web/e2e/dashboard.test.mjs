@@ -29,7 +29,7 @@ after(async () => {
 async function signIn(page, email) {
   await page.goto("/");
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("demo-password");
+  await page.getByLabel("Password").fill(server.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
 }
@@ -213,6 +213,15 @@ test("an admin filters users, grants the role up to the seat limit and assigns a
   ]);
   await analyst.getByText(/your access ends .*2031/).waitFor();
   await shot(analyst, "11-analyst-after-assignment");
+
+  // The partner, now left with only its expired assignment, sees that its access ended, and
+  // when, but nothing of that group.
+  const partner = await newPage(browser, server.url);
+  await signIn(partner, "partner@example.com");
+  await partner.getByText(/Your access to a group ended .*2026/).waitFor();
+  assert.equal(await partner.getByText("Cohort 003 Engineering").count(), 0);
+  await checkA11y(partner, "11b-partner-access-ended");
+  await partner.context().close();
   await analyst.context().close();
 });
 

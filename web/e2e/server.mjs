@@ -31,6 +31,8 @@ export async function startServer() {
       GROUPANALYST_LOG_LEVEL: "warning",
     },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: stop() ends the server and the worker run-dev starts beside it.
+    detached: true,
   });
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
@@ -50,11 +52,28 @@ export async function startServer() {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  // run-dev prints the demo accounts' password; the tests sign in with it.
+  const password = /demo password for every account below: (\S+?)\)/.exec(output)?.[1];
+  if (!password) throw new Error(`no demo password in the server's output:\n${output}`);
   return {
     url,
+    password,
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+      // SIGTERM for a graceful stop; after 15 s, SIGKILL to the whole group, so a server that
+      // does not stop can never keep the test run (and CI) waiting.
+      const exited = new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+      process.kill(-child.pid, "SIGTERM");
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, 15_000);
+      await exited;
+      clearTimeout(timer);
+      child.stdout.destroy();
+      child.stderr.destroy();
       rmSync(folder, { recursive: true, force: true });
     },
   };

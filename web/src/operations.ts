@@ -38,6 +38,7 @@ export const HomeQuery = graphql(`
       analystAssignments {
         id
         expiresAt
+        status
         group {
           id
         }

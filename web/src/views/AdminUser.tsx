@@ -137,7 +137,7 @@ type Assignment = {
   id: string;
   assignedAt: string;
   expiresAt?: string | null;
-  group: { id: string; name: string };
+  group?: { id: string; name: string } | null;
 };
 
 function AnalystTab({
@@ -186,7 +186,7 @@ function AnalystTab({
             const ended = a.expiresAt != null && new Date(a.expiresAt).getTime() <= now;
             return (
               <li key={a.id}>
-                <strong>{a.group.name}</strong>{" "}
+                <strong>{a.group?.name ?? "A deleted group"}</strong>{" "}
                 <span className={ended ? "ended" : "meta"}>
                   {ended
                     ? `ended ${formatDate(a.expiresAt)}`

@@ -16,15 +16,23 @@ export function Home() {
   const { data, error, loading, reload } = useQuery(HomeQuery, { after: cursors[page] });
   if (error) return <ErrorNote error={error} retry={reload} />;
   if (!data) return <Loading what="your groups" />;
+  const assignments = data.viewer?.analystAssignments ?? [];
   const endsOn = new Map(
-    (data.viewer?.analystAssignments ?? []).map((a) => [a.group.id, a.expiresAt ?? null]),
+    assignments.filter((a) => a.status === "ACTIVE").map((a) => [a.group?.id ?? "", a.expiresAt ?? null]),
   );
+  // An ended assignment's group is hidden from the analyst; only the end date is shown, so it
+  // can tell "my access ended" from "nothing was assigned".
+  const ended = assignments.filter((a) => a.status === "EXPIRED");
   const groups = data.groups.edges.map((e) => e.node);
   return (
     <section aria-busy={loading}>
       <h1>Your groups</h1>
       {groups.length === 0 ? (
-        <Empty>No groups are assigned to you yet. An admin assigns groups under Users → Group analyst.</Empty>
+        <Empty>
+          {ended.length > 0
+            ? "No group is assigned to you now."
+            : "No groups are assigned to you yet. An admin assigns groups under Users → Group analyst."}
+        </Empty>
       ) : (
         groups.map((group) => {
           const ends = endsOn.get(group.id);
@@ -84,6 +92,18 @@ export function Home() {
             </article>
           );
         })
+      )}
+      {ended.length > 0 && (
+        <aside className="card" aria-label="Ended access">
+          <ul>
+            {ended.map((a) => (
+              <li key={a.id}>
+                Your access to a group ended {formatDate(a.expiresAt)}; its data is no longer shown.
+                Ask an admin if you still need it.
+              </li>
+            ))}
+          </ul>
+        </aside>
       )}
       {data.groups.totalCount > PAGE && (
         <Pager
