@@ -146,7 +146,7 @@ class ProgressRow(NamedTuple):
 
 class ReportRow(NamedTuple):
     """One row of the report (`REPORT_COLUMNS`): a member of a group, in one course it is
-    enrolled in. Its last fields are a `ProgressRow`'s, in the same order."""
+    enrolled in (`progress`)."""
 
     group_id: int
     group_name: str
@@ -157,24 +157,12 @@ class ReportRow(NamedTuple):
     company: str | None
     student_created_at: datetime
     student_deactivated_at: datetime | None
-    enrollment_id: int
-    student_id: int
-    course_id: int
-    course_name: str
-    lesson_count: int
-    activated_at: datetime
-    expires_at: datetime | None
-    completed_at: datetime | None
-    lessons_viewed: int
-    lessons_completed: int
+    progress: ProgressRow
 
     @classmethod
     def from_row(cls, row: sa.Row[Any]) -> ReportRow:
         """The report row of a result row that selected `REPORT_COLUMNS` (among others)."""
-        return cls._make(_report_fields(row))
-
-    def progress(self) -> ProgressRow:
-        return ProgressRow._make(self[_PROGRESS_START:])
+        return cls._make((*_report_fields(row), progress_row(row)))
 
 
 # What a `Progress` reads, by label: the progress loaders select exactly these, and report
@@ -206,10 +194,9 @@ REPORT_COLUMNS: tuple[Any, ...] = (
     *PROGRESS_COLUMNS,
 )
 
-_PROGRESS_START = len(ReportRow._fields) - len(ProgressRow._fields)
-# Reads a result row by label, so extra columns (a loader's parent, a page's row number)
+# Read a result row by label, so extra columns (a loader's parent, a page's row number)
 # may come before or after.
-_report_fields = attrgetter(*ReportRow._fields)
+_report_fields = attrgetter(*ReportRow._fields[:-1])
 _progress_fields = attrgetter(*ProgressRow._fields)
 
 

@@ -115,7 +115,7 @@ class ReportRowByKeyLoader(Loader[tuple[int, int], ReportRow | None]):
             )
         )
         found = (ReportRow.from_row(row) for row in rows)
-        return one_per_key(keys, (((r.group_id, r.enrollment_id), r) for r in found))
+        return one_per_key(keys, (((r.group_id, r.progress.enrollment_id), r) for r in found))
 
 
 class ReportRowCountByGroupIdLoader(CountLoader[ProgressFilter]):

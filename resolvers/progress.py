@@ -146,9 +146,10 @@ class GroupProgressRowType(Node):
     @classmethod
     def from_report_row(cls, row: ReportRow) -> GroupProgressRowType:
         """The row shown whole from its own columns (no lookups: `app.report`)."""
-        progress = ProgressType.from_row(row.progress())
+        progress = ProgressType.from_row(row.progress)
+        student_id = row.progress.student_id
         return cls(
-            id=to_global_id("GroupProgressRow", row.group_id, row.enrollment_id),
+            id=to_global_id("GroupProgressRow", row.group_id, row.progress.enrollment_id),
             group=GroupType(
                 id=to_global_id("Group", row.group_id),
                 name=row.group_name,
@@ -156,10 +157,10 @@ class GroupProgressRowType(Node):
                 db_id=row.group_id,
             ),
             student=UserType(
-                id=to_global_id("User", row.student_id),
+                id=to_global_id("User", student_id),
                 first_name=row.first_name,
                 last_name=row.last_name,
-                user_id=row.student_id,
+                user_id=student_id,
                 email_value=row.email,
                 company_value=row.company,
                 created_at_value=row.student_created_at,

@@ -113,8 +113,8 @@ async def _implied(db: Database, scope: AccessScope) -> None:
         for row in map(ReportRow.from_row, report):
             assert rules.GROUP.allows(scope, row.group_id)
             for rule in (rules.USER, rules.CONTACT, rules.ENROLLMENT):
-                assert rule.allows(scope, row.student_id), (rule.name, scope)
-            assert rules.COURSE.allows(scope, row.course_id)
+                assert rule.allows(scope, row.progress.student_id), (rule.name, scope)
+            assert rules.COURSE.allows(scope, row.progress.course_id)
         for assignment in assignments:
             assert rules.USER.allows(scope, assignment.analyst_id)
 
