@@ -8,8 +8,8 @@ from app.listing import COURSE_ORDER, course_rows
 from app.models import Course, Lesson
 from app.pagination import DEFAULT_PAGE_SIZE
 from resolvers.context import Context, Info
-from resolvers.pagination import Connection, First, list_page
-from resolvers.relay import Node, to_global_id
+from resolvers.pagination import Connection, First, entity_page
+from resolvers.relay import Node, node_of
 
 
 @strawberry.type(name="Lesson", description="One lesson of a course, in course order.")
@@ -19,10 +19,7 @@ class LessonType(Node):
 
     @classmethod
     def from_model(cls, lesson: Lesson) -> LessonType:
-        assert lesson.id is not None
-        return cls(
-            id=to_global_id("Lesson", lesson.id), title=lesson.title, position=lesson.position
-        )
+        return node_of(cls, "Lesson", lesson)
 
 
 @strawberry.type(name="Course", description="A course: a name and an ordered list of lessons.")
@@ -33,13 +30,7 @@ class CourseType(Node):
 
     @classmethod
     def from_model(cls, course: Course) -> CourseType:
-        assert course.id is not None
-        return cls(
-            id=to_global_id("Course", course.id),
-            name=course.name,
-            lesson_count=course.lesson_count,
-            db_id=course.id,
-        )
+        return node_of(cls, "Course", course, db_id=course.id)
 
     @strawberry.field(description="The lessons, in order.")
     async def lessons(self, info: Info) -> list[LessonType]:
@@ -64,11 +55,6 @@ class Query:
         self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[CourseType]:
         stmt = course_rows(info.context.scope)
-        return await list_page(
-            info.context,
-            stmt,
-            COURSE_ORDER,
-            first,
-            after,
-            lambda row: CourseType.from_model(row[0]),
+        return await entity_page(
+            info.context, stmt, COURSE_ORDER, first, after, CourseType.from_model
         )

@@ -18,9 +18,9 @@ from app.pagination import DEFAULT_PAGE_SIZE, PageKey, check_page
 from app.report import CourseSummary, report_order
 from resolvers.context import Context, Info
 from resolvers.courses import CourseType
-from resolvers.pagination import Connection, First, build_connection, list_page
+from resolvers.pagination import Connection, First, build_connection, entity_page
 from resolvers.progress_filter import ProgressFilterInput, to_filter
-from resolvers.relay import Node, to_global_id
+from resolvers.relay import Node, node_of
 from resolvers.users import UserType
 
 if TYPE_CHECKING:
@@ -66,13 +66,7 @@ class GroupType(Node):
 
     @classmethod
     def from_model(cls, group: Group) -> GroupType:
-        assert group.id is not None
-        return cls(
-            id=to_global_id("Group", group.id),
-            name=group.name,
-            created_at=group.created_at,
-            db_id=group.id,
-        )
+        return node_of(cls, "Group", group, db_id=group.id)
 
     @strawberry.field(description="The students of this group, by last name, first name, email.")
     async def members(
@@ -157,6 +151,6 @@ class Query:
         filter: GroupFilter | None = None,
     ) -> Connection[GroupType]:
         stmt = group_rows(info.context.scope, filter.search if filter else None)
-        return await list_page(
-            info.context, stmt, GROUP_ORDER, first, after, lambda row: GroupType.from_model(row[0])
+        return await entity_page(
+            info.context, stmt, GROUP_ORDER, first, after, GroupType.from_model
         )

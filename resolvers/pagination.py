@@ -99,3 +99,16 @@ async def list_page(
             return int((await session.execute(count_statement(stmt))).scalar_one())
 
     return build_connection([(node(row), order.key(row)) for row in rows], size, after, count)
+
+
+async def entity_page(
+    ctx: Context,
+    stmt: Select[Any],
+    order: Order,
+    first: int | None,
+    after: str | None,
+    node: Callable[[Any], T],
+) -> Connection[T]:
+    """`list_page` of a statement selecting one table's entities (`select(Model)`), each
+    made into a node by `node`."""
+    return await list_page(ctx, stmt, order, first, after, lambda row: node(row[0]))
