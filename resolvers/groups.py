@@ -14,11 +14,11 @@ import strawberry
 
 from app.listing import GROUP_ORDER, group_rows, user_order
 from app.models import Course, Group
-from app.pagination import DEFAULT_PAGE_SIZE, PageKey, check_page
+from app.pagination import DEFAULT_PAGE_SIZE
 from app.report import CourseSummary, report_order
 from resolvers.context import Context, Info
 from resolvers.courses import CourseType
-from resolvers.pagination import Connection, First, build_connection, entity_page
+from resolvers.pagination import Connection, First, entity_page, nested_page
 from resolvers.progress_filter import ProgressFilterInput, to_filter
 from resolvers.relay import Node, node_of
 from resolvers.users import UserType
@@ -77,16 +77,16 @@ class GroupType(Node):
         search: str | None = None,
     ) -> Connection[UserType]:
         loaders = info.context.loaders
-        size = check_page(first, after, user_order(info.context.scope))
-        rows = await loaders.members_by_group_id.load(
-            (self.db_id, PageKey(first=size, after=after, filter=search))
+        return await nested_page(
+            loaders.members_by_group_id,
+            loaders.member_count_by_group_id,
+            self.db_id,
+            user_order(info.context.scope),
+            first,
+            after,
+            search,
+            UserType.from_model,
         )
-        items = [(UserType.from_model(user), key) for user, key in rows]
-
-        async def count() -> int:
-            return await loaders.member_count_by_group_id.load((self.db_id, search))
-
-        return build_connection(items, size, after, count)
 
     @strawberry.field(description="The analysts whose assignment to this group is in force.")
     async def analysts(self, info: Info) -> list[UserType]:
@@ -107,17 +107,16 @@ class GroupType(Node):
         from resolvers.progress import GroupProgressRowType
 
         loaders = info.context.loaders
-        size = check_page(first, after, report_order(info.context.scope))
-        flt = to_filter(filter)
-        rows = await loaders.report_rows_by_group_id.load(
-            (self.db_id, PageKey(first=size, after=after, filter=flt))
+        return await nested_page(
+            loaders.report_rows_by_group_id,
+            loaders.report_row_count_by_group_id,
+            self.db_id,
+            report_order(info.context.scope),
+            first,
+            after,
+            to_filter(filter),
+            GroupProgressRowType.from_report_row,
         )
-
-        async def count() -> int:
-            return await loaders.report_row_count_by_group_id.load((self.db_id, flt))
-
-        items = [(GroupProgressRowType.from_report_row(row), key) for row, key in rows]
-        return build_connection(items, size, after, count)
 
     @strawberry.field(description="Per course: how this group's members stand, in course order.")
     async def progress_summary(self, info: Info) -> list[CourseProgressSummaryType]:

@@ -13,11 +13,13 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from sqlalchemy import Row, Select
+from strawberry.dataloader import DataLoader
 
 from app.pagination import (
     MAX_PAGE_SIZE,
     CursorValue,
     Order,
+    PageKey,
     check_page,
     count_statement,
     encode_cursor,
@@ -26,6 +28,8 @@ from app.pagination import (
 from resolvers.context import Context
 
 T = TypeVar("T")
+M = TypeVar("M")
+F = TypeVar("F")
 
 # Every list's `first` argument: `first: First = DEFAULT_PAGE_SIZE` shows the real default.
 First = Annotated[
@@ -112,3 +116,24 @@ async def entity_page(
     """`list_page` of a statement selecting one table's entities (`select(Model)`), each
     made into a node by `node`."""
     return await list_page(ctx, stmt, order, first, after, lambda row: node(row[0]))
+
+
+async def nested_page(
+    pages: DataLoader[tuple[int, PageKey[F]], list[tuple[M, list[CursorValue]]]],
+    counts: DataLoader[tuple[int, F], int],
+    parent: int,
+    order: Order,
+    first: int | None,
+    after: str | None,
+    flt: F,
+    node: Callable[[M], T],
+) -> Connection[T]:
+    """One page of a parent's nested list (a group's members or report rows) through its
+    page and count loaders, which batch the parents of a request into one statement each."""
+    size = check_page(first, after, order)
+    rows = await pages.load((parent, PageKey(first=size, after=after, filter=flt)))
+
+    async def count() -> int:
+        return await counts.load((parent, flt))
+
+    return build_connection([(node(item), key) for item, key in rows], size, after, count)
