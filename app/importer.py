@@ -40,6 +40,9 @@ from app.import_apply import (
     apply_assignment,
     apply_membership,
     apply_user,
+    settled_assignments,
+    settled_memberships,
+    settled_users,
 )
 from app.mailer import Mail, deliver
 from app.models import Role, User, UserRole, utcnow
@@ -53,6 +56,8 @@ class Kind:
     columns: Columns
     parse: Callable[..., Any]
     apply: Callable[[AsyncSession, AccessScope, Any, ImportContext], Awaitable[Change]]
+    # The lines of a batch whose rows the database already matches (nothing to apply).
+    settled: Callable[[AsyncSession, list[Any]], Awaitable[set[int]]]
 
 
 KINDS = {
@@ -65,11 +70,13 @@ KINDS = {
         ),
         import_rows.user_request,
         apply_user,
+        settled_users,
     ),
     "memberships": Kind(
         import_rows.columns(import_rows.EMAIL, import_rows.GROUP),
         import_rows.membership_request,
         apply_membership,
+        settled_memberships,
     ),
     "assignments": Kind(
         import_rows.columns(
@@ -77,6 +84,7 @@ KINDS = {
         ),
         import_rows.assignment_request,
         apply_assignment,
+        settled_assignments,
     ),
 }
 
@@ -195,27 +203,46 @@ class _RollBack(Exception):
     pass
 
 
+async def _apply_batch(
+    session: AsyncSession,
+    scope: AccessScope,
+    kind: Kind,
+    batch: list[Any],
+    ctx: ImportContext,
+    summary: Summary,
+) -> None:
+    """Rows the database already matches are counted unchanged (one read for the batch);
+    every other row is applied in its own savepoint."""
+    settled = await kind.settled(session, batch)
+    for request in batch:
+        if request.line in settled:
+            summary.record(request.line, Change(Outcome.UNCHANGED, ""))
+            continue
+        outcome = await apply_row(session, scope, kind, request, ctx)
+        if isinstance(outcome, str):
+            summary.fail(request.line, outcome)
+        else:
+            summary.record(request.line, outcome)
+
+
 async def _one_transaction(
     db: Database,
     scope: AccessScope,
     kind: Kind,
-    requests: Iterator[Any],
+    batches: Iterator[list[Any]],
     ctx: ImportContext,
     summary: Summary,
-    limit: int | None,
 ) -> bool:
-    """Apply up to `limit` requests (None: all) in one transaction; False when none was left."""
-    batch = list(itertools.islice(requests, limit)) if limit else requests
-    any_row = False
+    """Apply the next batch (every batch for `--atomic` and `--dry-run`) in one transaction;
+    False when no batch was left."""
+    any_batch = False
     try:
         async with db.write() as session:
-            for request in batch:
-                any_row = True
-                outcome = await apply_row(session, scope, kind, request, ctx)
-                if isinstance(outcome, str):
-                    summary.fail(request.line, outcome)
-                else:
-                    summary.record(request.line, outcome)
+            for batch in batches:
+                any_batch = True
+                await _apply_batch(session, scope, kind, batch, ctx, summary)
+                if summary.written and not summary.atomic:
+                    break
             if not summary.written:
                 raise _RollBack
     except _RollBack:
@@ -223,7 +250,7 @@ async def _one_transaction(
     for mail in summary.mails:
         await deliver(ctx.settings, mail)
     summary.mails.clear()
-    return any_row
+    return any_batch
 
 
 async def run_import(
@@ -242,7 +269,7 @@ async def run_import(
     if first is None:
         return summary
     requests = itertools.chain([first], requests)
-    limit = None if summary.dry_run or summary.atomic else BATCH_ROWS
-    while await _one_transaction(db, scope, kind, requests, ctx, summary, limit) and limit:
+    batches = iter(lambda: list(itertools.islice(requests, BATCH_ROWS)), [])
+    while await _one_transaction(db, scope, kind, batches, ctx, summary):
         pass
     return summary
