@@ -293,8 +293,13 @@ def _import_report(summary: importer.Summary) -> list[str]:
 
 def cmd_import(args: argparse.Namespace) -> int:
     try:
+        if args.acting_as is not None:
+            args.acting_as = validation.email("--as", args.acting_as)
         summary = asyncio.run(_import(_settings(), args))
-    except (FileRefused, importer.NotAnAdmin) as exc:
+    except AppError as exc:
+        print(f"import: {exc.message}; nothing was imported", file=sys.stderr)
+        return 2
+    except (FileRefused, importer.NotAnAdmin, OSError) as exc:
         print(f"import: {exc}; nothing was imported", file=sys.stderr)
         return 2
     print("\n".join(_import_report(summary)))

@@ -4,9 +4,11 @@ Invariants:
 - imports act as one admin (`acting_admin`: `--as EMAIL`, by default the site owner): its
   scope decides every row exactly as it decides that admin's mutations, and every audit
   event names it as the actor; anyone else is refused before the file is read;
-- each row is applied in a savepoint of its own (`apply_row`): a row that fails (bad cell,
-  duplicate of an earlier row, unknown group, seat limit, refused by a rule) leaves nothing
-  behind and is reported with its line number and reason, while the other rows go in;
+- rows are read `BATCH_ROWS` at a time; the rows of a batch that the database already
+  matches are found in one read (`Kind.settled`) and counted unchanged; every other row is
+  applied in a savepoint of its own (`apply_row`): a row that fails (bad cell, duplicate of
+  an earlier row, unknown group, seat limit, refused by a rule) leaves nothing behind and is
+  reported with its line number and reason, while the other rows go in;
 - rows commit in transactions of `BATCH_ROWS` (a process killed mid-import loses at most the
   uncommitted batch, every row whole or absent; importing the file again finishes the job,
   as a second run of any import changes only what differs);
