@@ -15,7 +15,8 @@ Invariants:
 - `atomic`: one transaction for the whole file, committed only if no row failed;
   `dry_run`: the same one transaction, always rolled back (no audit event, no mail), so
   what it reports (seats included) is what a real run would do;
-- invitation mails leave only after the transaction holding their user committed.
+- invitation mails leave only after the transaction holding their user committed; one the
+  mail server refuses is reported (`unsent`), its user stays (resendInvitation sends it).
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ class Summary:
     # The changes a dry run would make, by line (a real run only counts them).
     changes: list[tuple[int, str]] = field(default_factory=list)
     mails: list[Mail] = field(default_factory=list)
+    # Invitations whose user was created but whose mail the server did not take.
+    unsent: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -250,7 +253,8 @@ async def _one_transaction(
     except _RollBack:
         summary.mails.clear()
     for mail in summary.mails:
-        await deliver(ctx.settings, mail)
+        if not await deliver(ctx.settings, mail):
+            summary.unsent.append(mail.to)
     summary.mails.clear()
     return any_batch
 

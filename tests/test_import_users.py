@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from app.models import AccountLink, Role, User, UserRole
 from tests.import_support import USERS_HEADER, Importer, audit_actions, count, make_importer
-from tests.mail_server import Inbox, smtp_server
+from tests.mail_server import Inbox, _free_port, smtp_server
 from tests.support import World, fullwidth
 
 
@@ -238,6 +238,17 @@ async def test_invite_mails_a_set_password_link_to_each_new_user(
         await importer.run("users", PEOPLE + "Di,Dry,di@example.com,,\n", "--invite", "--dry-run")
         assert len(inbox.messages) == 3
     assert await count(world.db, AccountLink) == 3
+
+
+async def test_an_invitation_the_mail_server_refuses_is_reported_and_its_user_kept(
+    importer: Importer, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROUPANALYST_SMTP_URL", f"smtp://127.0.0.1:{_free_port()}")
+    run = await importer.run("users", USERS_HEADER + "Ann,Lee,ann@example.com,,\n", "--invite")
+    assert run.code == 1
+    assert "the invitation to ann@example.com was not sent" in run.out
+    assert run.summary == "1 created, 0 updated, 0 unchanged, 0 failed"
+    assert await count(world.db, User) == 2
 
 
 async def test_a_progress_bar_shows_on_a_terminal(
