@@ -182,7 +182,8 @@ def cmd_create_token(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _private_output(path: str) -> Iterator[BinaryIO]:
-    """Standard output, or a file readable by its owner only that appears whole or not at all."""
+    """Standard output, or a file only the user running the command may read, appearing whole
+    or not at all."""
     if path == "-":
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
@@ -273,6 +274,11 @@ async def _import(settings: Settings, args: argparse.Namespace) -> importer.Summ
 def _import_report(summary: importer.Summary) -> list[str]:
     """The failures, a dry run's changes, then the one-line summary."""
     lines = [f"line {n}: {text}" for n, text in sorted(summary.failures + summary.changes)]
+    lines += [
+        f"the invitation to {to} was not sent (the mail server failed): send it again with "
+        "resendInvitation"
+        for to in summary.unsent
+    ]
     counts = summary.counts
     made = (
         f"{counts[Outcome.CREATED]:,} created, {counts[Outcome.UPDATED]:,} updated, "
@@ -293,12 +299,17 @@ def _import_report(summary: importer.Summary) -> list[str]:
 
 def cmd_import(args: argparse.Namespace) -> int:
     try:
+        if args.acting_as is not None:
+            args.acting_as = validation.email("--as", args.acting_as)
         summary = asyncio.run(_import(_settings(), args))
-    except (FileRefused, importer.NotAnAdmin) as exc:
+    except AppError as exc:
+        print(f"import: {exc.message}; nothing was imported", file=sys.stderr)
+        return 2
+    except (FileRefused, importer.NotAnAdmin, OSError) as exc:
         print(f"import: {exc}; nothing was imported", file=sys.stderr)
         return 2
     print("\n".join(_import_report(summary)))
-    return 1 if summary.failures else 0
+    return 1 if summary.failures or summary.unsent else 0
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

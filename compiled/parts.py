@@ -151,12 +151,12 @@ class GuardedList:
 
     rule: KeyRule
     key: str
-    rows_of: Callable[[Sequence[Any]], sa.Select[Any]]
+    rows_of: Callable[[AccessScope, Sequence[Any]], sa.Select[Any]]
     order_by: Sequence[Any]
     item: Callable[[Source], Part]
 
     def __call__(self, b: Build, _f: Field, src: Source) -> Part:
-        rows = correlated(self.rows_of([src[self.key]]), src)
+        rows = correlated(self.rows_of(b.scope, [src[self.key]]), src)
         cell, shape = list_cell(b, rows, self.order_by, self.item)
         clause = self.rule.clause(b.scope, src[self.key])
         guarded = sa.case((clause, cell), else_=b.json.empty_array())

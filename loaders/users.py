@@ -25,22 +25,26 @@ class UserByIdLoader(RowByIdLoader[User]):
 
 
 class RolesByUserIdLoader(Loader[int, list[Role]]):
-    """Roles of users the caller already knows it may see (the field checks privacy)."""
+    """A user's roles, where `rules.PRIVATE` lets the viewer read them (the field checks the
+    same rule: this keeps the loader from answering more than the rule)."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[Role]]:
-        rows = await self.fetch(roles_of_users(keys))
+        rows = await self.fetch(roles_of_users(self.scope, keys))
         return all_per_key(keys, ((user_id, Role(role)) for user_id, role in rows))
 
 
 ROLE_COLUMNS: tuple[Any, ...] = (col(UserRole.user_id), col(UserRole.role))
 
 
-def roles_of_users(user_ids: Sequence[Any]) -> sa.Select[Any]:
-    """The roles of `user_ids` (ids, or a column the compiled read path correlates), by name;
-    the caller decides whether it may show them (`rules.PRIVATE`)."""
+def roles_of_users(scope: AccessScope, user_ids: Sequence[Any]) -> sa.Select[Any]:
+    """The roles of `user_ids` (ids, or a column the compiled read path correlates), by name,
+    where `rules.PRIVATE` lets the viewer read them."""
     return (
         sa.select(*ROLE_COLUMNS)
-        .where(col(UserRole.user_id).in_(list(user_ids)))
+        .where(
+            col(UserRole.user_id).in_(list(user_ids)),
+            rules.PRIVATE.clause(scope, col(UserRole.user_id)),
+        )
         .order_by(col(UserRole.user_id), col(UserRole.role))
     )
 
@@ -73,7 +77,7 @@ class MembersByGroupIdLoader(PageLoader[str | None, User]):
     def order(self) -> Order:
         return user_order(self.scope)
 
-    def item(self, row: Any) -> User:
+    def item(self, row: sa.Row[Any]) -> User:
         return user_from_row(row)
 
 
