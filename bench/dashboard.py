@@ -107,7 +107,15 @@ def plain_cursors(value: Any) -> Any:
 async def statements_per_request(url: str, token: str) -> int:
     db = Database.from_url(url)
     try:
-        app = create_app(Settings(database_url=url, secret_key=BENCH_SECRET), db)
+        app = create_app(
+            Settings(
+                database_url=url,
+                secret_key=BENCH_SECRET,
+                # As the server runs (GROUPANALYST_COMPILED_READS, or --no-compiled-reads).
+                compiled_reads=Settings.from_env().compiled_reads,
+            ),
+            db,
+        )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             api = Api(client)
