@@ -50,6 +50,7 @@ class ProgressByIdLoader(Loader[int, Any]):
                 rules.ENROLLMENT.clause(self.scope, col(Enrollment.user_id)),
             )
         )
+        self.scope.learn_visible_users(row.student_id for row in rows)
         return one_per_key(keys, ((row.enrollment_id, row) for row in rows))
 
 
@@ -65,6 +66,7 @@ class ProgressByUserIdLoader(Loader[int, list[Any]]):
             )
             .order_by(*COURSE_ORDER.by())
         )
+        self.scope.learn_visible_users(row.student_id for row in rows)
         return all_per_key(keys, ((row.student_id, row) for row in rows))
 
 
@@ -87,6 +89,7 @@ class ProgressByGroupIdLoader(PageLoader[ProgressFilter, Any]):
         return REPORT_ORDER
 
     def item(self, row: Any) -> Any:
+        self.scope.learn_reached_members((row.student_id,))
         return row
 
 

@@ -132,7 +132,8 @@ class GroupType(Node):
         async def count() -> int:
             return await loaders.progress_count_by_group_id.load((self.db_id, flt))
 
-        items = [(progress_from_report_row(row), key) for row, key in rows]
+        scope = info.context.scope
+        items = [(progress_from_report_row(scope, row), key) for row, key in rows]
         return build_connection(items, size, after, count)
 
     @strawberry.field(description="Per course: how this group's members stand, in course order.")

@@ -30,6 +30,7 @@ from app.report import (
 )
 from permissions import rules
 from permissions.fields import visible_field
+from permissions.policy import AccessScope
 from resolvers.context import Info
 from resolvers.courses import CourseType
 from resolvers.groups import GroupType, load_group
@@ -138,8 +139,10 @@ class EnrollmentRow(NamedTuple):
     lessons_completed: int
 
 
-def progress_from_report_row(row: Any) -> ProgressType:
-    """A `Progress` from an `app.report` row, reported under the row's group."""
+def progress_from_report_row(scope: AccessScope, row: Any) -> ProgressType:
+    """A `Progress` from an `app.report` row, reported under the row's group (the row reached
+    its student through a membership of that group: the scope learns it is a member)."""
+    scope.learn_reached_members((row.student_id,))
     return ProgressType.from_row(row, group_id=row.group_id)
 
 
@@ -156,9 +159,15 @@ class Query:
         after: str | None = None,
         filter: ProgressFilterInput | None = None,
     ) -> Connection[ProgressType]:
+        scope = info.context.scope
         stmt = report_from(sa.select(*REPORT_COLUMNS)).where(
-            *report_where(info.context.scope, to_filter(filter))
+            *report_where(scope, to_filter(filter))
         )
         return await list_page(
-            info.context, stmt, REPORT_ORDER, first, after, progress_from_report_row
+            info.context,
+            stmt,
+            REPORT_ORDER,
+            first,
+            after,
+            lambda row: progress_from_report_row(scope, row),
         )

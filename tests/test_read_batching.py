@@ -41,7 +41,8 @@ query Dashboard {
 # SQL statements of the analyst dashboard, whatever the world's size (SQLite's explicit
 # BEGIN per session is not counted):
 #   1  token → viewer with its roles (app.auth)
-#   2  the scope: analysed groups with their analysts, and their members (permissions.policy)
+#   1  the scope: analysed groups with their analysts (permissions.policy; not the members:
+#      the members page and the progress rows tell which users are members)
 #   2  the groups page, and its totalCount
 #   1  every group's members page (one windowed statement), 1 their counts (one grouped COUNT)
 #   1  every member's progress, 1 every group's summary
@@ -49,7 +50,7 @@ query Dashboard {
 # tokens below are used once before counting, as a dashboard's token is)
 # and none for `course { name }`: the progress and summary statements join the course (in
 # the viewer's course scope) and each row carries it.
-DASHBOARD_STATEMENTS = 9
+DASHBOARD_STATEMENTS = 8
 
 
 @contextmanager
