@@ -100,10 +100,14 @@ class PeopleRule(KeyRule):
             or (self.members and scope.is_member(key))
         )
 
+    def allows_every_member(self, scope: AccessScope) -> bool:
+        """Whether `allows_member` holds for every user (then a caller may skip the row)."""
+        return self.allows_every(scope) or (self.members and scope.analyses_groups)
+
     def allows_member(self, scope: AccessScope, key: int) -> bool:
         """`allows` for a user reached through its membership of a group the viewer may see
         (`GROUP`): for a Group Analyst that makes it a member, so nothing is looked up."""
-        return (self.members and scope.analyses_groups) or self.allows(scope, key)
+        return self.allows_every_member(scope) or self.allows(scope, key)
 
     def clause(self, scope: AccessScope, key: Column) -> ColumnElement[bool]:
         if self.allows_every(scope):
