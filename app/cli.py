@@ -1,9 +1,10 @@
 """The `groupanalyst` command line (also `python -m app`).
 
 Commands: init, demo, serve, worker, migrate, create-token, export (the group progress CSV),
-access-report (who can see a user now, what it sees), backup (a live copy of the SQLite
-database), export-schema, run-dev (what `make run` does: check the port, migrate, load the
-demo into an empty database, print tokens, serve with a worker beside it).
+import (users, memberships or assignments from a CSV file), access-report (who can see a
+user now, what it sees), backup (a live copy of the SQLite database), export-schema, run-dev
+(what `make run` does: check the port, migrate, load the demo into an empty database, print
+tokens, serve with a worker beside it).
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 
-from app import access_review, accounts, backup, export, tokens, validation
+from app import access_review, accounts, backup, export, importer, tokens, validation
 from app.access_log import uvicorn_log_config
+from app.csv_file import FileRefused, count_lines
 from app.db import Database, MissingDatabase
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoSpec, load_demo
 from app.errors import AppError
+from app.import_apply import ImportContext, Outcome
 from app.migrate import upgrade
 from app.models import DEFAULT_PLANS, Group, User, utcnow
 from app.progress_bar import ProgressBar
@@ -234,6 +237,68 @@ def cmd_export(args: argparse.Namespace) -> int:
     where = "standard output" if args.out == "-" else args.out
     print(f"exported {rows:,} rows to {where}", file=sys.stderr)
     return 0
+
+
+@contextmanager
+def _import_source(path: str) -> Iterator[tuple[BinaryIO, ProgressBar | None]]:
+    """The file (or stdin for -), and a progress bar when stderr is a terminal."""
+    if path == "-":
+        yield sys.stdin.buffer, None
+        return
+    with open(path, "rb") as raw:
+        bar = None
+        if sys.stderr.isatty():
+            bar = ProgressBar("rows", count_lines(raw))
+            raw.seek(0)
+        try:
+            yield raw, bar
+        finally:
+            if bar is not None:
+                bar.close()
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> importer.Summary:
+    db = Database.from_url(settings.database_url)
+    try:
+        scope = await importer.acting_admin(db, args.acting_as)
+        summary = importer.Summary(dry_run=args.dry_run, atomic=args.atomic)
+        ctx = ImportContext(settings=settings, invite=args.invite)
+        with _import_source(args.file) as (raw, bar):
+            tick = (lambda: bar.advance()) if bar is not None else (lambda: None)
+            return await importer.run_import(db, scope, args.kind, raw, ctx, summary, tick)
+    finally:
+        await db.dispose()
+
+
+def _import_report(summary: importer.Summary) -> list[str]:
+    """The failures, a dry run's changes, then the one-line summary."""
+    lines = [f"line {n}: {text}" for n, text in sorted(summary.failures + summary.changes)]
+    counts = summary.counts
+    made = (
+        f"{counts[Outcome.CREATED]:,} created, {counts[Outcome.UPDATED]:,} updated, "
+        f"{counts[Outcome.UNCHANGED]:,} unchanged, {len(summary.failures):,} failed"
+    )
+    if summary.dry_run:
+        lines.append(f"dry run, nothing written; it would make: {made}")
+    elif not summary.written:
+        failed = len(summary.failures)
+        lines.append(
+            f"--atomic: nothing written, because {failed:,} row{'s' if failed > 1 else ''} "
+            f"failed ({made})"
+        )
+    else:
+        lines.append(made)
+    return lines
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    try:
+        summary = asyncio.run(_import(_settings(), args))
+    except (FileRefused, importer.NotAnAdmin) as exc:
+        print(f"import: {exc}; nothing was imported", file=sys.stderr)
+        return 2
+    print("\n".join(_import_report(summary)))
+    return 1 if summary.failures else 0
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -599,6 +664,8 @@ def _add_data_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="the CSV file, or - for stdout")
     p.set_defaults(func=cmd_export)
 
+    _add_import_command(sub)
+
     p = sub.add_parser(
         "backup", help="copy the SQLite database while the server runs (PostgreSQL: pg_dump)"
     )
@@ -615,6 +682,35 @@ def _add_data_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     p.add_argument("--out", default="-", help="the file to write, or - for stdout")
     p.set_defaults(func=cmd_export_schema)
+
+
+def _add_import_command(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser(
+        "import",
+        help="create or update users, memberships or analyst assignments from a CSV file "
+        "(columns as the export's; see README)",
+    )
+    p.add_argument("kind", choices=list(importer.KINDS), help="what each row is")
+    p.add_argument("file", metavar="FILE.csv", help="UTF-8 CSV with a header line, or - for stdin")
+    p.add_argument(
+        "--as",
+        dest="acting_as",
+        metavar="EMAIL",
+        help="the admin the changes are made (and audited) as (default: the site owner)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="check every row and report what would change"
+    )
+    p.add_argument(
+        "--atomic", action="store_true", help="all or nothing: write only if no row fails"
+    )
+    p.add_argument(
+        "--invite",
+        action="store_true",
+        help="users: mail each new user a link to choose its password (without it, new users "
+        "have no password until invited or reset)",
+    )
+    p.set_defaults(func=cmd_import)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

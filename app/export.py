@@ -288,10 +288,10 @@ async def params_by_name(
         missing_groups = group_keys.keys() - {key for _, key in groups}
         missing_courses = course_keys.keys() - {key for _, key in courses}
         missing = [
-            _unknown("group", group_keys[k], await _names(session, col(Group.name)))
+            unknown_name("group", group_keys[k], await _names(session, col(Group.name)))
             for k in sorted(missing_groups)
         ] + [
-            _unknown("course", course_keys[k], await _names(session, col(Course.name)))
+            unknown_name("course", course_keys[k], await _names(session, col(Course.name)))
             for k in sorted(missing_courses)
         ]
     if missing:
@@ -307,7 +307,7 @@ async def _names(session: AsyncSession, column: Any) -> list[str]:
     return list((await session.execute(sa.select(column).distinct())).scalars())
 
 
-def _unknown(kind: str, name: str, existing: list[str]) -> str:
+def unknown_name(kind: str, name: str, existing: list[str]) -> str:
     """The complaint about an unknown name, with the closest existing name if one is close."""
     by_key = {n.lower(): n for n in existing}
     close = difflib.get_close_matches(name.strip().lower(), list(by_key), n=1, cutoff=0.6)

@@ -1,8 +1,9 @@
 """Opaque global ids: `base64("Type:pk")`, as GraphQL clients, audit details and export
 links know objects.
 
-Invariant: decoding never raises anything but BAD_USER_INPUT, and a well-formed id of the
-wrong type is reported as such, so clients cannot confuse a User id with a Group id.
+Invariants: decoding never raises anything but BAD_USER_INPUT; a well-formed id of the
+wrong type is reported as such, so clients cannot confuse a User id with a Group id; and
+each object has exactly one id (only the issued spelling decodes, trailing padding optional).
 This module is below `resolvers/` (which re-exports it from `resolvers.relay`), so `app/`
 code (audit, export) can name objects without importing the GraphQL layer.
 """
@@ -29,6 +30,10 @@ def parse_global_id(value: str) -> tuple[str, int] | None:
     type_name, sep, pk = raw.partition(":")
     # ASCII only: str.isdigit() accepts "²" (which int() refuses) and other scripts' digits.
     if not sep or not type_name or not (pk.isascii() and pk.isdigit()) or len(pk) > 18:
+        return None
+    # Only the spelling we issue (padding optional): the decoder skips stray bytes such as
+    # NUL and accepts "+/" for "-_" and leading zeros, which would give one object many ids.
+    if to_global_id(type_name, int(pk)).rstrip("=") != value.rstrip("="):
         return None
     return type_name, int(pk)
 

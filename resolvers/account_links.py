@@ -3,14 +3,16 @@
 
 The rules live in `app.account_links`; this module decodes inputs, runs one transaction per
 call, sends the mails and shapes the payloads. `requestPasswordReset` answers the same for any
-well-formed email, at once: its mail, if any, is sent in the background.
+well-formed email, at once: the account lookup, the link and the mail all happen after the
+answer (`app.background`), so neither the answer nor its timing tells whether the account
+exists.
 """
 
 from __future__ import annotations
 
 import strawberry
 
-from app import account_links, passwords, validation
+from app import account_links, background, passwords, validation
 from app.errors import bad_input
 from app.mailer import deliver, send_mail_later
 from app.writes import run_write
@@ -71,13 +73,17 @@ class Mutation:
     async def request_password_reset(
         self, info: Info, input: RequestPasswordResetInput
     ) -> RequestPasswordResetPayload:
-        ctx = info.context
+        db, settings = info.context.db, info.context.settings
         email = validation.email("email", input.email)
-        mail = await run_write(
-            ctx.db, lambda session: account_links.request_reset(session, ctx.settings, email)
-        )
-        if mail is not None:
-            send_mail_later(ctx.settings, mail)
+
+        async def reset() -> None:
+            mail = await run_write(
+                db, lambda session: account_links.request_reset(session, settings, email)
+            )
+            if mail is not None:
+                send_mail_later(settings, mail)
+
+        background.run_later("password reset request", reset)
         return RequestPasswordResetPayload(message=SAME_ANSWER)
 
     @strawberry.mutation(

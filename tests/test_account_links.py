@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from app import background
 from app.db import Database
 from app.main import create_app
 from app.models import AccountLink, utcnow
@@ -115,6 +116,27 @@ async def test_reset_by_mail_sets_the_password_once_and_ends_every_token(
     assert unknown == answer
     await asyncio.sleep(0.1)
     assert inbox.to("nobody@example.com") == []
+
+
+async def test_a_reset_request_answers_before_looking_the_account_up(
+    mail_api: Api, cast: Cast, inbox: Inbox
+) -> None:
+    """The lookup, the link and the mail run after the answer, so the answer's timing cannot
+    tell a known email from an unknown one: with the background work held up, both answer."""
+    await cast.world.user("Rae", "Reset", email="rae@example.com", password="forgotten-pw")
+    gate = asyncio.Event()
+
+    async def held() -> None:
+        await gate.wait()
+
+    background.run_later("held", held)
+    known = await asyncio.wait_for(mail_api.data(REQUEST, {"email": "rae@example.com"}), 5)
+    unknown = await asyncio.wait_for(mail_api.data(REQUEST, {"email": "no@example.com"}), 5)
+    assert known == unknown
+    assert await cast.world.scalars(AccountLink.__table__.select()) == []  # type: ignore[attr-defined]
+    gate.set()
+    [message] = await _mail_to(inbox, "rae@example.com")
+    assert _token(message)
 
 
 async def test_a_reset_link_expires_after_an_hour(mail_api: Api, cast: Cast, inbox: Inbox) -> None:

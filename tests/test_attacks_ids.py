@@ -92,6 +92,34 @@ async def test_a_crafted_global_id_is_bad_input_or_absent(api: Api, scene: Scene
     assert response.status_code == 400, response.text
 
 
+def _other_spellings(canonical: str) -> list[str]:
+    raw = base64.urlsafe_b64decode(canonical + "=" * (-len(canonical) % 4))
+    type_name, _, pk = raw.decode().partition(":")
+    return [
+        canonical + "\x00",  # the decoder skips bytes outside its alphabet
+        "\x00" + canonical,
+        canonical + ".",
+        base64.urlsafe_b64encode(f"{type_name}:0{pk}".encode()).decode(),  # leading zero
+        base64.urlsafe_b64encode(f"{type_name}:{pk}\n".encode()).decode(),
+    ]
+
+
+async def test_an_object_has_one_id_only(api: Api, scene: Scene) -> None:
+    """Another spelling of a real id (stray NUL, leading zero, trailing newline) finds
+    nothing, so ids can be compared as strings by clients and caches; the issued id with
+    its padding dropped still works."""
+    group_id = gid("Group", scene.alpha.id)
+    found = await api.data(NODE, {"id": group_id}, scene.tokens["admin"])
+    assert found["node"] is not None
+    unpadded = await api.data(NODE, {"id": group_id.rstrip("=")}, scene.tokens["admin"])
+    assert unpadded == found
+    for spelling in _other_spellings(group_id):
+        body = await api.raw(NODE, {"id": spelling}, scene.tokens["admin"])
+        assert body.get("data") in (None, {"node": None}), (spelling, body)
+        if body.get("errors"):
+            assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+
+
 TOKEN_NODE = "query($id: ID!) { node(id: $id) { id ... on ApiToken { name } } }"
 
 
