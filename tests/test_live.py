@@ -23,7 +23,7 @@ from websockets.typing import Subprotocol
 
 from app.db import Database
 from app.main import create_app
-from app.models import Course, Group
+from app.models import Course, Group, Role
 from app.settings import Settings
 from app.worker import Worker
 from tests.cast import Cast, call
@@ -301,3 +301,30 @@ async def test_postgresql_carries_events_between_two_server_processes(
             proc.terminate()
             await proc.wait()
     assert message["payload"]["data"]["progressChanged"]["percentCompleted"] == 50.0
+
+
+async def test_group_ids_are_bounded_and_another_analysts_group_is_not_found(
+    cast: Cast, live_settings: Settings
+) -> None:
+    """Hostile `groupIds`: none, 501 of them, and a group only another analyst sees."""
+    group, _, _ = await world_with_group(cast)
+    theirs = await cast.world.group("Theirs")
+    other = await cast.world.user("Olga", "Other", Role.GROUP_ANALYST)
+    await cast.world.assign(other, theirs)
+    many = [gid("Group", group.id)] + [gid("Group", 10_000 + i) for i in range(500)]
+    cases = [
+        ("admin", [], "BAD_USER_INPUT", "'groupIds' must list at least one id."),
+        ("admin", many, "BAD_USER_INPUT", "'groupIds' may list at most 500 ids per call."),
+        ("analyst", [gid("Group", theirs.id)], "NOT_FOUND", None),
+        ("analyst", [gid("Group", group.id), gid("Group", theirs.id)], "NOT_FOUND", None),
+    ]
+    async with live_server(cast.world.db, live_settings) as port:
+        for who, groups, code, text in cases:
+            ws = await open_ws(port, cast.token(who))
+            await subscribe(ws, PROGRESS, {"g": groups})
+            message = await next_message(ws)
+            await ws.close()
+            errors = message["payload"].get("errors", message["payload"])
+            assert errors[0]["extensions"]["code"] == code, (who, len(groups), errors)
+            assert errors[0]["extensions"].get("field") == "groupIds"
+            assert text is None or errors[0]["message"] == text
