@@ -137,6 +137,19 @@ class AccessLogMiddleware:
         )
 
 
+class DropQueryStrings(logging.Filter):
+    """For uvicorn's own access log when uvicorn is run directly (`uvicorn app.asgi:app`):
+    its lines carry the full URL, and signed export links carry `sig` in the query string.
+    The path stays; the query string becomes `?…`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 2 and isinstance(args[2], str):
+            path, sep, _ = args[2].partition("?")
+            record.args = (*args[:2], path + ("?…" if sep else ""), *args[3:])
+        return True
+
+
 def uvicorn_log_config(level: str) -> dict[str, Any]:
     """uvicorn's logging setup with its access log replaced by ours (uvicorn's writes full
     URLs, signed export links' `sig` included) and Strawberry's per-error log silenced (it

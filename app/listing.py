@@ -99,3 +99,15 @@ def group_search_clause(search: str | None) -> ColumnElement[bool]:
     if search is None:
         return sa.true()
     return col(Group.name_key).like(like_pattern(search), escape="\\")
+
+
+def group_rows(scope: AccessScope, search: str | None) -> sa.Select[Any]:
+    """The `groups` list before paging: the groups the viewer may see matching `search`."""
+    return sa.select(Group).where(
+        rules.GROUP.clause(scope, col(Group.id)), group_search_clause(search)
+    )
+
+
+def course_rows(scope: AccessScope) -> sa.Select[Any]:
+    """The `courses` list before paging: the courses the viewer may see."""
+    return sa.select(Course).where(rules.COURSE.clause(scope, col(Course.id)))

@@ -42,7 +42,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import access_log, export_xlsx, web
+from app import access_log, background, export_xlsx, web
 from app.auth import BearerTokenBackend, InvalidToken, Viewer, bearer_token, viewer_for_token
 from app.client_address import client_address
 from app.cost_budget import Account, CostBudget, account_key
@@ -256,6 +256,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         await anyio.to_thread.run_sync(export_xlsx.sweep_stale)
         tune_gc()  # once per worker, after every import (app.gc_tuning)
         yield
+        await background.idle()  # a reset request answered is a reset request handled
         await hub.stop()
         if db is None:
             await database.dispose()

@@ -81,19 +81,26 @@ def encode_cursor(key: Sequence[CursorValue]) -> str:
     return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
 
 
-def bad_cursor() -> AppError:
-    return bad_input("after", "'after' is not a cursor from this list; start again without it.")
-
-
-def decode_cursor(cursor: str, arity: int) -> list[CursorValue]:
+def cursor_values(cursor: str) -> list[CursorValue] | None:
+    """The sort key a cursor seals, or None when it is not one of ours (two cursors of the
+    same row differ by their random nonce: compare them by this)."""
     try:
         sealed = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4))
         plain = CURSOR_KEY.aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], _CURSOR_AAD)
         key = json.loads(plain)
     except (binascii.Error, ValueError, UnicodeError, InvalidTag):
-        key = None
+        return None
+    return key if isinstance(key, list) else None
+
+
+def bad_cursor() -> AppError:
+    return bad_input("after", "'after' is not a cursor from this list; start again without it.")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[CursorValue]:
+    key = cursor_values(cursor)
     if (
-        not isinstance(key, list)
+        key is None
         or len(key) != arity
         or not all(v is None or isinstance(v, str) or _bigint(v) for v in key)
     ):

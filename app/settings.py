@@ -92,6 +92,10 @@ WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (
 )
 
 
+def _on_unless_off(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in {"0", "false", "no", "off"}
+
+
 def _list(name: str) -> list[str]:
     raw = os.environ.get(name, "")
     return [item.strip() for item in raw.split(",") if item.strip()]
@@ -184,6 +188,9 @@ class Settings:
     # Where people open the API and its pages: links in mails point here.
     public_url: str = "http://127.0.0.1:8000"
     web_dist: Path = DEFAULT_WEB_DIST
+    # Queries whose every field the compiler knows are answered by one SQL statement per
+    # root field (`compiled`); off, every query runs through the resolvers.
+    compiled_reads: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -244,4 +251,5 @@ class Settings:
             mail_from=os.environ.get("GROUPANALYST_MAIL_FROM") or Settings.mail_from,
             public_url=_public_url(),
             web_dist=Path(os.environ.get("GROUPANALYST_WEB_DIST") or DEFAULT_WEB_DIST),
+            compiled_reads=_on_unless_off("GROUPANALYST_COMPILED_READS"),
         )

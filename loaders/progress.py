@@ -30,7 +30,7 @@ from permissions import rules
 from permissions.policy import AccessScope
 
 
-def _enrollments(scope: AccessScope) -> sa.Select[Any]:
+def enrollment_rows(scope: AccessScope) -> sa.Select[Any]:
     """`PROGRESS_COLUMNS` of enrollments joined to their course, in the viewer's course scope
     (so every `Progress` built from them may show its course). Plain rows, not ORM objects:
     nothing here is written back, and rows cost a fraction of entities."""
@@ -42,10 +42,23 @@ def _enrollments(scope: AccessScope) -> sa.Select[Any]:
     )
 
 
+def progress_of_users(scope: AccessScope, user_ids: Sequence[Any]) -> sa.Select[Any]:
+    """The enrollments of `user_ids` (ids, or a column the compiled read path correlates) the
+    viewer may report on, in course order."""
+    return (
+        enrollment_rows(scope)
+        .where(
+            col(Enrollment.user_id).in_(list(user_ids)),
+            rules.ENROLLMENT.clause(scope, col(Enrollment.user_id)),
+        )
+        .order_by(*COURSE_ORDER.by())
+    )
+
+
 class ProgressByIdLoader(Loader[int, Any]):
     async def batch_load(self, keys: Sequence[int]) -> list[Any]:
         rows = await self.fetch(
-            _enrollments(self.scope).where(
+            enrollment_rows(self.scope).where(
                 col(Enrollment.id).in_(keys),
                 rules.ENROLLMENT.clause(self.scope, col(Enrollment.user_id)),
             )
@@ -57,14 +70,7 @@ class ProgressByUserIdLoader(Loader[int, list[Any]]):
     """A student's enrollments, in course-name order, if the viewer may report on it."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[Any]]:
-        rows = await self.fetch(
-            _enrollments(self.scope)
-            .where(
-                col(Enrollment.user_id).in_(keys),
-                rules.ENROLLMENT.clause(self.scope, col(Enrollment.user_id)),
-            )
-            .order_by(*COURSE_ORDER.by())
-        )
+        rows = await self.fetch(progress_of_users(self.scope, keys))
         return all_per_key(keys, ((row.student_id, row) for row in rows))
 
 
@@ -100,14 +106,18 @@ class ProgressCountByGroupIdLoader(CountLoader[ProgressFilter]):
         return _report(self.scope, parents, flt)
 
 
+def summaries_of_groups(scope: AccessScope, group_ids: Sequence[Any]) -> sa.Select[Any]:
+    """Per (group, course), the figures of `group_ids`' report rows (ids, or a column the
+    compiled read path correlates), with the course, in the viewer's course scope."""
+    return summary_rows(scope, group_ids).where(rules.COURSE.clause(scope, col(Course.id)))
+
+
 class ProgressSummaryByGroupIdLoader(Loader[int, list[tuple[CourseSummary, Course]]]):
     """Per course, the figures of the group's report rows (one grouped statement), with the
     course (in the viewer's course scope, so the summary may show it)."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[tuple[CourseSummary, Course]]]:
-        rows = await self.fetch(
-            summary_rows(self.scope, keys).where(rules.COURSE.clause(self.scope, col(Course.id)))
-        )
+        rows = await self.fetch(summaries_of_groups(self.scope, keys))
         return all_per_key(keys, ((row.group_id, _summary_and_course(row)) for row in rows))
 
 

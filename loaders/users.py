@@ -36,7 +36,9 @@ class RolesByUserIdLoader(Loader[int, list[Role]]):
         return all_per_key(keys, ((user_id, Role(role)) for user_id, role in rows))
 
 
-def _members(scope: AccessScope, parents: list[int], search: str | None) -> sa.Select[Any]:
+def member_rows(scope: AccessScope, parents: list[Any], search: str | None) -> sa.Select[Any]:
+    """The members of `parents` (ids, or a column the compiled read path correlates) the
+    viewer may see, matching `search`, selecting the group id labelled `_parent`."""
     return (
         sa.select(col(GroupMembership.group_id).label(PARENT))
         .select_from(GroupMembership)
@@ -57,7 +59,7 @@ class MembersByGroupIdLoader(PageLoader[str | None, User]):
         return col(GroupMembership.group_id)
 
     def rows(self, parents: list[int], flt: str | None) -> sa.Select[Any]:
-        return _members(self.scope, parents, flt).add_columns(*USER_COLUMNS)
+        return member_rows(self.scope, parents, flt).add_columns(*USER_COLUMNS)
 
     def order(self) -> Order:
         return user_order(self.scope)
@@ -73,7 +75,7 @@ class MemberCountByGroupIdLoader(CountLoader[str | None]):
         return col(GroupMembership.group_id)
 
     def rows(self, parents: list[int], flt: str | None) -> sa.Select[Any]:
-        return _members(self.scope, parents, flt)
+        return member_rows(self.scope, parents, flt)
 
 
 class AnalystsByGroupIdLoader(Loader[int, list[User]]):

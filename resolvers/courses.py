@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import strawberry
-from sqlmodel import col
 
-from app.listing import COURSE_ORDER
+from app.listing import COURSE_ORDER, course_rows
 from app.models import Course, Lesson
-from permissions import rules
 from resolvers.context import Context, Info
 from resolvers.pagination import Connection, list_page
 from resolvers.relay import Node, to_global_id
@@ -68,7 +65,7 @@ class Query:
     async def courses(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[CourseType]:
-        stmt = sa.select(Course).where(rules.COURSE.clause(info.context.scope, col(Course.id)))
+        stmt = course_rows(info.context.scope)
         return await list_page(
             info.context,
             stmt,

@@ -10,15 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import strawberry
-from sqlmodel import col
 
-from app.listing import GROUP_ORDER, group_search_clause, user_order
+from app.listing import GROUP_ORDER, group_rows, user_order
 from app.models import Course, Group
 from app.pagination import PageKey, check_page
 from app.report import REPORT_ORDER, CourseSummary
-from permissions import rules
 from resolvers.context import Context, Info
 from resolvers.courses import CourseType
 from resolvers.pagination import Connection, build_connection, list_page
@@ -167,10 +164,7 @@ class Query:
         after: str | None = None,
         filter: GroupFilter | None = None,
     ) -> Connection[GroupType]:
-        stmt = sa.select(Group).where(
-            rules.GROUP.clause(info.context.scope, col(Group.id)),
-            group_search_clause(filter.search if filter else None),
-        )
+        stmt = group_rows(info.context.scope, filter.search if filter else None)
         return await list_page(
             info.context, stmt, GROUP_ORDER, first, after, lambda row: GroupType.from_model(row[0])
         )

@@ -31,6 +31,7 @@ from resolvers import (
     users,
     webhooks,
 )
+from resolvers.compiled_reads import CompiledReads
 from resolvers.complexity import QueryCostLimiter
 from resolvers.cost_report import CostReport
 from resolvers.document_cache import DocumentParserCache
@@ -80,6 +81,8 @@ schema = strawberry.Schema(
         SchemaVisibility,
         DocumentParserCache,
         CostReport,
+        # Last: it answers only what every check before it let through.
+        CompiledReads,
     ],
     execution_context_class=HintAwareExecutionContext,
 )

@@ -40,6 +40,10 @@ class LiveServer:
     logs: Path
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
+    # The server command before `--port N`; by default our CLI's `serve`.
+    command: list[str] = field(
+        default_factory=lambda: [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1"]
+    )
     process: subprocess.Popen[bytes] | None = None
     _out: IO[bytes] | None = None
 
@@ -57,9 +61,8 @@ class LiveServer:
         env = {**os.environ, "DATABASE_URL": self.database_url, **self.env}
         env.setdefault("GROUPANALYST_SECRET_KEY", "live-server-test-secret")
         self._out = self.logs.open("ab")
-        command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1"]
-        self.process = subprocess.Popen(  # noqa: S603  (our own CLI, fixed arguments)
-            [*command, "--port", str(self.port)],
+        self.process = subprocess.Popen(  # noqa: S603  (our own servers, fixed arguments)
+            [*self.command, "--port", str(self.port)],
             env=env,
             stdout=self._out,
             stderr=subprocess.STDOUT,

@@ -8,6 +8,7 @@ checked to be gone too.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,22 @@ async def test_unknown_paths_are_not_written(server: LiveServer) -> None:
     (line,) = access_lines(server.output())
     assert line["path"] is None and line["status"] == 404
     assert "someone" not in server.output()
+
+
+async def test_uvicorn_run_directly_logs_no_query_string(database_url: str, tmp_path: Path) -> None:
+    """`uvicorn app.asgi:app` with uvicorn's own access log on: its lines keep the path and
+    lose the query string, where a signed export link carries its `sig`."""
+    command = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1"]
+    server = LiveServer(database_url=database_url, logs=tmp_path / "uvicorn.log", command=command)
+    server.start()
+    try:
+        response = await get(f"{server.base_url}/exports/progress.csv?expires=1&sig=s3cr3t-sig")
+        assert response.status_code == 401
+    finally:
+        server.stop()
+    output = server.output()
+    assert "s3cr3t-sig" not in output and "expires=1" not in output
+    assert '"GET /exports/progress.csv?… HTTP/1.1" 401' in output
 
 
 async def test_database_errors_never_quote_parameters(db: Database) -> None:

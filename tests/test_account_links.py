@@ -66,6 +66,7 @@ async def mail_api(db: Database, settings: Settings, inbox: Inbox) -> AsyncItera
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield Api(client)
+    await background.idle()  # no reset job may outlive its test's database
 
 
 async def _mail_to(inbox: Inbox, address: str, count: int = 1) -> list[EmailMessage]:

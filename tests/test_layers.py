@@ -10,7 +10,10 @@ only `if TYPE_CHECKING:` blocks, which never run, are left out):
 - in `app/`, only the entry points (the Starlette app, the CLI) import `resolvers/`, and no
   module imports `loaders/`;
 - `resolvers/` import from `loaders/` only the `loaders` package itself (the `Loaders`
-  container): orders, searches and page keys live in `app/`, where both layers use them.
+  container): orders, searches and page keys live in `app/`, where both layers use them;
+- `compiled/` (the compiled read path) sits between `loaders/` and `resolvers/`: it builds on
+  `app/`, `permissions/` and the loaders' statement builders, never on `resolvers/`, and
+  nothing below `resolvers/` imports it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("app", "permissions", "loaders", "resolvers")
+PACKAGES = ("app", "permissions", "loaders", "compiled", "resolvers")
 ENTRY_POINTS = {"app.main", "app.cli", "app.asgi", "app.__main__"}
 
 
@@ -92,7 +95,7 @@ def test_no_import_cycle_below_resolvers() -> None:
     lower = {
         m: {i for i in imported if _package(i) != "resolvers"}
         for m, imported in graph.items()
-        if _package(m) in ("app", "permissions", "loaders")
+        if _package(m) in ("app", "permissions", "loaders", "compiled")
     }
     assert find_cycle(lower) is None
 
@@ -112,7 +115,8 @@ def test_imports_go_down_the_layers_only() -> None:
         for target in imported:
             layer, to = _package(module), _package(target)
             if (
-                (layer in ("permissions", "loaders") and to == "resolvers")
+                (layer in ("permissions", "loaders", "compiled") and to == "resolvers")
+                or (layer in ("app", "permissions", "loaders") and to == "compiled")
                 or (layer == "permissions" and to == "loaders")
                 or (layer == "app" and to == "loaders")
                 or (layer == "app" and to == "resolvers" and module not in ENTRY_POINTS)

@@ -1,17 +1,26 @@
 """Who reads what: every protected field and every list, seen by anonymous, by viewers
 without access (an analyst whose assignment expired, an analyst of another group, a
-student) and by viewers with access (admins, the group's analysts, the user itself)."""
+student) and by viewers with access (admins, the group's analysts, the user itself).
+
+Every test runs twice: with the compiled read path (`compiled`) and through the resolvers
+only, so the rules hold on both paths."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from app.models import Course, Group, Role, User, utcnow
+from app.settings import Settings
 from tests.support import Api, World, gid
+
+
+@pytest.fixture(name="settings", params=[True, False], ids=["compiled", "resolvers"])
+def both_read_paths(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    return replace(settings, compiled_reads=request.param)
 
 
 @dataclass

@@ -1,0 +1,141 @@
+"""A compiled selection: the SQL values it needs and how to shape them into the response.
+
+A `Part` lists SQL expressions (the cells of one positional JSON array, `compiled.json_sql`)
+and a `shape` that consumes exactly that many values, in order, from an iterator over the
+array, answering the response value. Objects concatenate their fields' parts and shape a
+dict in the selection's order (so keys, aliases and their order are the executor's); lists
+nest a subquery's aggregate as one cell.
+
+Invariants: a part reads only columns of the source it is given (a row of a statement that
+already carries the rules' clauses), and every value that only some viewers may read is
+selected through `guarded`, the rule's own `clause` as `CASE WHEN … ELSE NULL`; the Python
+shaping reuses the functions Strawberry's types use (`app.ids`, `app.report`), so a value
+reads the same on both paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from app.ids import to_global_id
+from app.pagination import Order
+from compiled.json_sql import JsonSql
+from compiled.plan import Field, NotCompilable
+from permissions.policy import AccessScope
+from permissions.rules import KeyRule
+
+Shape = Callable[[Iterator[Any]], Any]
+
+
+class Source(Protocol):
+    """The columns a part reads, by label: a derived table's `.c`, or a dict of them."""
+
+    def __getitem__(self, label: str, /) -> Any: ...
+
+    def values(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Part:
+    exprs: Sequence[Any]
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class Build:
+    """What every part is built with: the viewer's scope and the database's JSON spelling."""
+
+    scope: AccessScope
+    json: JsonSql
+
+
+FieldBuilder = Callable[[Build, Field, Source], Part]
+
+
+def constant(value: Any) -> Part:
+    return Part((), lambda _it: value)
+
+
+def leaf(exprs: Sequence[Any], convert: Callable[..., Any]) -> Part:
+    count = len(exprs)
+    return Part(exprs, lambda it: convert(*(next(it) for _ in range(count))))
+
+
+def same(value: Any) -> Any:
+    return value
+
+
+def date_time(value: str | None) -> str | None:
+    """A stored date-time as Strawberry prints it: ISO 8601 in UTC (SQLite keeps naive UTC
+    text, PostgreSQL's JSON prints the session's offset)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat()
+
+
+def column(label: str, convert: Callable[[Any], Any] = same) -> FieldBuilder:
+    return lambda _b, _f, src: leaf([src[label]], convert)
+
+
+def global_id(type_name: str, label: str) -> FieldBuilder:
+    return lambda _b, _f, src: leaf([src[label]], lambda pk: to_global_id(type_name, pk))
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """A field only some viewers may read: `label` where `rule` lets the viewer read the row
+    keyed by `key`, else null (the rule of the field's `visible_field`)."""
+
+    rule: KeyRule
+    key: str
+    label: str
+    convert: Callable[[Any], Any] = same
+
+    def __call__(self, b: Build, _f: Field, src: Source) -> Part:
+        clause = self.rule.clause(b.scope, src[self.key])
+        return leaf([sa.case((clause, src[self.label]), else_=sa.null())], self.convert)
+
+
+def obj(b: Build, field: Field, src: Source, table: Mapping[str, FieldBuilder]) -> Part:
+    """`field`'s selection on an object of type `field.type_name` read from `src`."""
+    parts: list[tuple[str, Part]] = []
+    for sub in field.fields:
+        if sub.name == "__typename":
+            parts.append((sub.key, constant(field.type_name)))
+        elif sub.name in table:
+            parts.append((sub.key, table[sub.name](b, sub, src)))
+        else:
+            raise NotCompilable(f"{field.type_name}.{sub.name}")
+    exprs = [expr for _, part in parts for expr in part.exprs]
+    return Part(exprs, lambda it: {key: part.shape(it) for key, part in parts})
+
+
+def listed(b: Build, rows: sa.Select[Any], order: Order, item: Callable[[Source], Part]) -> Part:
+    """A list: every row of `rows` (ordered by `order`) shaped by `item`, as one cell."""
+    if b.json.postgres:
+        rows = rows.add_columns(sa.func.row_number().over(order_by=order.by()).label("_rn"))
+    sub = rows.subquery()
+    part = item(sub.c)
+    by = [sub.c._rn] if b.json.postgres else []
+    cell = sa.select(b.json.agg(b.json.array(part.exprs), by)).select_from(sub)
+    return Part(
+        [b.json.nested(cell.scalar_subquery())],
+        lambda it: [part.shape(iter(row)) for row in next(it)],
+    )
+
+
+def correlated(rows: sa.Select[Any], src: Source) -> sa.Select[Any]:
+    """`rows`, which reads columns of its parent's row `src`, as a correlated subquery: it
+    reads that one parent row (SQLAlchemy would otherwise add the parent's table to the FROM
+    of `rows`, since it ends up inside a derived table)."""
+    parents = {
+        c.table for c in src.values() if isinstance(getattr(c, "table", None), sa.FromClause)
+    }
+    return rows.correlate(*parents)

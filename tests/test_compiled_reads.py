@@ -1,0 +1,300 @@
+"""The compiled read path (`compiled`, `resolvers.compiled_reads`) answers exactly what the
+resolvers answer: same JSON, same key order, same nulls, cursors that decode to the same
+positions, the same errors.
+
+Hypothesis draws operations over the compilable set (aliases, fragments, @skip/@include,
+variables, hostile arguments), random worlds and random viewers (anonymous, students,
+analysts with assignments in force and expired, co-analysts, admins, the owner; see
+`tests.worlds`), and each operation is sent to one app with the compiled path and one without,
+over the same database (SQLite, and PostgreSQL under `make test`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strawberry.utils.str_converters import to_camel_case
+
+from app.db import Database
+from app.pagination import cursor_values
+from app.settings import Settings
+from compiled import nodes, run
+from compiled.parts import Guarded
+from permissions.fields import RulePermission
+from resolvers.groups import GroupType
+from resolvers.progress import ProgressType
+from resolvers.users import UserType
+from tests.support import Api, api_with, fullwidth
+from tests.worlds import Spec, build, specs
+
+
+@pytest.fixture(name="settings")
+def unmetered_settings(settings: Settings) -> Settings:
+    """Hundreds of broad queries a minute on one token: no per-token budget here."""
+    return replace(settings, cost_budget_per_minute=10**12)
+
+
+@pytest.fixture
+def compiled_answers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the operations the compiled path answered (so a test can tell it ran)."""
+    answered: list[int] = []
+    execute: Callable[..., Awaitable[dict[str, Any]]] = run.execute
+
+    async def counting(*args: Any) -> dict[str, Any]:
+        data = await execute(*args)
+        answered.append(1)
+        return data
+
+    monkeypatch.setattr(run, "execute", counting)
+    return answered
+
+
+def sealed_as_plain(value: Any) -> Any:
+    """The response with every cursor replaced by the position it seals (nonces differ)."""
+    if isinstance(value, dict):
+        return {key: sealed_as_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [sealed_as_plain(item) for item in value]
+    if isinstance(value, str) and len(value) > 40:
+        key = cursor_values(value)
+        return {"cursor": key} if key is not None else value
+    return value
+
+
+def differences(a: dict[str, Any], b: dict[str, Any]) -> str | None:
+    """None when both answers are the same (cursors compared by position), else both."""
+    if json.dumps(sealed_as_plain(a)) == json.dumps(sealed_as_plain(b)):
+        return None
+    return f"\nresolvers: {json.dumps(a)}\ncompiled:  {json.dumps(b)}"
+
+
+# -- the operations ----------------------------------------------------------------------
+
+FIRSTS = st.sampled_from([None, 1, 2, 3, 100])
+HOSTILE_FIRSTS = st.sampled_from([0, -1, 101, 2**31 - 1])
+PLAIN_SEARCHES = [None, "", "  ", "1", "l2", "F", "user1@", "example", "%", "_", "\\", "é", "g"]
+SEARCHES = st.sampled_from([*PLAIN_SEARCHES, "G0", fullwidth("li")])
+HOSTILE_SEARCHES = st.sampled_from(["\x00", "\ud800", "x" * 5000, "a\u202eb"])
+
+
+def _alias(draw: st.DrawFn, name: str) -> str:
+    return draw(st.sampled_from(["", "", f"{name}A: "])) + name
+
+
+def _directive(draw: st.DrawFn) -> str:
+    return draw(
+        st.sampled_from(
+            ["", "", "", " @skip(if: true)", " @include(if: false)", " @include(if: $on)",
+             " @skip(if: $on)", " @include(if: true)"]
+        )
+    )  # fmt: skip
+
+
+def _pick(draw: st.DrawFn, options: list[str]) -> list[str]:
+    return draw(st.lists(st.sampled_from(options), min_size=1, max_size=len(options), unique=True))
+
+
+def _selection(draw: st.DrawFn, options: list[str]) -> str:
+    return " ".join(f"{_alias(draw, o)}{_directive(draw)}" if " " not in o and "(" not in o
+                    else o for o in _pick(draw, options))  # fmt: skip
+
+
+def _args(draw: st.DrawFn, hostile: bool, **extra: str) -> str:
+    first = draw(HOSTILE_FIRSTS if hostile and draw(st.booleans()) else FIRSTS)
+    args = [] if first is None else [f"first: {first}"]
+    args += [f"{k}: {v}" for k, v in extra.items()]
+    return f"({', '.join(args)})" if args else ""
+
+
+def _connection(draw: st.DrawFn, node: str, args: str, name: str) -> str:
+    parts = _pick(draw, ["totalCount", "__typename", "pageInfo", "edges"])
+    body = []
+    for part in parts:
+        if part == "pageInfo":
+            body.append(
+                "pageInfo { "
+                + _selection(
+                    draw,
+                    ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename"],
+                )
+                + " }"
+            )
+        elif part == "edges":
+            inner = _pick(draw, ["cursor", "node", "__typename"])
+            body.append(
+                "edges { "
+                + " ".join(f"node {{ {node} }}" if p == "node" else p for p in inner)
+                + " }"
+            )
+        else:
+            body.append(part)
+    return f"{_alias(draw, name)}{args} {{ {' '.join(body)} }}"  # fmt: skip
+
+
+def _progress(draw: st.DrawFn) -> str:
+    course = "course { " + _selection(draw, ["id", "name", "lessonCount", "__typename"]) + " }"
+    return "progress { " + _selection(draw, [
+        "id", "activatedAt", "completedAt", "expiresAt", "percentViewed", "percentCompleted",
+        "status", "__typename", course]) + " }"  # fmt: skip
+
+
+def _user(draw: st.DrawFn) -> str:
+    options = ["id", "firstName", "lastName", "email", "company", "createdAt", "deactivatedAt",
+               "__typename"]  # fmt: skip
+    if draw(st.booleans()):
+        options.append(_progress(draw))
+    return _selection(draw, options)
+
+
+def _group(draw: st.DrawFn, hostile: bool) -> str:
+    options = ["id", "name", "createdAt", "__typename"]
+    if draw(st.booleans()):
+        search = draw(HOSTILE_SEARCHES if hostile and draw(st.booleans()) else SEARCHES)
+        extra = {} if search is None else {"search": json.dumps(search)}
+        options.append(_connection(draw, _user(draw), _args(draw, hostile, **extra), "members"))
+    if draw(st.booleans()):
+        course = "course { " + _selection(draw, ["id", "name", "lessonCount"]) + " }"
+        options.append("progressSummary { " + _selection(draw, [
+            "enrolled", "notStarted", "inProgress", "completed", "averagePercentCompleted",
+            "completionRate", "__typename", course]) + " }")  # fmt: skip
+    fields = _selection(draw, options)
+    wrap = draw(st.sampled_from(["plain", "inline", "fragment"]))
+    if wrap == "inline":
+        return f"... on Group {{ {fields} }} __typename"
+    if wrap == "fragment":
+        return "...G"
+    return fields
+
+
+@st.composite
+def operations(draw: st.DrawFn, hostile: bool = False) -> tuple[str, str]:
+    """An operation over the compilable set, and the fragment it may use."""
+    group = _group(draw, hostile)
+    fragment = "fragment G on Group { " + _group(draw, hostile).replace("...G", "id") + " }"
+    roots = []
+    for root in _pick(draw, ["groups", "viewer", "courses", "__typename"]):
+        if root == "groups":
+            search = draw(SEARCHES)
+            extra = {"after": "$after"}
+            if search is not None:
+                extra["filter"] = "{search: " + json.dumps(search) + "}"
+            roots.append(_connection(draw, group, _args(draw, hostile, **extra), "groups"))
+        elif root == "viewer":
+            roots.append(f"{_alias(draw, 'viewer')} {{ {_user(draw)} }}")
+        elif root == "courses":
+            node = _selection(draw, ["id", "name", "lessonCount", "__typename"])
+            roots.append(_connection(draw, node, _args(draw, hostile), "courses"))
+        else:
+            roots.append("__typename")
+    body = " ".join(roots)
+    if "...G" in body:
+        body += f" }}\n{fragment}"
+    else:
+        body += " }"
+    declared = [d for d, v in (("$after: String", "$after"), ("$on: Boolean = true", "$on"))
+                if v in body]  # fmt: skip
+    head = f"query Q({', '.join(declared)}) {{ " if declared else "query Q { "
+    return head + body, fragment
+
+
+def _end_cursor(data: Any) -> str | None:
+    """An `endCursor` of the top-level groups page, when the operation asked for one."""
+    for value in (data or {}).values():
+        if isinstance(value, dict):
+            for item in value.values():
+                if isinstance(item, dict) and isinstance(item.get("endCursor"), str):
+                    return str(item["endCursor"])
+    return None
+
+
+async def answers(slow: Api, fast: Api, query: str, token: str | None, after: str | None) -> Any:
+    variables = {"after": after}
+    a = await slow.raw(query, variables, token)
+    b = await fast.raw(query, variables, token)
+    assert differences(a, b) is None, differences(a, b)
+    return b
+
+
+EXAMPLES = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@EXAMPLES
+@given(spec=specs(), operation=operations())
+async def test_compiled_answers_equal_the_resolvers(
+    db: Database, settings: Settings, compiled_answers: list[int], spec: Spec,
+    operation: tuple[str, str],
+) -> None:  # fmt: skip
+    built = await build(db, spec)
+    query, _ = operation
+    async with api_with(db, settings, compiled_reads=False) as slow, api_with(db, settings) as fast:
+        before = len(compiled_answers)
+        body = await answers(slow, fast, query, built.token, None)
+        # Every operation drawn here is compilable: the compiled path answered it.
+        assert len(compiled_answers) == before + 1, body
+        cursor = _end_cursor(body.get("data"))
+        if cursor is not None:
+            await answers(slow, fast, query, built.token, cursor)
+
+
+HOSTILE_AFTERS = st.sampled_from(
+    [None, "", "abc", "\x00", "\ud800", "A" * 64, "x" * 5000, "WyJnMCIsMV0", "🙂" * 3]
+)
+
+
+@EXAMPLES
+@given(spec=specs(), operation=operations(hostile=True), after=HOSTILE_AFTERS)
+async def test_hostile_arguments_answer_the_same_on_both_paths(
+    db: Database, settings: Settings, spec: Spec, operation: tuple[str, str], after: str | None
+) -> None:
+    """Bad `first`, NUL, lone surrogates and huge searches, forged or foreign cursors: the
+    compiled path answers exactly what the resolvers answer (it leaves them to them)."""
+    built = await build(db, spec)
+    query, _ = operation
+    async with api_with(db, settings, compiled_reads=False) as slow, api_with(db, settings) as fast:
+        await answers(slow, fast, query, built.token, after)
+        # A cursor of another list (courses) where the groups list expects its own.
+        other = await fast.raw(
+            "{ courses(first: 1) { pageInfo { endCursor } } }", None, built.token
+        )
+        foreign = ((other.get("data") or {}).get("courses") or {}).get("pageInfo") or {}
+        if foreign.get("endCursor"):
+            await answers(slow, fast, query, built.token, foreign["endCursor"])
+
+
+def _guarded_fields(strawberry_type: type) -> dict[str, Any]:
+    """The schema's `visible_field`s of a type: their GraphQL names and rules."""
+    definition = strawberry_type.__strawberry_definition__  # type: ignore[attr-defined]
+    guarded = {}
+    for field in definition.fields:
+        for extension in field.extensions:
+            for permission in getattr(extension, "permissions", ()):
+                if isinstance(permission, RulePermission):
+                    guarded[to_camel_case(field.python_name)] = permission.rule
+    return guarded
+
+
+def test_every_guarded_field_is_compiled_with_its_own_rule() -> None:
+    """The schema's field permissions are the source of truth: a field declared with
+    `visible_field(rule, ...)` is compiled only as `Guarded` by that same rule, and a field
+    compiled as `Guarded` is one the schema guards."""
+    checked = 0
+    for strawberry_type, table in (
+        (UserType, nodes.USER),
+        (ProgressType, nodes.PROGRESS),
+        (GroupType, nodes.GROUP),
+    ):
+        guarded = _guarded_fields(strawberry_type)
+        compiled = {name: b.rule for name, b in table.items() if isinstance(b, Guarded)}
+        assert compiled == {name: rule for name, rule in guarded.items() if name in table}
+        checked += len(compiled)
+    assert checked == 5  # email, company, createdAt, deactivatedAt, expiresAt
