@@ -5,14 +5,9 @@ of them (`app.live_access`), not once per subscriber."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import event
-
-from app.db import Database
 from app.models import Role
 from app.settings import Settings
 from tests.cast import Cast, call
@@ -27,22 +22,7 @@ from tests.test_live import (
     subscribe,
     world_with_group,
 )
-
-
-@contextlib.contextmanager
-def token_reads(db: Database) -> Iterator[list[str]]:
-    """The statements reading tokens with their users (`app.auth.viewers_for_tokens`)."""
-    seen: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "api_token.token_hash IN" in statement:
-            seen.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", before)
+from tests.test_read_batching import count_statements
 
 
 async def _analysts(cast: Cast, n: int, group: Any) -> list[str]:
@@ -68,13 +48,15 @@ async def test_many_subscribers_are_checked_in_one_read_per_event(
             for ws in sockets:
                 await subscribe(ws, PROGRESS, {"g": [gid("Group", group.id)]})
             await asyncio.sleep(0.5)  # every subscription is listening
-            with token_reads(cast.world.db) as reads:
+            with count_statements(cast.world.db) as statements:
                 lesson = lessons[0] if batch else lessons[1]
                 await call(api, COMPLETE, {"lesson": lesson}, cast.token("student"), None)
                 messages = [await next_message(ws) for ws in sockets]
             for ws in sockets:
                 await ws.close()
         assert [m["type"] for m in messages] == ["next"] * 5
+        # Statements reading tokens with their users (`app.auth.viewers_for_tokens`).
+        reads = [s for s in statements if "api_token.token_hash IN" in s]
         # The mutation's own sign-in reads one token; the subscribers' checks the rest.
         assert len(reads) == 1 + expected, (batch, reads)
 

@@ -2,9 +2,9 @@
 // token travels in the WebSocket's connection_init; a change made over HTTP arrives in the
 // result pane; no token, a bad token and a token revoked mid-stream each show a clear error.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { launch, newPage, shot } from "./browser.mjs";
-import { startServer } from "./server.mjs";
+import { test } from "node:test";
+import { newPage, shot } from "./browser.mjs";
+import { serverAndBrowser } from "./server.mjs";
 
 const COHORT_001 = "R3JvdXA6MQ=="; // "Cohort 001 Data": the analyst's, student@example.com's
 const SUBSCRIPTION = `subscription WatchCohort($groupIds: [ID!]) {
@@ -14,23 +14,12 @@ const SUBSCRIPTION = `subscription WatchCohort($groupIds: [ID!]) {
     course { name }
   }
 }`;
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const shared = serverAndBrowser();
 
 async function graphql(query, variables = {}, token = null) {
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`${server.url}/graphql`, {
+  const response = await fetch(`${shared.server.url}/graphql`, {
     method: "POST",
     headers,
     body: JSON.stringify({ query, variables }),
@@ -42,7 +31,7 @@ async function graphql(query, variables = {}, token = null) {
 
 async function logIn(email) {
   const query = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }";
-  return (await graphql(query, { e: email, p: server.password })).login.token;
+  return (await graphql(query, { e: email, p: shared.server.password })).login.token;
 }
 
 async function lessonsOfFirstCourse(token) {
@@ -64,7 +53,7 @@ async function replaceText(editor, text) {
 
 /** GraphiQL with the subscription, its variables and the given Headers pane, run. */
 async function runSubscription(headers) {
-  const page = await newPage(browser, server.url);
+  const page = await newPage(shared.browser, shared.server.url);
   await page.goto("/graphql");
   await page.getByText("Welcome to the Group Analyst API.").first().waitFor({ timeout: 30_000 });
   const visible = page.locator(".graphiql-editor:not(.hidden) .monaco-editor");
