@@ -127,7 +127,8 @@ async def viewers_for_tokens(
     """The viewer of each token that works (unrevoked, unexpired, its user active), by token;
     the others are absent. One statement per `TOKENS_PER_READ` tokens."""
     now = now or utcnow()
-    by_digest = {token_digest(token): token for token in tokens}
+    # Ours are ASCII; anything else (a lone surrogate cannot even be hashed) is no token.
+    by_digest = {token_digest(token): token for token in tokens if token.isascii()}
     digests = sorted(by_digest)
     rows: list[Row[Any]] = []
     for start in range(0, len(digests), TOKENS_PER_READ):

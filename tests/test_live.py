@@ -130,11 +130,12 @@ async def world_with_group(cast: Cast) -> tuple[Group, Course, list[str]]:
     return group, course, await lessons_of(cast.world, course)
 
 
+@pytest.mark.parametrize("token", ["ga_not-a-token", "ga_\x00\ud800", "x" * 100_000, "ga_\uff41"])
 async def test_a_bad_token_is_refused_at_connection_init(
-    db: Database, live_settings: Settings
+    db: Database, live_settings: Settings, token: str
 ) -> None:
     async with live_server(db, live_settings) as port:
-        ws = await open_ws(port, "ga_not-a-token")
+        ws = await open_ws(port, token)
         code, reason = await closed_with(ws)
     assert code == 4403
     assert reason == "The token is unknown, expired or revoked; log in again."
@@ -328,3 +329,21 @@ async def test_group_ids_are_bounded_and_another_analysts_group_is_not_found(
             assert errors[0]["extensions"]["code"] == code, (who, len(groups), errors)
             assert errors[0]["extensions"].get("field") == "groupIds"
             assert text is None or errors[0]["message"] == text
+
+
+async def test_a_websocket_message_is_bounded_like_a_request_body(
+    cast: Cast, database_url: str
+) -> None:
+    """`groupanalyst serve`: a message over GROUPANALYST_MAX_BODY_BYTES (1 MiB) closes the
+    socket (1009) before it is read, as a larger POST body is refused (413)."""
+    port = _free_port()
+    proc = await _spawn(database_url, "serve", "--port", str(port))
+    try:
+        await _ready(port)
+        ws = await open_ws(port, cast.token("analyst"))
+        await subscribe(ws, PROGRESS, {"g": [gid("Group", 1)] * 100_000})  # 1.5 MB
+        code, _ = await closed_with(ws)
+    finally:
+        proc.terminate()
+        await proc.wait()
+    assert code == 1009
