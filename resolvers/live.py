@@ -15,7 +15,7 @@ Invariants:
   of groups `rules.GROUP` lets it see (the rule `report_where` applies in SQL); with
   `live_batch_reads` off, each subscriber reads its own (to compare, in `bench/events.py`);
 - what is sent is read through the same rules, loaders and types as queries, with the fresh
-  scope: `progressChanged` yields `Progress` rows of the report (`app.report`, as
+  scope: `progressChanged` yields `GroupProgressRow`s of the report (`app.report`, as
   `groupProgress` and `Group.progress`), so hidden fields stay null exactly as there;
   `groupChanged` lists only the users the subscriber may see.
 """
@@ -37,13 +37,13 @@ from app.events import ACCESS_TYPES, GROUP_TYPES, PROGRESS_TYPES
 from app.ids import parse_global_id
 from app.live import OVERFLOW, LiveEvent
 from app.live_access import Access, check_tokens
-from app.models import Enrollment
-from app.report import REPORT_COLUMNS, REPORT_ORDER, report_from
+from app.models import Enrollment, GroupMembership
+from app.report import REPORT_COLUMNS, report_from
 from loaders import Loaders
 from permissions import rules
 from resolvers.context import Context, Info
 from resolvers.groups import GroupType, load_group
-from resolvers.progress import ProgressType, progress_from_report_row
+from resolvers.progress import GroupProgressRowType, report_row_item
 from resolvers.relay import from_global_id
 from resolvers.users import UserType, load_user
 
@@ -172,7 +172,7 @@ async def _rows_in_every_group(ctx: Context, user: int, course: int) -> list[Any
     stmt = (
         report_from(sa.select(*REPORT_COLUMNS))
         .where(col(Enrollment.user_id) == user, col(Enrollment.course_id) == course)
-        .order_by(*REPORT_ORDER.by())
+        .order_by(col(GroupMembership.group_id))
     )
     async with ctx.db.read() as session:
         return list((await session.execute(stmt)).all())
@@ -180,7 +180,7 @@ async def _rows_in_every_group(ctx: Context, user: int, course: int) -> list[Any
 
 async def _progress_rows(
     ctx: Context, watched: frozenset[int] | None, event: LiveEvent
-) -> list[ProgressType]:
+) -> list[GroupProgressRowType]:
     """The report rows the event changed, as the subscriber may see them now."""
     user, course = (
         _pk(event.subject.get("user"), "User"),
@@ -190,7 +190,7 @@ async def _progress_rows(
         return []
     rows = await _shared(ctx, event, "rows", lambda: _rows_in_every_group(ctx, user, course))
     return [
-        progress_from_report_row(row)
+        report_row_item(row)
         for row in rows
         if (watched is None or row.group_id in watched)
         and rules.GROUP.allows(ctx.scope, row.group_id)
@@ -222,7 +222,7 @@ class Subscription:
     )
     async def progress_changed(
         self, info: Info, group_ids: list[strawberry.ID] | None = None
-    ) -> AsyncGenerator[ProgressType, None]:
+    ) -> AsyncGenerator[GroupProgressRowType, None]:
         ctx = info.context
         watched = _watched(ctx, group_ids)
         async for event in _events(ctx, watched, PROGRESS_TYPES):

@@ -140,7 +140,8 @@ async def port(db: Database, settings: Settings, inbox: Inbox) -> AsyncIterator[
 
 @pytest.fixture
 async def client(port: int) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+    # Generous: a loaded machine must not turn a slow answer into a failure here.
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
         yield http
 
 
