@@ -1,12 +1,11 @@
 """The access of live subscribers, read for many of them at once.
 
 One event reaches every subscriber of a server process; each must be checked against its
-access at delivery time (`resolvers.live`). Read one by one, that is three or four statements
-per subscriber per event; `check_tokens` reads the tokens, viewers and scopes of any number of
-subscribers in at most four statements (`app.auth.viewers_for_tokens`,
-`permissions.policy.load_scopes`), with exactly the rules of one at a time: a revoked or
-expired token, a deactivated user, an assignment ended or expired is seen by the read that
-follows it.
+access at delivery time (`resolvers.live`). `check_tokens` reads the tokens and viewers of any
+number of subscribers in one statement (`app.auth.viewers_for_tokens`), then their scopes
+(`permissions.policy.load_scopes`: one statement per subscriber that is not an admin), with
+exactly the rules of one at a time: a revoked or expired token, a deactivated user, an
+assignment ended or expired is seen by the read that follows it.
 
 `Shared` holds what the subscribers of one event read once for all of them: the first to ask
 starts the read, the others wait for its answer.

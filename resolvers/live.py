@@ -190,7 +190,7 @@ async def _progress_rows(
         return []
     rows = await _shared(ctx, event, "rows", lambda: _rows_in_every_group(ctx, user, course))
     return [
-        report_row_item(row)
+        report_row_item(ctx.scope, row)
         for row in rows
         if (watched is None or row.group_id in watched)
         and rules.GROUP.allows(ctx.scope, row.group_id)
