@@ -158,7 +158,7 @@ async def _progress_rows(
     )
     async with ctx.db.read() as session:
         rows = (await session.execute(stmt)).all()
-    return [report_row_item(row) for row in rows]
+    return [report_row_item(ctx.scope, row) for row in rows]
 
 
 def _group_change(watched: frozenset[int] | None, event: LiveEvent) -> GroupChange | None:
