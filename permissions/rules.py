@@ -26,26 +26,16 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from app.models import AnalystAssignment, Enrollment, Role
 from permissions.policy import (
     ADMIN_ROLES,
     AccessScope,
-    analysed_groups,
-    in_force_clause,
     members_of_analysed,
 )
 
 # Any SQL expression or mapped attribute usable in a WHERE clause.
 Column = SQLCoreOperations[Any]
-
-
-def _co_analysts(viewer_id: int, now: datetime) -> SelectOfScalar[int]:
-    return select(AnalystAssignment.analyst_id).where(
-        col(AnalystAssignment.group_id).in_(analysed_groups(viewer_id, now)),
-        in_force_clause(now),
-    )
 
 
 @dataclass(frozen=True)
@@ -114,7 +104,10 @@ class PeopleRule(KeyRule):
         if scope.analysed_group_ids and self.members:
             clauses.append(key.in_(members_of_analysed(scope.viewer_id, scope.now)))
         if scope.analysed_group_ids and self.co_analysts:
-            clauses.append(key.in_(_co_analysts(scope.viewer_id, scope.now)))
+            # The co-analysts the scope knows, not a sub-select: an analyst assigned after
+            # the scope was read would pass a sub-select, and `learn_visible_users` (every
+            # other user the clause lets through is a member) would take it for a member.
+            clauses.append(key.in_(sorted(scope.co_analyst_ids)))
         return sa.or_(*clauses)
 
 
