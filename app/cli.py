@@ -273,6 +273,11 @@ async def _import(settings: Settings, args: argparse.Namespace) -> importer.Summ
 def _import_report(summary: importer.Summary) -> list[str]:
     """The failures, a dry run's changes, then the one-line summary."""
     lines = [f"line {n}: {text}" for n, text in sorted(summary.failures + summary.changes)]
+    lines += [
+        f"the invitation to {to} was not sent (the mail server failed): send it again with "
+        "resendInvitation"
+        for to in summary.unsent
+    ]
     counts = summary.counts
     made = (
         f"{counts[Outcome.CREATED]:,} created, {counts[Outcome.UPDATED]:,} updated, "
@@ -293,12 +298,17 @@ def _import_report(summary: importer.Summary) -> list[str]:
 
 def cmd_import(args: argparse.Namespace) -> int:
     try:
+        if args.acting_as is not None:
+            args.acting_as = validation.email("--as", args.acting_as)
         summary = asyncio.run(_import(_settings(), args))
-    except (FileRefused, importer.NotAnAdmin) as exc:
+    except AppError as exc:
+        print(f"import: {exc.message}; nothing was imported", file=sys.stderr)
+        return 2
+    except (FileRefused, importer.NotAnAdmin, OSError) as exc:
         print(f"import: {exc}; nothing was imported", file=sys.stderr)
         return 2
     print("\n".join(_import_report(summary)))
-    return 1 if summary.failures else 0
+    return 1 if summary.failures or summary.unsent else 0
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ Invariants:
   input checks, seat rules, locks and audit events as the matching mutation
   (`createUser`, `updateUser`, `setUserRoles`, `addGroupMembers`, `assignGroupAnalyst`);
 - a row that matches what the database holds calls no service and writes nothing
-  (`Outcome.UNCHANGED`), so importing a file twice changes nothing the second time;
+  (`Outcome.UNCHANGED`), so importing a file twice changes nothing the second time; the
+  `settled_*` functions find those rows for a whole batch in one or two reads, with the same
+  comparisons as the `apply_*` functions;
 - users are matched by email key (`app.identity`): case and Unicode forms of one address are
   one user; an existing user's email is never rewritten by an import;
 - a row never creates a group or a user it refers to: an unknown one fails the row
@@ -19,12 +21,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import account_links, assignment_admin, audit, group_admin, seats, user_admin
 from app.accounts import user_by_email
+from app.assignment_admin import Keep
 from app.errors import AppError, ErrorCode
 from app.export import unknown_name
 from app.identity import group_name_key
@@ -37,7 +41,7 @@ from app.import_rows import (
     UserRequest,
 )
 from app.mailer import Mail
-from app.models import AnalystAssignment, Group, Role, User
+from app.models import AnalystAssignment, Group, GroupMembership, Role, User, UserRole
 from app.settings import Settings
 from permissions.policy import AccessScope
 
@@ -184,3 +188,61 @@ async def apply_assignment(
     if not changed:
         return Change(Outcome.UNCHANGED, what)
     return Change(Outcome.UPDATED if existed else Outcome.CREATED, what)
+
+
+# -- rows the database already matches (one read per batch) ----------------------------------
+
+
+async def settled_users(session: AsyncSession, batch: list[UserRequest]) -> set[int]:
+    by_key = {r.key[0]: r for r in batch}
+    users = (
+        await session.execute(select(User).where(col(User.email_key).in_(list(by_key))))
+    ).scalars()
+    found = {u.id: u for u in users}
+    roles: dict[int | None, set[Role]] = {uid: set() for uid in found}
+    held = await session.execute(
+        select(UserRole.user_id, UserRole.role).where(col(UserRole.user_id).in_(list(found)))
+    )
+    for user_id, role in held.all():
+        roles[user_id].add(Role(role))
+    return {
+        by_key[user.email_key].line
+        for user in found.values()
+        if not _field_changes(user, req := by_key[user.email_key])
+        and (req.roles is None or req.roles == roles[user.id])
+    }
+
+
+async def _existing_pairs(
+    session: AsyncSession,
+    model: type[GroupMembership] | type[AnalystAssignment],
+    user_column: Any,
+    keys: list[str],
+) -> dict[tuple[str, str], Any]:
+    """(user email key, group name key) → the row, for the users with one of `keys`."""
+    rows = await session.execute(
+        select(User.email_key, Group.name_key, model)
+        .join(User, col(User.id) == user_column)
+        .join(Group, col(Group.id) == col(model.group_id))
+        .where(col(User.email_key).in_(keys))
+    )
+    return {(email, name): row for email, name, row in rows.all()}
+
+
+async def settled_memberships(session: AsyncSession, batch: list[MembershipRequest]) -> set[int]:
+    keys = sorted({r.key[0] for r in batch})
+    pairs = await _existing_pairs(session, GroupMembership, col(GroupMembership.user_id), keys)
+    return {r.line for r in batch if r.key in pairs}
+
+
+async def settled_assignments(session: AsyncSession, batch: list[AssignmentRequest]) -> set[int]:
+    keys = sorted({r.key[0] for r in batch})
+    pairs = await _existing_pairs(
+        session, AnalystAssignment, col(AnalystAssignment.analyst_id), keys
+    )
+    return {
+        r.line
+        for r in batch
+        if r.key in pairs
+        and (isinstance(r.expires_at, Keep) or pairs[r.key].expires_at == r.expires_at)
+    }

@@ -4,16 +4,19 @@ Invariants:
 - imports act as one admin (`acting_admin`: `--as EMAIL`, by default the site owner): its
   scope decides every row exactly as it decides that admin's mutations, and every audit
   event names it as the actor; anyone else is refused before the file is read;
-- each row is applied in a savepoint of its own (`apply_row`): a row that fails (bad cell,
-  duplicate of an earlier row, unknown group, seat limit, refused by a rule) leaves nothing
-  behind and is reported with its line number and reason, while the other rows go in;
+- rows are read `BATCH_ROWS` at a time; the rows of a batch that the database already
+  matches are found in one read (`Kind.settled`) and counted unchanged; every other row is
+  applied in a savepoint of its own (`apply_row`): a row that fails (bad cell, duplicate of
+  an earlier row, unknown group, seat limit, refused by a rule) leaves nothing behind and is
+  reported with its line number and reason, while the other rows go in;
 - rows commit in transactions of `BATCH_ROWS` (a process killed mid-import loses at most the
   uncommitted batch, every row whole or absent; importing the file again finishes the job,
   as a second run of any import changes only what differs);
 - `atomic`: one transaction for the whole file, committed only if no row failed;
   `dry_run`: the same one transaction, always rolled back (no audit event, no mail), so
   what it reports (seats included) is what a real run would do;
-- invitation mails leave only after the transaction holding their user committed.
+- invitation mails leave only after the transaction holding their user committed; one the
+  mail server refuses is reported (`unsent`), its user stays (resendInvitation sends it).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ from app.import_apply import (
     apply_assignment,
     apply_membership,
     apply_user,
+    settled_assignments,
+    settled_memberships,
+    settled_users,
 )
 from app.mailer import Mail, deliver
 from app.models import Role, User, UserRole, utcnow
@@ -53,6 +59,8 @@ class Kind:
     columns: Columns
     parse: Callable[..., Any]
     apply: Callable[[AsyncSession, AccessScope, Any, ImportContext], Awaitable[Change]]
+    # The lines of a batch whose rows the database already matches (nothing to apply).
+    settled: Callable[[AsyncSession, list[Any]], Awaitable[set[int]]]
 
 
 KINDS = {
@@ -65,11 +73,13 @@ KINDS = {
         ),
         import_rows.user_request,
         apply_user,
+        settled_users,
     ),
     "memberships": Kind(
         import_rows.columns(import_rows.EMAIL, import_rows.GROUP),
         import_rows.membership_request,
         apply_membership,
+        settled_memberships,
     ),
     "assignments": Kind(
         import_rows.columns(
@@ -77,6 +87,7 @@ KINDS = {
         ),
         import_rows.assignment_request,
         apply_assignment,
+        settled_assignments,
     ),
 }
 
@@ -96,6 +107,8 @@ class Summary:
     # The changes a dry run would make, by line (a real run only counts them).
     changes: list[tuple[int, str]] = field(default_factory=list)
     mails: list[Mail] = field(default_factory=list)
+    # Invitations whose user was created but whose mail the server did not take.
+    unsent: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -195,35 +208,55 @@ class _RollBack(Exception):
     pass
 
 
+async def _apply_batch(
+    session: AsyncSession,
+    scope: AccessScope,
+    kind: Kind,
+    batch: list[Any],
+    ctx: ImportContext,
+    summary: Summary,
+) -> None:
+    """Rows the database already matches are counted unchanged (one read for the batch);
+    every other row is applied in its own savepoint."""
+    settled = await kind.settled(session, batch)
+    for request in batch:
+        if request.line in settled:
+            summary.record(request.line, Change(Outcome.UNCHANGED, ""))
+            continue
+        outcome = await apply_row(session, scope, kind, request, ctx)
+        if isinstance(outcome, str):
+            summary.fail(request.line, outcome)
+        else:
+            summary.record(request.line, outcome)
+
+
 async def _one_transaction(
     db: Database,
     scope: AccessScope,
     kind: Kind,
-    requests: Iterator[Any],
+    batches: Iterator[list[Any]],
     ctx: ImportContext,
     summary: Summary,
-    limit: int | None,
 ) -> bool:
-    """Apply up to `limit` requests (None: all) in one transaction; False when none was left."""
-    batch = list(itertools.islice(requests, limit)) if limit else requests
-    any_row = False
+    """Apply the next batch (every batch for `--atomic` and `--dry-run`) in one transaction;
+    False when no batch was left."""
+    any_batch = False
     try:
         async with db.write() as session:
-            for request in batch:
-                any_row = True
-                outcome = await apply_row(session, scope, kind, request, ctx)
-                if isinstance(outcome, str):
-                    summary.fail(request.line, outcome)
-                else:
-                    summary.record(request.line, outcome)
+            for batch in batches:
+                any_batch = True
+                await _apply_batch(session, scope, kind, batch, ctx, summary)
+                if summary.written and not summary.atomic:
+                    break
             if not summary.written:
                 raise _RollBack
     except _RollBack:
         summary.mails.clear()
     for mail in summary.mails:
-        await deliver(ctx.settings, mail)
+        if not await deliver(ctx.settings, mail):
+            summary.unsent.append(mail.to)
     summary.mails.clear()
-    return any_row
+    return any_batch
 
 
 async def run_import(
@@ -242,7 +275,7 @@ async def run_import(
     if first is None:
         return summary
     requests = itertools.chain([first], requests)
-    limit = None if summary.dry_run or summary.atomic else BATCH_ROWS
-    while await _one_transaction(db, scope, kind, requests, ctx, summary, limit) and limit:
+    batches = iter(lambda: list(itertools.islice(requests, BATCH_ROWS)), [])
+    while await _one_transaction(db, scope, kind, batches, ctx, summary):
         pass
     return summary

@@ -7,6 +7,7 @@ import codecs
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,13 +132,24 @@ async def test_standard_input_is_read_with_a_dash(world: World, database_url: st
     assert out.decode().strip() == "1 created, 0 updated, 0 unchanged, 0 failed"
 
 
+def _numbered_users(importer: Importer, rows: int) -> Path:
+    return importer.file(
+        USERS_HEADER + "".join(f"U{i},Row,u{i}@example.com,,STUDENT\n" for i in range(rows))
+    )
+
+
+async def _user_creates(world: World) -> int:
+    counted = await world.scalars(
+        select(func.count()).select_from(AuditEvent).where(col(AuditEvent.action) == "user.create")
+    )
+    return counted[0]
+
+
 async def test_killed_mid_import_then_run_again_leaves_every_row_once(
     importer: Importer, world: World, database_url: str
 ) -> None:
     rows = 2_000
-    path = importer.file(
-        USERS_HEADER + "".join(f"U{i},Row,u{i}@example.com,,\n" for i in range(rows))
-    )
+    path = _numbered_users(importer, rows)
     child = await _command(database_url, "users", str(path))
     for _ in range(2_400):  # two minutes at most
         if await count(world.db, User) > 1 or child.returncode is not None:
@@ -154,7 +166,27 @@ async def test_killed_mid_import_then_run_again_leaves_every_row_once(
     assert run.counts == {"created": rows + 1 - killed_at, "updated": 0, "unchanged": killed_at - 1}
     assert await count(world.db, User) == rows + 1
     # One audit event per user: none lost with a committed row, none left by a rolled-back one.
-    creates = await world.scalars(
-        select(func.count()).select_from(AuditEvent).where(col(AuditEvent.action) == "user.create")
-    )
-    assert creates == [rows]
+    assert await _user_creates(world) == rows
+
+
+async def test_two_imports_of_one_file_at_once_create_each_user_once(
+    importer: Importer, world: World, database_url: str
+) -> None:
+    rows = 600
+    path = _numbered_users(importer, rows)
+    children = [await _command(database_url, "users", str(path)) for _ in range(2)]
+    outputs = [await asyncio.wait_for(child.communicate(), 300) for child in children]
+    summaries = [out.decode().strip().splitlines()[-1] for out, _ in outputs]
+    assert [child.returncode for child in children] == [0, 0], outputs
+    created = [int(s.split(" created")[0].replace(",", "")) for s in summaries]
+    assert sum(created) == rows, summaries
+    assert await count(world.db, User) == rows + 1
+    assert await _user_creates(world) == rows
+
+
+async def test_a_missing_file_or_a_directory_is_refused(importer: Importer, world: World) -> None:
+    for path in (importer.tmp_path / "missing.csv", importer.tmp_path):
+        run = await importer.run("users", path)
+        assert run.code == 2
+        assert "nothing was imported" in run.err
+        assert str(path) in run.err

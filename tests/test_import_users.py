@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from sqlmodel import col, select
 
 from app.models import AccountLink, Role, User, UserRole
 from tests.import_support import USERS_HEADER, Importer, audit_actions, count, make_importer
+from tests.mail_server import Inbox, _free_port, smtp_server
 from tests.support import World, fullwidth
 
 
@@ -163,7 +166,7 @@ async def test_seat_limit_is_reported_per_line_as_the_api_does(
     assert "[SEAT_LIMIT_REACHED]" in dry.line(2)
 
 
-@pytest.mark.parametrize("who", ["student", "analyst", "nobody", "deactivated admin"])
+@pytest.mark.parametrize("who", ["student", "analyst", "nobody", "deactivated admin", "hostile"])
 async def test_only_an_active_admin_can_be_acted_as(
     importer: Importer, world: World, who: str
 ) -> None:
@@ -172,7 +175,7 @@ async def test_only_an_active_admin_can_be_acted_as(
         "analyst": (Role.GROUP_ANALYST,),
         "deactivated admin": (Role.SITE_ADMIN,),
     }
-    email = "someone@example.com"
+    email = "some\x00one@example.com\ud800" if who == "hostile" else "someone@example.com"
     if who in roles:
         user = await world.user("Some", "One", *roles[who], email=email)
         if who == "deactivated admin":
@@ -213,13 +216,57 @@ async def test_the_owners_row_is_refused_to_an_admin_and_unchanged_for_the_owner
     )
 
 
-async def test_invite_issues_a_set_password_link_per_new_user(
+async def test_invite_mails_a_set_password_link_to_each_new_user(
+    importer: Importer, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with smtp_server() as inbox:
+        monkeypatch.setenv("GROUPANALYST_SMTP_URL", inbox.url)
+        monkeypatch.setenv("GROUPANALYST_PUBLIC_URL", "https://analyst.example")
+        run = await importer.run("users", PEOPLE, "--invite")
+        assert run.code == 0
+        assert sorted(m["To"] for m in inbox.messages) == [
+            "ann@example.com",
+            "bob@example.com",
+            "cy@example.com",
+        ]
+        assert "https://analyst.example/" in Inbox.text(inbox.to("ann@example.com")[0])
+        assert await count(world.db, AccountLink) == 3
+        invites = await audit_actions(world.db, "user.invite")
+        assert invites == [("user.invite", world.owner.id)] * 3
+        # Users who exist are never invited again by an import; a dry run mails nobody.
+        await importer.run("users", PEOPLE, "--invite")
+        await importer.run("users", PEOPLE + "Di,Dry,di@example.com,,\n", "--invite", "--dry-run")
+        assert len(inbox.messages) == 3
+    assert await count(world.db, AccountLink) == 3
+
+
+async def test_an_invitation_the_mail_server_refuses_is_reported_and_its_user_kept(
+    importer: Importer, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROUPANALYST_SMTP_URL", f"smtp://127.0.0.1:{_free_port()}")
+    run = await importer.run("users", USERS_HEADER + "Ann,Lee,ann@example.com,,\n", "--invite")
+    assert run.code == 1
+    assert "the invitation to ann@example.com was not sent" in run.out
+    assert run.summary == "1 created, 0 updated, 0 unchanged, 0 failed"
+    assert await count(world.db, User) == 2
+
+
+async def test_a_progress_bar_shows_on_a_terminal(
+    importer: Importer, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    run = await importer.run("users", PEOPLE)
+    assert run.code == 0
+    assert "rows" in run.err
+    assert "3/3 (100.0%)" in run.err
+    assert run.summary == "3 created, 0 updated, 0 unchanged, 0 failed"
+
+
+async def test_a_full_width_form_of_an_existing_email_is_that_user(
     importer: Importer, world: World
 ) -> None:
-    run = await importer.run("users", PEOPLE, "--invite")
-    assert run.code == 0
-    assert await count(world.db, AccountLink) == 3
-    assert [a for a, _ in await audit_actions(world.db, "user.invite")] == ["user.invite"] * 3
-    # Users who exist are never invited again by an import.
-    await importer.run("users", PEOPLE, "--invite")
-    assert await count(world.db, AccountLink) == 3
+    await world.user("Ann", "Lee", Role.STUDENT, email="ann@example.com", company="Acme")
+    row = USERS_HEADER + f"Ann,Lee,{fullwidth('Ann')}@example.com,Acme,STUDENT\n"
+    run = await importer.run("users", row)
+    assert run.summary == "0 created, 0 updated, 1 unchanged, 0 failed"
+    assert await count(world.db, User) == 2
