@@ -182,7 +182,8 @@ def cmd_create_token(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _private_output(path: str) -> Iterator[BinaryIO]:
-    """Standard output, or a file readable by its owner only that appears whole or not at all."""
+    """Standard output, or a file only the user running the command may read, appearing whole
+    or not at all."""
     if path == "-":
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()

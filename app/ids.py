@@ -18,24 +18,43 @@ import strawberry
 from app.errors import bad_input
 
 
-def to_global_id(type_name: str, pk: int) -> strawberry.ID:
-    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode())
+def to_global_id(type_name: str, pk: int, *more: int) -> strawberry.ID:
+    """`Type:pk`, or `Type:pk:pk` for an object named by two keys (a report row)."""
+    key = ":".join(str(k) for k in (pk, *more))
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode())
 
 
-def parse_global_id(value: str) -> tuple[str, int] | None:
+# At most this many keys in one id (a report row: group and enrollment).
+MAX_KEYS = 2
+
+
+def parse_global_key(value: str) -> tuple[str, tuple[int, ...]] | None:
+    """The type name and keys of an id of this API, or None for anything else."""
     try:
         raw = base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    type_name, sep, pk = raw.partition(":")
+    type_name, sep, rest = raw.partition(":")
+    keys = rest.split(":")
     # ASCII only: str.isdigit() accepts "²" (which int() refuses) and other scripts' digits.
-    if not sep or not type_name or not (pk.isascii() and pk.isdigit()) or len(pk) > 18:
+    if not sep or not type_name or len(keys) > MAX_KEYS:
         return None
+    if not all(k.isascii() and k.isdigit() and len(k) <= 18 for k in keys):
+        return None
+    ints = tuple(int(k) for k in keys)
     # Only the spelling we issue (padding optional): the decoder skips stray bytes such as
     # NUL and accepts "+/" for "-_" and leading zeros, which would give one object many ids.
-    if to_global_id(type_name, int(pk)).rstrip("=") != value.rstrip("="):
+    if to_global_id(type_name, *ints).rstrip("=") != value.rstrip("="):
         return None
-    return type_name, int(pk)
+    return type_name, ints
+
+
+def parse_global_id(value: str) -> tuple[str, int] | None:
+    """The type name and key of an id naming its object by one key."""
+    parsed = parse_global_key(value)
+    if parsed is None or len(parsed[1]) != 1:
+        return None
+    return parsed[0], parsed[1][0]
 
 
 def from_global_id(value: str, expected_type: str, field: str) -> int:

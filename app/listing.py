@@ -1,5 +1,5 @@
 """How lists are ordered and searched, defined once for the paged lists (`resolvers/`) and the
-nested lists (`loaders/`); the report's order is `app.report.REPORT_ORDER`.
+nested lists (`loaders/`); the report's order is `app.report.report_order`.
 
 Invariants:
 - every order ends with the row's id, so it is total (`app.pagination`);
@@ -64,7 +64,7 @@ USER_COLUMNS: tuple[Any, ...] = (
 )
 
 
-def user_from_row(row: Any) -> User:
+def user_from_row(row: sa.Row[Any]) -> User:
     """The user of a row selected with `USER_COLUMNS`."""
     m = row._mapping
     return User(**{c.key: m[c.key] for c in USER_COLUMNS})

@@ -156,7 +156,7 @@ class Order:
         """The order's columns labelled `_k0`…, so that a row carries its own cursor key."""
         return [column.label(f"_k{i}") for i, column in enumerate(self.columns)]
 
-    def key(self, row: Any) -> list[CursorValue]:
+    def key(self, row: sa.Row[Any]) -> list[CursorValue]:
         """The cursor key of a row selected with `key_columns`."""
         return [row._mapping[f"_k{i}"] for i in range(len(self.columns))]
 

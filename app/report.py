@@ -7,8 +7,14 @@ order, or what the percentages are.
 Invariants:
 - a row exists only for a group the viewer may see (`rules.GROUP`), so an analyst
   gets exactly its analysed groups and a student gets no rows;
-- the order is total and deterministic: group name, student last name, first name, email,
-  course name, then ids (`REPORT_ORDER`);
+- the order is total and deterministic: group name, student last name, first name, email
+  (where the viewer may read it), course name, then ids (`report_order`);
+- a row's student is a member of a group the viewer may see, so `rules.USER`,
+  `rules.CONTACT` and `rules.ENROLLMENT` allow it, and its course passes `rules.COURSE`
+  (only admins and analysts see groups): a row may be shown whole, with no further check
+  (`tests/test_rules_agree.py` checks this over random worlds);
+- rows travel as `ReportRow` and `ProgressRow` (typed named tuples read from plain result
+  rows by label, not ORM entities);
 - percentages are computed from the enrollment's running counters, never by aggregating
   lesson rows: floor(1000 * done / lessons) / 10, so 100.0 means every lesson is done and a
   course without lessons reports 0.0;
@@ -24,7 +30,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement
@@ -101,22 +108,66 @@ class ProgressFilter:
         return out
 
 
-# The report order; the last three columns make it total.
-REPORT_ORDER = Order(
-    (
-        col(Group.name_key),
-        col(User.last_name),
-        col(User.first_name),
-        col(User.email_key),
-        col(Course.name),
-        col(Group.id),
-        col(User.id),
-        col(Course.id),
-    )
-)
+def report_order(scope: AccessScope) -> Order:
+    """The report order: group name, student last name, first name, email, course name, then
+    the ids, which make it total.
 
-# What a `Progress` reads of an enrollment and its course, by label: the progress loaders
-# select exactly these, and report rows carry them too (`resolvers.progress` reads either).
+    The email only where the viewer may read it (`rules.CONTACT`, '' otherwise), as in every
+    list of people: a cursor carries its row's sort key, so a hidden email in it would leak.
+    """
+    return Order(
+        (
+            col(Group.name_key),
+            col(User.last_name),
+            col(User.first_name),
+            rules.CONTACT.readable(scope, col(User.id), col(User.email_key)),
+            col(Course.name),
+            col(Group.id),
+            col(User.id),
+            col(Course.id),
+        )
+    )
+
+
+class ProgressRow(NamedTuple):
+    """What a `Progress` reads of an enrollment and its course (`PROGRESS_COLUMNS`)."""
+
+    enrollment_id: int
+    student_id: int
+    course_id: int
+    course_name: str
+    lesson_count: int
+    activated_at: datetime
+    expires_at: datetime | None
+    completed_at: datetime | None
+    lessons_viewed: int
+    lessons_completed: int
+
+
+class ReportRow(NamedTuple):
+    """One row of the report (`REPORT_COLUMNS`): a member of a group, in one course it is
+    enrolled in (`progress`)."""
+
+    group_id: int
+    group_name: str
+    group_created_at: datetime
+    first_name: str
+    last_name: str
+    email: str
+    company: str | None
+    student_created_at: datetime
+    student_deactivated_at: datetime | None
+    progress: ProgressRow
+
+    @classmethod
+    def from_row(cls, row: sa.Row[Any]) -> ReportRow:
+        """The report row of a result row that selected `REPORT_COLUMNS` (among others)."""
+        return cls._make((*_report_fields(row), progress_row(row)))
+
+
+# What a `Progress` reads, by label: the progress loaders select exactly these, and report
+# rows carry them too. Plain rows, not ORM entities: nothing read here is written back, and
+# rows cost a fraction of entities.
 PROGRESS_COLUMNS: tuple[Any, ...] = (
     col(Enrollment.id).label("enrollment_id"),
     col(Enrollment.user_id).label("student_id"),
@@ -133,12 +184,25 @@ PROGRESS_COLUMNS: tuple[Any, ...] = (
 REPORT_COLUMNS: tuple[Any, ...] = (
     col(Group.id).label("group_id"),
     col(Group.name).label("group_name"),
+    col(Group.created_at).label("group_created_at"),
     col(User.first_name).label("first_name"),
     col(User.last_name).label("last_name"),
     col(User.email).label("email"),
     col(User.company).label("company"),
+    col(User.created_at).label("student_created_at"),
+    col(User.deactivated_at).label("student_deactivated_at"),
     *PROGRESS_COLUMNS,
 )
+
+# Read a result row by label, so extra columns (a loader's parent, a page's row number)
+# may come before or after.
+_report_fields = attrgetter(*ReportRow._fields[:-1])
+_progress_fields = attrgetter(*ProgressRow._fields)
+
+
+def progress_row(row: sa.Row[Any]) -> ProgressRow:
+    """The progress row of a result row that selected `PROGRESS_COLUMNS` (among others)."""
+    return ProgressRow._make(_progress_fields(row))
 
 
 def report_from(stmt: sa.Select[Any]) -> sa.Select[Any]:
@@ -165,7 +229,7 @@ def report_rows(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
     return (
         report_from(sa.select(*REPORT_COLUMNS))
         .where(*report_where(scope, flt))
-        .order_by(*REPORT_ORDER.by())
+        .order_by(*report_order(scope).by())
     )
 
 
@@ -241,7 +305,7 @@ def summary_rows(scope: AccessScope, group_ids: Sequence[int]) -> sa.Select[Any]
     )
 
 
-def course_summary(row: Any) -> CourseSummary:
+def course_summary(row: sa.Row[Any]) -> CourseSummary:
     return CourseSummary(
         group_id=row.group_id,
         course_id=row.course_id,

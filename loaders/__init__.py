@@ -10,11 +10,12 @@ from loaders.audit import AuditEventByIdLoader
 from loaders.courses import CourseByIdLoader, LessonByIdLoader, LessonsByCourseIdLoader
 from loaders.groups import GroupByIdLoader, GroupsByMemberIdLoader
 from loaders.progress import (
-    ProgressByGroupIdLoader,
     ProgressByIdLoader,
     ProgressByUserIdLoader,
-    ProgressCountByGroupIdLoader,
     ProgressSummaryByGroupIdLoader,
+    ReportRowByKeyLoader,
+    ReportRowCountByGroupIdLoader,
+    ReportRowsByGroupIdLoader,
 )
 from loaders.tokens import ApiTokenByIdLoader
 from loaders.users import (
@@ -43,8 +44,9 @@ class Loaders:
     assignments_by_analyst_id: AssignmentsByAnalystIdLoader
     progress_by_id: ProgressByIdLoader
     progress_by_user_id: ProgressByUserIdLoader
-    progress_by_group_id: ProgressByGroupIdLoader
-    progress_count_by_group_id: ProgressCountByGroupIdLoader
+    report_rows_by_group_id: ReportRowsByGroupIdLoader
+    report_row_count_by_group_id: ReportRowCountByGroupIdLoader
+    report_row_by_key: ReportRowByKeyLoader
     progress_summary_by_group_id: ProgressSummaryByGroupIdLoader
     api_token_by_id: ApiTokenByIdLoader
     audit_event_by_id: AuditEventByIdLoader
@@ -66,8 +68,9 @@ class Loaders:
             assignments_by_analyst_id=AssignmentsByAnalystIdLoader(db, scope),
             progress_by_id=ProgressByIdLoader(db, scope),
             progress_by_user_id=ProgressByUserIdLoader(db, scope),
-            progress_by_group_id=ProgressByGroupIdLoader(db, scope),
-            progress_count_by_group_id=ProgressCountByGroupIdLoader(db, scope),
+            report_rows_by_group_id=ReportRowsByGroupIdLoader(db, scope),
+            report_row_count_by_group_id=ReportRowCountByGroupIdLoader(db, scope),
+            report_row_by_key=ReportRowByKeyLoader(db, scope),
             progress_summary_by_group_id=ProgressSummaryByGroupIdLoader(db, scope),
             api_token_by_id=ApiTokenByIdLoader(db, scope),
             audit_event_by_id=AuditEventByIdLoader(db, scope),

@@ -1,9 +1,13 @@
 """The base of every loader: one SQL statement per batch, in its own short session.
 
-Invariant: a batch never shares a session with another task (sibling resolvers and
-batches run concurrently), and every statement is filtered by the request's scope, so a
-loader can only return what the viewer may see; `batch_load` answers `None` (or `[]`) for
-keys out of scope, exactly as for keys that do not exist (`one_per_key`, `all_per_key`).
+Invariants: a batch never shares a session with another task (sibling resolvers and
+batches run concurrently); every loader's statement carries the clause of the read rule
+(`permissions.rules`) for what it returns (users `USER`, roles `PRIVATE`, groups `GROUP`,
+courses and lessons `COURSE`, enrollments `ENROLLMENT` and `COURSE`, assignments
+`ASSIGNMENT`, API tokens `TOKEN`, audit events `AUDIT_TRAIL`, report rows `GROUP`, summaries
+`GROUP` and `COURSE`), so a loader can only return what the viewer may see; `batch_load`
+answers `None` (or `[]`) for keys out of scope, exactly as for keys that do not exist
+(`one_per_key`, `all_per_key`).
 """
 
 from __future__ import annotations
@@ -103,7 +107,7 @@ class PageLoader(Loader[tuple[int, PageKey[F]], list[tuple[T, list[CursorValue]]
     def order(self) -> Order:
         raise NotImplementedError
 
-    def item(self, row: Any) -> T:
+    def item(self, row: Row[Any]) -> T:
         raise NotImplementedError
 
     async def batch_load(

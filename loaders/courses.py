@@ -21,12 +21,15 @@ class CourseByIdLoader(RowByIdLoader[Course]):
 
 
 class LessonsByCourseIdLoader(Loader[int, list[Lesson]]):
-    """Lessons in course order, for courses the caller already resolved (and so may see)."""
+    """Lessons in course order, of courses the viewer may see (`rules.COURSE`)."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[Lesson]]:
         rows = await self.fetch(
             select(Lesson)
-            .where(col(Lesson.course_id).in_(keys))
+            .where(
+                col(Lesson.course_id).in_(keys),
+                rules.COURSE.clause(self.scope, col(Lesson.course_id)),
+            )
             .order_by(col(Lesson.course_id), *LESSON_ORDER.by())
         )
         return all_per_key(keys, ((lesson.course_id, lesson) for (lesson,) in rows))

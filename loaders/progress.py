@@ -17,11 +17,14 @@ from app.pagination import PARENT, Order
 from app.report import (
     PROGRESS_COLUMNS,
     REPORT_COLUMNS,
-    REPORT_ORDER,
     CourseSummary,
     ProgressFilter,
+    ProgressRow,
+    ReportRow,
     course_summary,
+    progress_row,
     report_from,
+    report_order,
     report_where,
     summary_rows,
 )
@@ -55,23 +58,25 @@ def progress_of_users(scope: AccessScope, user_ids: Sequence[Any]) -> sa.Select[
     )
 
 
-class ProgressByIdLoader(Loader[int, Any]):
-    async def batch_load(self, keys: Sequence[int]) -> list[Any]:
+class ProgressByIdLoader(Loader[int, ProgressRow | None]):
+    async def batch_load(self, keys: Sequence[int]) -> list[ProgressRow | None]:
         rows = await self.fetch(
             enrollment_rows(self.scope).where(
                 col(Enrollment.id).in_(keys),
                 rules.ENROLLMENT.clause(self.scope, col(Enrollment.user_id)),
             )
         )
-        return one_per_key(keys, ((row.enrollment_id, row) for row in rows))
+        found = map(progress_row, rows)
+        return one_per_key(keys, ((row.enrollment_id, row) for row in found))
 
 
-class ProgressByUserIdLoader(Loader[int, list[Any]]):
+class ProgressByUserIdLoader(Loader[int, list[ProgressRow]]):
     """A student's enrollments, in course-name order, if the viewer may report on it."""
 
-    async def batch_load(self, keys: Sequence[int]) -> list[list[Any]]:
+    async def batch_load(self, keys: Sequence[int]) -> list[list[ProgressRow]]:
         rows = await self.fetch(progress_of_users(self.scope, keys))
-        return all_per_key(keys, ((row.student_id, row) for row in rows))
+        found = map(progress_row, rows)
+        return all_per_key(keys, ((row.student_id, row) for row in found))
 
 
 def _report(scope: AccessScope, parents: list[int], flt: ProgressFilter) -> sa.Select[Any]:
@@ -80,8 +85,8 @@ def _report(scope: AccessScope, parents: list[int], flt: ProgressFilter) -> sa.S
     )
 
 
-class ProgressByGroupIdLoader(PageLoader[ProgressFilter, Any]):
-    """A page of each group's report rows (`app.report` columns), in report order."""
+class ReportRowsByGroupIdLoader(PageLoader[ProgressFilter, ReportRow]):
+    """A page of each group's report rows, in report order."""
 
     def parent(self) -> Any:
         return col(GroupMembership.group_id)
@@ -90,13 +95,30 @@ class ProgressByGroupIdLoader(PageLoader[ProgressFilter, Any]):
         return _report(self.scope, parents, flt).add_columns(*REPORT_COLUMNS)
 
     def order(self) -> Order:
-        return REPORT_ORDER
+        return report_order(self.scope)
 
-    def item(self, row: Any) -> Any:
-        return row
+    def item(self, row: sa.Row[Any]) -> ReportRow:
+        return ReportRow.from_row(row)
 
 
-class ProgressCountByGroupIdLoader(CountLoader[ProgressFilter]):
+class ReportRowByKeyLoader(Loader[tuple[int, int], ReportRow | None]):
+    """Report rows by (group id, enrollment id), for `node(id:)`."""
+
+    async def batch_load(self, keys: Sequence[tuple[int, int]]) -> list[ReportRow | None]:
+        # Rows of any of the groups and any of the enrollments: a superset of the keys,
+        # from which `one_per_key` keeps exactly the pairs asked for.
+        rows = await self.fetch(
+            report_from(sa.select(*REPORT_COLUMNS)).where(
+                col(GroupMembership.group_id).in_(sorted({g for g, _ in keys})),
+                col(Enrollment.id).in_(sorted({e for _, e in keys})),
+                *report_where(self.scope, ProgressFilter()),
+            )
+        )
+        found = (ReportRow.from_row(row) for row in rows)
+        return one_per_key(keys, (((r.group_id, r.progress.enrollment_id), r) for r in found))
+
+
+class ReportRowCountByGroupIdLoader(CountLoader[ProgressFilter]):
     """Key: (group id, filter)."""
 
     def parent(self) -> Any:
@@ -121,7 +143,7 @@ class ProgressSummaryByGroupIdLoader(Loader[int, list[tuple[CourseSummary, Cours
         return all_per_key(keys, ((row.group_id, _summary_and_course(row)) for row in rows))
 
 
-def _summary_and_course(row: Any) -> tuple[CourseSummary, Course]:
+def _summary_and_course(row: sa.Row[Any]) -> tuple[CourseSummary, Course]:
     course = Course(
         id=row.course_id,
         name=row.course_name,

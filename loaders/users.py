@@ -25,12 +25,16 @@ class UserByIdLoader(RowByIdLoader[User]):
 
 
 class RolesByUserIdLoader(Loader[int, list[Role]]):
-    """Roles of users the caller already knows it may see (the field checks privacy)."""
+    """A user's roles, where `rules.PRIVATE` lets the viewer read them (the field checks the
+    same rule: this keeps the loader from answering more than the rule)."""
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[Role]]:
         rows = await self.fetch(
             select(UserRole.user_id, UserRole.role)
-            .where(col(UserRole.user_id).in_(keys))
+            .where(
+                col(UserRole.user_id).in_(keys),
+                rules.PRIVATE.clause(self.scope, col(UserRole.user_id)),
+            )
             .order_by(col(UserRole.user_id), col(UserRole.role))
         )
         return all_per_key(keys, ((user_id, Role(role)) for user_id, role in rows))
@@ -64,7 +68,7 @@ class MembersByGroupIdLoader(PageLoader[str | None, User]):
     def order(self) -> Order:
         return user_order(self.scope)
 
-    def item(self, row: Any) -> User:
+    def item(self, row: sa.Row[Any]) -> User:
         return user_from_row(row)
 
 

@@ -13,6 +13,7 @@ import strawberry
 from app import access_review
 from resolvers.context import Context, Info
 from resolvers.groups import GroupType, load_group
+from resolvers.relay import present
 from resolvers.users import UserType, load_user
 
 
@@ -25,13 +26,14 @@ class AnalystAccess:
     )
     until: datetime | None = strawberry.field(description="The assignment's expiry; null: none.")
 
+    # Only site admins get a review, and they may read every user and group.
     @strawberry.field
-    async def analyst(self, info: Info) -> UserType | None:
-        return await load_user(info.context, self.analyst_id)
+    async def analyst(self, info: Info) -> UserType:
+        return present(await load_user(info.context, self.analyst_id), "user")
 
     @strawberry.field
-    async def group(self, info: Info) -> GroupType | None:
-        return await load_group(info.context, self.group_id)
+    async def group(self, info: Info) -> GroupType:
+        return present(await load_group(info.context, self.group_id), "group")
 
 
 @strawberry.type(description="A group an analyst sees now, and how many students are in it.")
@@ -40,8 +42,9 @@ class GroupAccess:
     student_count: int
 
     @strawberry.field
-    async def group(self, info: Info) -> GroupType | None:
-        return await load_group(info.context, self.group_id)
+    async def group(self, info: Info) -> GroupType:
+        # Site admins only, as above.
+        return present(await load_group(info.context, self.group_id), "group")
 
 
 @strawberry.type(

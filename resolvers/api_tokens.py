@@ -15,8 +15,8 @@ from app import tokens
 from app.listing import TOKEN_ORDER
 from app.models import ApiToken
 from resolvers.context import Context
-from resolvers.pagination import Connection, list_page
-from resolvers.relay import Node, to_global_id
+from resolvers.pagination import Connection, entity_page
+from resolvers.relay import Node, node_of
 
 
 @strawberry.type(name="ApiToken", description="A named bearer token of the viewer's.")
@@ -31,24 +31,14 @@ class ApiTokenType(Node):
 
     @classmethod
     def from_model(cls, token: ApiToken) -> ApiTokenType:
-        assert token.id is not None
-        return cls(
-            id=to_global_id("ApiToken", token.id),
-            name=token.name,
-            created_at=token.created_at,
-            last_used_at=token.last_used_at,
-            expires_at=token.expires_at,
-            revoked_at=token.revoked_at,
-        )
+        return node_of(cls, "ApiToken", token)
 
 
 async def api_tokens_page(
     ctx: Context, user_id: int, first: int | None, after: str | None, active: bool | None
 ) -> Connection[ApiTokenType]:
     stmt = sa.select(ApiToken).where(*tokens.list_clause(ctx.scope, user_id, active))
-    return await list_page(
-        ctx, stmt, TOKEN_ORDER, first, after, lambda row: ApiTokenType.from_model(row[0])
-    )
+    return await entity_page(ctx, stmt, TOKEN_ORDER, first, after, ApiTokenType.from_model)
 
 
 async def load_api_token(ctx: Context, token_id: int) -> ApiTokenType | None:

@@ -11,7 +11,7 @@ from app.models import AnalystAssignment
 from permissions.policy import in_force
 from resolvers.context import Info
 from resolvers.groups import GroupType, load_group
-from resolvers.relay import Node, to_global_id
+from resolvers.relay import Node, node_of, present
 from resolvers.users import UserType, load_user
 
 
@@ -34,15 +34,7 @@ class GroupAnalystAssignmentType(Node):
 
     @classmethod
     def from_model(cls, assignment: AnalystAssignment) -> GroupAnalystAssignmentType:
-        assert assignment.id is not None
-        return cls(
-            id=to_global_id("GroupAnalystAssignment", assignment.id),
-            assigned_at=assignment.assigned_at,
-            expires_at=assignment.expires_at,
-            analyst_id=assignment.analyst_id,
-            group_id=assignment.group_id,
-            assigned_by_id=assignment.assigned_by_id,
-        )
+        return node_of(cls, "GroupAnalystAssignment", assignment)
 
     @strawberry.field(
         description="EXPIRED once `expiresAt` has passed: the access ended (the group itself "
@@ -53,10 +45,14 @@ class GroupAnalystAssignmentType(Node):
         return AssignmentStatus.ACTIVE if active else AssignmentStatus.EXPIRED
 
     @strawberry.field
-    async def analyst(self, info: Info) -> UserType | None:
-        return await load_user(info.context, self.analyst_id)
+    async def analyst(self, info: Info) -> UserType:
+        # Readable wherever the assignment is (`rules.ASSIGNMENT`): by admins, or by itself.
+        return present(await load_user(info.context, self.analyst_id), "user")
 
-    @strawberry.field
+    @strawberry.field(
+        description="The group; null for an analyst's own ended assignment (an analyst sees "
+        "its groups only while assigned)."
+    )
     async def group(self, info: Info) -> GroupType | None:
         return await load_group(info.context, self.group_id)
 

@@ -19,10 +19,11 @@ from app.audit import AuditAction
 from app.errors import bad_input, forbidden
 from app.listing import AUDIT_ORDER
 from app.models import AuditEvent
+from app.pagination import DEFAULT_PAGE_SIZE
 from app.validation import aware
 from permissions import rules
 from resolvers.context import Context, Info
-from resolvers.pagination import Connection, list_page
+from resolvers.pagination import Connection, First, entity_page
 from resolvers.relay import Node, from_global_id, to_global_id
 from resolvers.users import UserType, load_user
 
@@ -114,7 +115,7 @@ class Query:
     async def audit_events(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: AuditEventFilter | None = None,
     ) -> Connection[AuditEventType]:
@@ -123,6 +124,4 @@ class Query:
         if not rules.AUDIT_TRAIL.allows(ctx.scope):
             raise forbidden("Only site owners and admins may read the audit trail.")
         stmt = select(AuditEvent).where(*_where(filter))
-        return await list_page(
-            ctx, stmt, AUDIT_ORDER, first, after, lambda row: AuditEventType.from_model(row[0])
-        )
+        return await entity_page(ctx, stmt, AUDIT_ORDER, first, after, AuditEventType.from_model)

@@ -6,9 +6,10 @@ import strawberry
 
 from app.listing import COURSE_ORDER, course_rows
 from app.models import Course, Lesson
+from app.pagination import DEFAULT_PAGE_SIZE
 from resolvers.context import Context, Info
-from resolvers.pagination import Connection, list_page
-from resolvers.relay import Node, to_global_id
+from resolvers.pagination import Connection, First, entity_page
+from resolvers.relay import Node, node_of
 
 
 @strawberry.type(name="Lesson", description="One lesson of a course, in course order.")
@@ -18,10 +19,7 @@ class LessonType(Node):
 
     @classmethod
     def from_model(cls, lesson: Lesson) -> LessonType:
-        assert lesson.id is not None
-        return cls(
-            id=to_global_id("Lesson", lesson.id), title=lesson.title, position=lesson.position
-        )
+        return node_of(cls, "Lesson", lesson)
 
 
 @strawberry.type(name="Course", description="A course: a name and an ordered list of lessons.")
@@ -32,13 +30,7 @@ class CourseType(Node):
 
     @classmethod
     def from_model(cls, course: Course) -> CourseType:
-        assert course.id is not None
-        return cls(
-            id=to_global_id("Course", course.id),
-            name=course.name,
-            lesson_count=course.lesson_count,
-            db_id=course.id,
-        )
+        return node_of(cls, "Course", course, db_id=course.id)
 
     @strawberry.field(description="The lessons, in order.")
     async def lessons(self, info: Info) -> list[LessonType]:
@@ -58,19 +50,11 @@ async def load_lesson(ctx: Context, lesson_id: int) -> LessonType | None:
 
 @strawberry.type
 class Query:
-    @strawberry.field(
-        description="The courses you may see (a student: its own), by name. "
-        "`first`: 1 to 100, default 25."
-    )
+    @strawberry.field(description="The courses you may see (a student: its own), by name.")
     async def courses(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[CourseType]:
         stmt = course_rows(info.context.scope)
-        return await list_page(
-            info.context,
-            stmt,
-            COURSE_ORDER,
-            first,
-            after,
-            lambda row: CourseType.from_model(row[0]),
+        return await entity_page(
+            info.context, stmt, COURSE_ORDER, first, after, CourseType.from_model
         )

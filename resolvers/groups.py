@@ -14,17 +14,17 @@ import strawberry
 
 from app.listing import GROUP_ORDER, group_rows, user_order
 from app.models import Course, Group
-from app.pagination import PageKey, check_page
-from app.report import REPORT_ORDER, CourseSummary
+from app.pagination import DEFAULT_PAGE_SIZE
+from app.report import CourseSummary, report_order
 from resolvers.context import Context, Info
 from resolvers.courses import CourseType
-from resolvers.pagination import Connection, build_connection, list_page
+from resolvers.pagination import Connection, First, entity_page, nested_page
 from resolvers.progress_filter import ProgressFilterInput, to_filter
-from resolvers.relay import Node, to_global_id
+from resolvers.relay import Node, node_of
 from resolvers.users import UserType
 
 if TYPE_CHECKING:
-    from resolvers.progress import ProgressType
+    from resolvers.progress import GroupProgressRowType
 
 
 @strawberry.type(
@@ -42,11 +42,11 @@ class CourseProgressSummaryType:
     completion_rate: float = strawberry.field(
         description="Completed rows per enrolled row, as 0-100, rounded down to one decimal."
     )
-    course_value: strawberry.Private[CourseType]
+    course: CourseType
 
     @classmethod
     def from_summary(cls, summary: CourseSummary, course: Course) -> CourseProgressSummaryType:
-        """`course` was read in the viewer's course scope (`ProgressSummaryByGroupIdLoader`)."""
+        """`summary` of `course` (read by the same scoped statement)."""
         return cls(
             enrolled=summary.enrolled,
             not_started=summary.not_started,
@@ -54,12 +54,8 @@ class CourseProgressSummaryType:
             completed=summary.completed,
             average_percent_completed=summary.average_percent_completed,
             completion_rate=summary.completion_rate,
-            course_value=CourseType.from_model(course),
+            course=CourseType.from_model(course),
         )
-
-    @strawberry.field
-    def course(self) -> CourseType | None:
-        return self.course_value
 
 
 @strawberry.type(name="Group", description="A cohort of students.")
@@ -70,36 +66,27 @@ class GroupType(Node):
 
     @classmethod
     def from_model(cls, group: Group) -> GroupType:
-        assert group.id is not None
-        return cls(
-            id=to_global_id("Group", group.id),
-            name=group.name,
-            created_at=group.created_at,
-            db_id=group.id,
-        )
+        return node_of(cls, "Group", group, db_id=group.id)
 
-    @strawberry.field(
-        description="The students of this group, by last name, first name, email. "
-        "`first`: 1 to 100, default 25."
-    )
+    @strawberry.field(description="The students of this group, by last name, first name, email.")
     async def members(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         search: str | None = None,
     ) -> Connection[UserType]:
         loaders = info.context.loaders
-        size = check_page(first, after, user_order(info.context.scope))
-        rows = await loaders.members_by_group_id.load(
-            (self.db_id, PageKey(first=size, after=after, filter=search))
+        return await nested_page(
+            loaders.members_by_group_id,
+            loaders.member_count_by_group_id,
+            self.db_id,
+            user_order(info.context.scope),
+            first,
+            after,
+            search,
+            UserType.from_model,
         )
-        items = [(UserType.from_model(user, via_group_id=self.db_id), key) for user, key in rows]
-
-        async def count() -> int:
-            return await loaders.member_count_by_group_id.load((self.db_id, search))
-
-        return build_connection(items, size, after, count)
 
     @strawberry.field(description="The analysts whose assignment to this group is in force.")
     async def analysts(self, info: Info) -> list[UserType]:
@@ -108,29 +95,28 @@ class GroupType(Node):
 
     @strawberry.field(
         description="Report rows (one per member and enrollment), by last name, first name, "
-        "email, course. `first`: 1 to 100, default 25."
+        "email, course."
     )
     async def progress(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: ProgressFilterInput | None = None,
-    ) -> Connection[Annotated[ProgressType, strawberry.lazy("resolvers.progress")]]:
-        from resolvers.progress import progress_from_report_row
+    ) -> Connection[Annotated[GroupProgressRowType, strawberry.lazy("resolvers.progress")]]:
+        from resolvers.progress import GroupProgressRowType
 
         loaders = info.context.loaders
-        size = check_page(first, after, REPORT_ORDER)
-        flt = to_filter(filter)
-        rows = await loaders.progress_by_group_id.load(
-            (self.db_id, PageKey(first=size, after=after, filter=flt))
+        return await nested_page(
+            loaders.report_rows_by_group_id,
+            loaders.report_row_count_by_group_id,
+            self.db_id,
+            report_order(info.context.scope),
+            first,
+            after,
+            to_filter(filter),
+            GroupProgressRowType.from_report_row,
         )
-
-        async def count() -> int:
-            return await loaders.progress_count_by_group_id.load((self.db_id, flt))
-
-        items = [(progress_from_report_row(row), key) for row, key in rows]
-        return build_connection(items, size, after, count)
 
     @strawberry.field(description="Per course: how this group's members stand, in course order.")
     async def progress_summary(self, info: Info) -> list[CourseProgressSummaryType]:
@@ -154,17 +140,16 @@ class GroupFilter:
 @strawberry.type
 class Query:
     @strawberry.field(
-        description="The groups you may see (an analyst: the ones it analyses), by name. "
-        "`first`: 1 to 100, default 25."
+        description="The groups you may see (an analyst: the ones it analyses), by name."
     )
     async def groups(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: GroupFilter | None = None,
     ) -> Connection[GroupType]:
         stmt = group_rows(info.context.scope, filter.search if filter else None)
-        return await list_page(
-            info.context, stmt, GROUP_ORDER, first, after, lambda row: GroupType.from_model(row[0])
+        return await entity_page(
+            info.context, stmt, GROUP_ORDER, first, after, GroupType.from_model
         )

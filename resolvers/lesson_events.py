@@ -29,7 +29,7 @@ class LessonEventInput:
 class LessonEventPayload:
     progress: ProgressType = strawberry.field(description="The enrollment, counters updated.")
     lesson: LessonType
-    viewed_at: datetime | None
+    viewed_at: datetime = strawberry.field(description="Completing a lesson views it too.")
     completed_at: datetime | None
     changed: bool = strawberry.field(description="False when the call repeated an earlier one.")
 
@@ -42,10 +42,12 @@ async def _record(info: Info, input: LessonEventInput, *, complete: bool) -> Les
             s, scope, lesson_id=lesson_id, user_id=user_id, complete=complete
         ),
     )
+    viewed_at = event.progress.viewed_at
+    assert viewed_at is not None, "recording a lesson event always views the lesson"
     return LessonEventPayload(
         progress=ProgressType.from_enrollment(event.enrollment, event.course),
         lesson=LessonType.from_model(event.lesson),
-        viewed_at=event.progress.viewed_at,
+        viewed_at=viewed_at,
         completed_at=event.progress.completed_at,
         changed=event.changed,
     )

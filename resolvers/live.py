@@ -9,7 +9,7 @@ Invariants:
   user whose tokens stop working, or a watched group no longer visible (unassigned, expired,
   deleted) closes the connection at once with code 4403 and a reason saying which;
 - what is sent is read through the same rules, loaders and types as queries, with the fresh
-  scope: `progressChanged` yields `Progress` rows of the report (`app.report`, as
+  scope: `progressChanged` yields `GroupProgressRow`s of the report (`app.report`, as
   `groupProgress` and `Group.progress`), so hidden fields stay null exactly as there;
   `groupChanged` lists only the users the subscriber may see.
 """
@@ -36,7 +36,7 @@ from permissions import rules
 from permissions.policy import load_scope
 from resolvers.context import Context, Info
 from resolvers.groups import GroupType, load_group
-from resolvers.progress import ProgressType, progress_from_report_row
+from resolvers.progress import GroupProgressRowType, report_row_item
 from resolvers.relay import from_global_id
 from resolvers.users import UserType, load_user
 
@@ -142,7 +142,7 @@ async def _events(
 
 async def _progress_rows(
     ctx: Context, watched: frozenset[int] | None, event: LiveEvent
-) -> list[ProgressType]:
+) -> list[GroupProgressRowType]:
     """The report rows the event changed, as the subscriber may see them now."""
     user, course = (
         _pk(event.subject.get("user"), "User"),
@@ -158,7 +158,7 @@ async def _progress_rows(
     )
     async with ctx.db.read() as session:
         rows = (await session.execute(stmt)).all()
-    return [progress_from_report_row(row) for row in rows]
+    return [report_row_item(row) for row in rows]
 
 
 def _group_change(watched: frozenset[int] | None, event: LiveEvent) -> GroupChange | None:
@@ -186,7 +186,7 @@ class Subscription:
     )
     async def progress_changed(
         self, info: Info, group_ids: list[strawberry.ID] | None = None
-    ) -> AsyncGenerator[ProgressType, None]:
+    ) -> AsyncGenerator[GroupProgressRowType, None]:
         ctx = info.context
         watched = _watched(ctx, group_ids)
         async for event in _events(ctx, watched, PROGRESS_TYPES):

@@ -17,8 +17,8 @@ from resolvers.audit import load_audit_event
 from resolvers.context import Context, Info
 from resolvers.courses import load_course, load_lesson
 from resolvers.groups import load_group
-from resolvers.progress import ProgressType
-from resolvers.relay import Node, parse_global_id
+from resolvers.progress import ProgressType, load_report_row
+from resolvers.relay import Node, parse_global_key
 from resolvers.users import load_user
 
 
@@ -42,6 +42,10 @@ FETCHERS: dict[str, Callable[[Context, int], Awaitable[Node | None]]] = {
     "ApiToken": load_api_token,
     "AuditEvent": load_audit_event,
 }
+# Objects named by two keys: a report row by its group and its enrollment.
+PAIR_FETCHERS: dict[str, Callable[[Context, int, int], Awaitable[Node | None]]] = {
+    "GroupProgressRow": load_report_row,
+}
 
 
 @strawberry.type
@@ -50,9 +54,11 @@ class Query:
         description="The object with this id, or null if it does not exist or you may not see it."
     )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        parsed = parse_global_id(id)
+        parsed = parse_global_key(id)
         if parsed is None:
             raise bad_input("id", "'id' is not an id from this API; copy one from an `id` field.")
-        type_name, pk = parsed
+        type_name, keys = parsed
+        if len(keys) == 2 and type_name in PAIR_FETCHERS:
+            return await PAIR_FETCHERS[type_name](info.context, *keys)
         fetch = FETCHERS.get(type_name)
-        return await fetch(info.context, pk) if fetch else None
+        return await fetch(info.context, keys[0]) if fetch and len(keys) == 1 else None

@@ -9,14 +9,17 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import Select
+from sqlalchemy import Row, Select
+from strawberry.dataloader import DataLoader
 
 from app.pagination import (
+    MAX_PAGE_SIZE,
     CursorValue,
     Order,
+    PageKey,
     check_page,
     count_statement,
     encode_cursor,
@@ -25,6 +28,14 @@ from app.pagination import (
 from resolvers.context import Context
 
 T = TypeVar("T")
+M = TypeVar("M")
+F = TypeVar("F")
+
+# Every list's `first` argument: `first: First = DEFAULT_PAGE_SIZE` shows the real default.
+First = Annotated[
+    int | None,
+    strawberry.argument(description=f"How many items: 1 to {MAX_PAGE_SIZE} (null: the default)."),
+]
 
 
 @strawberry.type
@@ -79,7 +90,7 @@ async def list_page(
     order: Order,
     first: int | None,
     after: str | None,
-    node: Callable[[Any], T],
+    node: Callable[[Row[Any]], T],
 ) -> Connection[T]:
     """One page of a top-level list: `stmt` (scoped by the caller) in `order`, each row made
     into a node by `node`."""
@@ -92,3 +103,37 @@ async def list_page(
             return int((await session.execute(count_statement(stmt))).scalar_one())
 
     return build_connection([(node(row), order.key(row)) for row in rows], size, after, count)
+
+
+async def entity_page(
+    ctx: Context,
+    stmt: Select[Any],
+    order: Order,
+    first: int | None,
+    after: str | None,
+    node: Callable[[Any], T],
+) -> Connection[T]:
+    """`list_page` of a statement selecting one table's entities (`select(Model)`), each
+    made into a node by `node`."""
+    return await list_page(ctx, stmt, order, first, after, lambda row: node(row[0]))
+
+
+async def nested_page(
+    pages: DataLoader[tuple[int, PageKey[F]], list[tuple[M, list[CursorValue]]]],
+    counts: DataLoader[tuple[int, F], int],
+    parent: int,
+    order: Order,
+    first: int | None,
+    after: str | None,
+    flt: F,
+    node: Callable[[M], T],
+) -> Connection[T]:
+    """One page of a parent's nested list (a group's members or report rows) through its
+    page and count loaders, which batch the parents of a request into one statement each."""
+    size = check_page(first, after, order)
+    rows = await pages.load((parent, PageKey(first=size, after=after, filter=flt)))
+
+    async def count() -> int:
+        return await counts.load((parent, flt))
+
+    return build_connection([(node(item), key) for item, key in rows], size, after, count)

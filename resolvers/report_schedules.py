@@ -19,13 +19,13 @@ from app import report_schedules
 from app.errors import bad_input
 from app.export import parse_params
 from app.models import ReportSchedule
-from app.pagination import Order
+from app.pagination import DEFAULT_PAGE_SIZE, Order
 from app.report import ProgressStatus
 from app.report_schedules import Frequency, ReportFormat, ScheduleInput
 from permissions import rules
 from resolvers.context import Info
-from resolvers.pagination import Connection, list_page
-from resolvers.relay import from_global_id, to_global_id
+from resolvers.pagination import Connection, First, entity_page
+from resolvers.relay import from_global_id, node_of, present, to_global_id
 from resolvers.users import UserType, load_user
 
 SCHEDULE_ORDER = Order((col(ReportSchedule.id),))
@@ -66,26 +66,23 @@ class ReportScheduleType:
 
     @classmethod
     def from_model(cls, s: ReportSchedule) -> ReportScheduleType:
-        assert s.id is not None
-        return cls(
-            id=to_global_id("ReportSchedule", s.id),
+        return node_of(
+            cls,
+            "ReportSchedule",
+            s,
             group_ids=[to_global_id("Group", g) for g in s.group_ids] if s.group_ids else None,
             course_ids=[to_global_id("Course", c) for c in s.course_ids] if s.course_ids else None,
             status=ProgressStatus(s.status) if s.status else None,
             frequency=Frequency(s.frequency),
             weekday=Weekday(s.weekday) if s.weekday is not None else None,
-            time_of_day=s.time_of_day,
-            time_zone=s.time_zone,
             format=ReportFormat(s.format),
-            created_at=s.created_at,
-            paused_at=s.paused_at,
-            next_run_at=s.next_run_at,
-            recipient_id=s.recipient_id,
         )
 
     @strawberry.field(description="Who receives it.")
-    async def recipient(self, info: Info) -> UserType | None:
-        return await load_user(info.context, self.recipient_id)
+    async def recipient(self, info: Info) -> UserType:
+        # A schedule is listed to its recipient and to site admins (`rules.PRIVATE`), who
+        # may both read the recipient.
+        return present(await load_user(info.context, self.recipient_id), "user")
 
 
 @strawberry.input
@@ -146,15 +143,15 @@ def _input(given: CreateReportScheduleInput) -> ScheduleInput:
 class Query:
     @strawberry.field(description="Your scheduled reports (site admins: everyone's).")
     async def report_schedules(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[ReportScheduleType]:
         ctx = info.context
         ctx.get_viewer()
         stmt = select(ReportSchedule).where(
             rules.PRIVATE.clause(ctx.scope, col(ReportSchedule.recipient_id))
         )
-        return await list_page(
-            ctx, stmt, SCHEDULE_ORDER, first, after, lambda r: ReportScheduleType.from_model(r[0])
+        return await entity_page(
+            ctx, stmt, SCHEDULE_ORDER, first, after, ReportScheduleType.from_model
         )
 
 

@@ -1,8 +1,9 @@
 """The `User` type, the `viewer` query and the `users` list.
 
-Invariants: a user is only ever built from a row the scope allowed (loaders and `users`
-filter in SQL); its protected fields ask `permissions.fields`; a user reached through a
-group (`Group.members`) remembers that group, so its progress rows report under it.
+Invariants: a user is only ever built from a row the rules allowed (loaders and `users` filter
+with `rules.USER` in SQL; a report row's student is a member of a group the viewer may see,
+which `rules.USER` allows); its protected fields ask their rule (`permissions.fields`); no
+field depends on the path a user was reached by.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from sqlmodel import col, select
 
 from app.listing import USER_COLUMNS, user_from_row, user_order, user_search_clause
 from app.models import AnalystAssignment, Role, User, UserRole
+from app.pagination import DEFAULT_PAGE_SIZE
 from permissions import rules
 from permissions.fields import visible_field
 from permissions.policy import in_force_clause
 from resolvers.api_tokens import ApiTokenType, api_tokens_page
 from resolvers.context import Context, Info
-from resolvers.pagination import Connection, list_page
+from resolvers.pagination import Connection, First, list_page
 from resolvers.relay import Node, from_global_id, to_global_id
 
 if TYPE_CHECKING:
@@ -46,11 +48,9 @@ class UserType(Node):
     company_value: strawberry.Private[str | None]
     created_at_value: strawberry.Private[datetime]
     deactivated_at_value: strawberry.Private[datetime | None]
-    # The group this user was reached through (`Group.members`), if any.
-    via_group_id: strawberry.Private[int | None] = None
 
     @classmethod
-    def from_model(cls, user: User, via_group_id: int | None = None) -> UserType:
+    def from_model(cls, user: User) -> UserType:
         assert user.id is not None
         return cls(
             id=to_global_id("User", user.id),
@@ -61,7 +61,6 @@ class UserType(Node):
             company_value=user.company,
             created_at_value=user.created_at,
             deactivated_at_value=user.deactivated_at,
-            via_group_id=via_group_id,
         )
 
     @visible_field(rules.CONTACT, _user_id)
@@ -116,13 +115,13 @@ class UserType(Node):
         rules.TOKEN,
         _user_id,
         "Your own API tokens, newest first, revoked and expired ones too. "
-        "`first`: 1 to 100, default 25. `active`: true for usable tokens only, false for "
+        "`active`: true for usable tokens only, false for "
         "revoked or expired ones only.",
     )
     async def api_tokens(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         active: bool | None = None,
     ) -> Connection[ApiTokenType] | None:
@@ -141,8 +140,8 @@ class UserType(Node):
         return await review_of(info.context, self.user_id)
 
     @strawberry.field(
-        description="The user's enrollments, in course order, if you may report on this user; "
-        "through `Group.members` each row carries that group."
+        description="The user's enrollments, in course order, if you may report on this user "
+        "(`[]` otherwise)."
     )
     async def progress(
         self, info: Info
@@ -150,7 +149,7 @@ class UserType(Node):
         from resolvers.progress import ProgressType
 
         rows = await info.context.loaders.progress_by_user_id.load(self.user_id)
-        return [ProgressType.from_row(row, group_id=self.via_group_id) for row in rows]
+        return [ProgressType.from_row(row) for row in rows]
 
 
 async def load_user(ctx: Context, user_id: int | None) -> UserType | None:
@@ -181,14 +180,11 @@ class Query:
         viewer = info.context.get_viewer(required=False)
         return await load_user(info.context, viewer.id if viewer else None)
 
-    @strawberry.field(
-        description="The users you may see, by last name, first name, email. "
-        "`first`: 1 to 100, default 25."
-    )
+    @strawberry.field(description="The users you may see, by last name, first name, email.")
     async def users(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: UserFilter | None = None,
     ) -> Connection[UserType]:

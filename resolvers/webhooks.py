@@ -19,12 +19,12 @@ from app import webhooks
 from app.errors import forbidden
 from app.events import WebhookEvent
 from app.models import WebhookDelivery, WebhookEndpoint
-from app.pagination import Order
+from app.pagination import DEFAULT_PAGE_SIZE, Order
 from app.validation import text
 from permissions import rules
 from resolvers.context import Context, Info
-from resolvers.pagination import Connection, list_page
-from resolvers.relay import from_global_id, to_global_id
+from resolvers.pagination import Connection, First, entity_page
+from resolvers.relay import from_global_id, node_of
 
 WEBHOOK_ORDER = Order((col(WebhookEndpoint.id),))
 DELIVERY_ORDER = Order((col(WebhookDelivery.id),), descending=True)
@@ -58,20 +58,7 @@ class WebhookDeliveryType:
 
     @classmethod
     def from_model(cls, d: WebhookDelivery) -> WebhookDeliveryType:
-        assert d.id is not None
-        return cls(
-            id=to_global_id("WebhookDelivery", d.id),
-            event_id=d.event_id,
-            event_type=d.event_type,
-            status=WebhookDeliveryStatus(d.status),
-            attempts=d.attempts,
-            response_code=d.response_code,
-            last_error=d.last_error,
-            last_attempt_at=d.last_attempt_at,
-            next_attempt_at=d.next_attempt_at,
-            delivered_at=d.delivered_at,
-            created_at=d.created_at,
-        )
+        return node_of(cls, "WebhookDelivery", d, status=WebhookDeliveryStatus(d.status))
 
 
 @strawberry.type(name="Webhook", description="An admin's endpoint receiving signed events.")
@@ -89,23 +76,13 @@ class WebhookType:
 
     @classmethod
     def from_model(cls, e: WebhookEndpoint) -> WebhookType:
-        assert e.id is not None
-        return cls(
-            id=to_global_id("Webhook", e.id),
-            url=e.url,
-            description=e.description,
-            events=list(e.events),
-            created_at=e.created_at,
-            paused_at=e.paused_at,
-            paused_reason=e.paused_reason,
-            pk=e.id,
-        )
+        return node_of(cls, "Webhook", e, events=list(e.events), pk=e.id)
 
     @strawberry.field(description="Deliveries to this webhook, newest first.")
     async def deliveries(
         self,
         info: Info,
-        first: int | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         status: WebhookDeliveryStatus | None = None,
     ) -> Connection[WebhookDeliveryType]:
@@ -113,8 +90,8 @@ class WebhookType:
         stmt = select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == self.pk)
         if status is not None:
             stmt = stmt.where(col(WebhookDelivery.status) == status.value)
-        return await list_page(
-            ctx, stmt, DELIVERY_ORDER, first, after, lambda r: WebhookDeliveryType.from_model(r[0])
+        return await entity_page(
+            ctx, stmt, DELIVERY_ORDER, first, after, WebhookDeliveryType.from_model
         )
 
 
@@ -174,17 +151,11 @@ def _id(value: strawberry.ID) -> int:
 class Query:
     @strawberry.field(description="The site's webhooks, oldest first (site owners and admins).")
     async def webhooks(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[WebhookType]:
         ctx = _admin(info.context)
-        return await list_page(
-            ctx,
-            select(WebhookEndpoint),
-            WEBHOOK_ORDER,
-            first,
-            after,
-            lambda r: WebhookType.from_model(r[0]),
-        )
+        stmt = select(WebhookEndpoint)
+        return await entity_page(ctx, stmt, WEBHOOK_ORDER, first, after, WebhookType.from_model)
 
 
 @strawberry.type

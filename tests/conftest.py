@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db import Database
+from app.demo import DemoSpec, DemoSummary, load_demo
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
@@ -113,6 +114,12 @@ async def api(db: Database, settings: Settings) -> AsyncIterator[Api]:
 async def cast(world: World) -> Cast:
     """One user per role (student, analyst, admin, plus the owner) with a token each."""
     return await Cast.create(world)
+
+
+@pytest.fixture
+async def demo(db: Database) -> DemoSummary:
+    """The demo world (`groupanalyst demo`), small: 60 students in 4 groups, 3 courses."""
+    return await load_demo(db, DemoSpec(students=60, groups=4, courses=3, seed=7))
 
 
 @pytest.fixture

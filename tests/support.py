@@ -186,11 +186,16 @@ class World:
 
     async def token(self, user: User, ttl: timedelta = timedelta(hours=1)) -> str:
         assert user.id is not None
-        async with self.db.write() as session:
-            issued = await tokens.issue(
-                session, user_id=user.id, name="test", expires_at=utcnow() + ttl
-            )
-        return issued.secret
+        return await token_for(self.db, user.id, ttl)
+
+
+async def token_for(db: Database, user_id: int, ttl: timedelta = timedelta(hours=1)) -> str:
+    """A fresh API token of the user with this id."""
+    async with db.write() as session:
+        issued = await tokens.issue(
+            session, user_id=user_id, name="test", expires_at=utcnow() + ttl
+        )
+    return issued.secret
 
 
 @asynccontextmanager

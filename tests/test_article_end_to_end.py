@@ -67,7 +67,7 @@ query($filter: UserFilter) { users(filter: $filter) { totalCount edges { node { 
 """
 REPORT = """
 { groupProgress { totalCount edges { node {
-    group { name } student { email } course { name } percentCompleted
+    group { name } student { email } course { name } progress { percentCompleted }
 } } } }
 """
 
@@ -92,7 +92,7 @@ async def visible_report(api: Api, token: str) -> list[tuple[str, str, str, floa
             edge["node"]["group"]["name"],
             edge["node"]["student"]["email"],
             edge["node"]["course"]["name"],
-            edge["node"]["percentCompleted"],
+            edge["node"]["progress"]["percentCompleted"],
         )
         for edge in data["groupProgress"]["edges"]
     ]

@@ -85,7 +85,7 @@ def names(connection: dict[str, Any], key: str = "lastName") -> list[str]:
 
 
 USER = """query($id: ID!) { node(id: $id) { ... on User {
-  firstName email company groups { name } progress { expiresAt group { name } }
+  firstName email company groups { name } progress { id expiresAt }
 } } }"""
 
 
@@ -151,7 +151,7 @@ async def test_admin_sees_analyst_emails_and_expired_analysts_are_not_listed(
 # -- Progress.expiresAt -----------------------------------------------------------------
 
 PROGRESS = """{ groupProgress(first: 100) { edges { node {
-  student { lastName } group { name } expiresAt } } } }"""
+  student { lastName } group { name } progress { expiresAt } } } } }"""
 
 
 @pytest.mark.parametrize(
@@ -173,29 +173,47 @@ async def test_report_rows_and_their_expiry(
     data = await api.data(PROGRESS, token=scene.tokens[viewer])
     edges = data["groupProgress"]["edges"]
     assert [(e["node"]["group"]["name"], e["node"]["student"]["lastName"]) for e in edges] == rows
-    assert all(e["node"]["expiresAt"] is not None for e in edges)
+    assert all(e["node"]["progress"]["expiresAt"] is not None for e in edges)
 
 
-OWN_PROGRESS = "{ viewer { progress { expiresAt percentCompleted course { name } group { id } } } }"
+OWN_PROGRESS = "{ viewer { progress { expiresAt percentCompleted course { name } } } }"
 
 
 async def test_student_sees_its_own_expiry_and_nobody_elses(api: Api, scene: Scene) -> None:
     data = await api.data(OWN_PROGRESS, token=scene.tokens["s1"])
     [row] = data["viewer"]["progress"]
     assert row["expiresAt"] is not None
-    assert row == {**row, "percentCompleted": 25.0, "course": {"name": "Python"}, "group": None}
+    assert row == {**row, "percentCompleted": 25.0, "course": {"name": "Python"}}
     other = await api.data(USER, {"id": gid("User", scene.s2.id)}, token=scene.tokens["s1"])
     assert other["node"] is None
 
 
-async def test_member_progress_through_a_group_carries_that_group(api: Api, scene: Scene) -> None:
-    query = """query($id: ID!) { node(id: $id) { ... on Group { members { edges { node {
-      lastName progress { group { name } expiresAt } } } } } } }"""
-    data = await api.data(query, {"id": gid("Group", scene.beta.id)}, scene.tokens["other"])
-    members = [e["node"] for e in data["node"]["members"]["edges"]]
-    assert [m["lastName"] for m in members] == ["Three", "Two"]
-    assert all(p["group"] == {"name": "Beta"} for m in members for p in m["progress"])
-    assert all(p["expiresAt"] for m in members for p in m["progress"])
+async def test_a_groups_report_rows_carry_that_group_and_share_the_progress(
+    api: Api, scene: Scene
+) -> None:
+    """Two (a member of Alpha and Beta) is a row of each group's report: two row ids, one
+    `Progress`, the same as the member's own progress."""
+    query = """query($id: ID!) { node(id: $id) { ... on Group {
+      members { edges { node { lastName progress { id expiresAt } } } }
+      progress { edges { node { id group { name } student { lastName } progress { id } } } }
+    } } }"""
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for group in (scene.alpha, scene.beta):
+        data = await api.data(query, {"id": gid("Group", group.id)}, scene.tokens["admin"])
+        members = {
+            e["node"]["lastName"]: [p["id"] for p in e["node"]["progress"]]
+            for e in data["node"]["members"]["edges"]
+        }
+        for edge in data["node"]["progress"]["edges"]:
+            row = edge["node"]
+            assert row["group"] == {"name": group.name}
+            assert row["progress"]["id"] in members[row["student"]["lastName"]]
+            rows.setdefault(row["student"]["lastName"], []).append(
+                (row["id"], row["progress"]["id"])
+            )
+    [(alpha_row, alpha_progress), (beta_row, beta_progress)] = rows["Two"]
+    assert alpha_row != beta_row
+    assert alpha_progress == beta_progress
 
 
 # -- User.groups: an analyst never learns another group's name --------------------------
@@ -210,7 +228,7 @@ async def test_analyst_sees_only_its_groups_of_a_shared_member(api: Api, scene: 
     ]:
         data = await api.data(USER, variables, token=scene.tokens[viewer])
         assert [g["name"] for g in data["node"]["groups"]] == groups, viewer
-        assert {p["group"] for p in data["node"]["progress"]} == {None}
+        assert all(p["expiresAt"] for p in data["node"]["progress"])
 
 
 # -- lists ------------------------------------------------------------------------------
@@ -320,11 +338,11 @@ async def test_out_of_scope_ids_answer_like_missing_ones(api: Api, scene: Scene)
         "GroupAnalystAssignment": None,
     }
     report = await api.data(
-        "{ groupProgress(first: 100) { edges { node { id student { id } } } } }",
+        "{ groupProgress(first: 100) { edges { node { id student { id } progress { id } } } } }",
         token=scene.tokens["admin"],
     )
     s3_row = next(
-        e["node"]["id"]
+        e["node"]
         for e in report["groupProgress"]["edges"]
         if e["node"]["student"]["id"] == gid("User", scene.s3.id)
     )
@@ -334,7 +352,8 @@ async def test_out_of_scope_ids_answer_like_missing_ones(api: Api, scene: Scene)
         scene.tokens["admin"],
     )
     ids = [gid(t, pk) for t, pk in hidden_from_analyst.items() if pk is not None]
-    ids += [s3_row, other_assignment["node"]["analystAssignments"][0]["id"]]
+    ids += [s3_row["id"], s3_row["progress"]["id"]]
+    ids.append(other_assignment["node"]["analystAssignments"][0]["id"])
     for hidden in ids:
         seen_by_admin = await api.data(NODE, {"id": hidden}, scene.tokens["admin"])
         assert seen_by_admin["node"]["id"] == hidden

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlmodel import col, select
 
-from app import tokens
 from app.db import Database
-from app.demo import DemoSpec, DemoSummary, load_demo
-from app.models import GroupMembership, User, utcnow
-from tests.support import Api
+from app.demo import DemoSummary
+from app.models import GroupMembership, User
+from tests.support import Api, token_for
 from tests.test_read_batching import DASHBOARD
-
-
-@pytest.fixture
-async def demo(db: Database) -> DemoSummary:
-    return await load_demo(db, DemoSpec(students=60, groups=4, courses=3, seed=7))
-
-
-async def _token(db: Database, user_id: int) -> str:
-    async with db.write() as session:
-        issued = await tokens.issue(
-            session, user_id=user_id, name="test", expires_at=utcnow() + timedelta(1)
-        )
-    return issued.secret
 
 
 async def _emails_of_groups(db: Database, group_ids: list[int]) -> set[str]:
@@ -54,7 +38,7 @@ async def test_demo_analyst_dashboard_holds_only_its_groups_with_emails(
     group_ids: list[int],
     group_names: list[str],
 ) -> None:
-    data = await api.data(DASHBOARD, token=await _token(db, demo.accounts[account]))
+    data = await api.data(DASHBOARD, token=await token_for(db, demo.accounts[account]))
     groups = [edge["node"] for edge in data["groups"]["edges"]]
     assert [g["name"] for g in groups] == group_names
     members = [e["node"] for g in groups for e in g["members"]["edges"]]
@@ -73,7 +57,7 @@ async def test_demo_analyst_dashboard_holds_only_its_groups_with_emails(
 async def test_demo_student_sees_nothing_of_other_students(
     api: Api, db: Database, demo: DemoSummary
 ) -> None:
-    token = await _token(db, demo.accounts["student"])
+    token = await token_for(db, demo.accounts["student"])
     assert await api.data(DASHBOARD, token=token) == {"groups": {"totalCount": 0, "edges": []}}
     data = await api.data(
         """{ viewer { email groups { name } progress { student { email } expiresAt } }

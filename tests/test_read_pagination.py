@@ -172,7 +172,7 @@ async def test_group_analyst_for_filter(api: Api, world: World) -> None:
 REPORT = """query($filter: ProgressFilter, $first: Int, $after: String) {
   groupProgress(filter: $filter, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
-    edges { node { group { name } student { lastName } course { name } status } }
+    edges { node { group { name } student { lastName } course { name } progress { status } } }
   }
 }"""
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from app.db import Database
-from app.ids import parse_global_id
+from app.ids import parse_global_id, parse_global_key
 from app.models import Role
 from app.settings import Settings
 from tests.support import Api
@@ -95,20 +95,20 @@ BROAD = """{
     id email company roles
     groups { id name }
     analystAssignments { id expiresAt group { id } analyst { id email } }
-    progress { id expiresAt student { id email } course { id } group { id } }
+    progress { id expiresAt student { id email } course { id } }
   } } }
   groups(first: 10) { totalCount edges { node {
     id name
     members(first: 50) { totalCount edges { node {
-      id email company progress { id expiresAt group { id } } } } }
+      id email company progress { id expiresAt } } } }
     analysts { id email company }
     progress(first: 50) { totalCount edges { node {
-      id expiresAt student { id email } group { id } course { id } } } }
+      id group { id } student { id email } course { id } progress { id expiresAt } } } }
     progressSummary { enrolled course { id } }
   } } }
   courses(first: 100) { totalCount edges { node { id lessons { id } } } }
   groupProgress(first: 100) { totalCount edges { node {
-    id expiresAt student { id email company } group { id } course { id } } } }
+    id student { id email company } group { id } course { id } progress { id expiresAt } } } }
 }"""
 
 
@@ -120,6 +120,10 @@ def check(node: Any, allowed: Allowed, seen: dict[str, set[int]]) -> None:
         return
     if not isinstance(node, dict):
         return
+    row = parse_global_key(node["id"]) if isinstance(node.get("id"), str) else None
+    if row is not None and row[0] == "GroupProgressRow":
+        group_id, enrollment_id = row[1]
+        assert group_id in allowed.groups and enrollment_id in allowed.enrollments, row
     parsed = parse_global_id(node["id"]) if isinstance(node.get("id"), str) else None
     if parsed is not None:
         kind, pk = parsed

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.report import ProgressStatus, percent, status_of
+from app.report import (
+    PROGRESS_COLUMNS,
+    REPORT_COLUMNS,
+    ProgressRow,
+    ProgressStatus,
+    ReportRow,
+    percent,
+    status_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -36,3 +44,10 @@ def test_status() -> None:
     assert status_of(0, 0, None) is ProgressStatus.NOT_STARTED
     assert status_of(1, 0, None) is ProgressStatus.IN_PROGRESS
     assert status_of(3, 3, now) is ProgressStatus.COMPLETED
+
+
+def test_report_rows_read_their_columns_by_label() -> None:
+    """Both rows are read from result rows by label: the column lists carry exactly the
+    rows' labels (a report row's last field is its progress row)."""
+    assert tuple(c.key for c in PROGRESS_COLUMNS) == ProgressRow._fields
+    assert tuple(c.key for c in REPORT_COLUMNS) == ReportRow._fields[:-1] + ProgressRow._fields

@@ -3,7 +3,8 @@
 In random worlds (`tests.worlds`), for every viewer of the world (each user, anonymous and the
 command line's `system_scope`), each rule of `permissions.rules.READ_RULES` is asked twice:
 in Python (`allows`, on every row loaded whole) and in SQL (`clause`, in a WHERE), and both
-must name exactly the same rows. Runs on SQLite, and on PostgreSQL under
+must name exactly the same rows; and what resolvers rely on without a second check holds
+(`_implied`). Runs on SQLite, and on PostgreSQL under
 `tests/with_postgres.sh`, like every test. A rule of a kind this test does not know fails it,
 so a new rule cannot skip the check.
 """
@@ -20,6 +21,7 @@ from sqlmodel import col, select
 from app.auth import viewer_by_id
 from app.db import Database
 from app.models import AnalystAssignment, Course, Group, User
+from app.report import ProgressFilter, ReportRow, report_rows
 from permissions import rules
 from permissions.policy import ANONYMOUS, AccessScope, load_scope, system_scope
 from permissions.rules import AssignmentKey, CourseRule, GroupRule, PeopleRule, SiteRule
@@ -94,6 +96,29 @@ async def _agree(db: Database, scope: AccessScope, rule: rules.ReadRule) -> None
         raise AssertionError(f"no agreement check for {rule!r}")
 
 
+async def _implied(db: Database, scope: AccessScope) -> None:
+    """What resolvers rely on to show an object whole, or a non-null field, with no second
+    check: whoever may read a user's contact, enrollments or private data may read the user;
+    a report row's group, student (contact and enrollment too) and course are readable; an
+    assignment's analyst is readable (not always its group: an analyst's ended assignment
+    hides it)."""
+    for user_id in await _ids(db, sa.select(col(User.id))):
+        if any(r.allows(scope, user_id) for r in (rules.CONTACT, rules.ENROLLMENT, rules.PRIVATE)):
+            assert rules.USER.allows(scope, user_id), scope
+    async with db.read() as session:
+        report = (await session.execute(report_rows(scope, ProgressFilter()))).all()
+        assignments = (
+            await session.execute(select(AnalystAssignment).where(rules.ASSIGNMENT.clause(scope)))
+        ).scalars()
+        for row in map(ReportRow.from_row, report):
+            assert rules.GROUP.allows(scope, row.group_id)
+            for rule in (rules.USER, rules.CONTACT, rules.ENROLLMENT):
+                assert rule.allows(scope, row.progress.student_id), (rule.name, scope)
+            assert rules.COURSE.allows(scope, row.progress.course_id)
+        for assignment in assignments:
+            assert rules.USER.allows(scope, assignment.analyst_id)
+
+
 @settings(
     max_examples=25,
     deadline=None,
@@ -105,6 +130,7 @@ async def test_every_rule_selects_in_sql_exactly_what_it_allows(db: Database, sp
     for scope in await _scopes(db, built.user_ids):
         for rule in rules.READ_RULES:
             await _agree(db, scope, rule)
+        await _implied(db, scope)
 
 
 def test_every_read_rule_kind_has_its_rows() -> None:

@@ -16,7 +16,7 @@ INTROSPECTION = get_introspection_query()
 TYPO = "{ viewr { id } }"
 # An enum value misspelt in a variable: coercion, not validation, reports it.
 ENUM_TYPO = """query($s: ProgressStatus) { groupProgress(filter: {status: $s}) {
-  edges { node { status } } } }"""
+  edges { node { progress { status } } } } }"""
 
 
 async def test_anonymous_introspection_is_refused(api: Api) -> None:

@@ -1,10 +1,4 @@
-"""token last use; the token that made each audited change
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-29 19:14:21.077723
-
-"""
+"""token last use; the token that made each audited change"""
 
 from collections.abc import Sequence
 
@@ -14,15 +8,12 @@ from alembic import op
 
 import app.models
 
-# revision identifiers, used by Alembic.
+# revision identifiers, used by Alembic (no branch labels, no dependencies).
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Upgrade schema."""
     op.add_column(
         "api_token",
         sa.Column("last_used_at", app.models.UTCDateTime(timezone=True), nullable=True),
@@ -45,7 +36,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Downgrade schema."""
     with op.batch_alter_table(
         "audit_event", table_kwargs={"sqlite_autoincrement": True}
     ) as batch_op:

@@ -1,10 +1,4 @@
-"""user deactivation
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-29 19:35:00.000000
-
-"""
+"""user deactivation"""
 
 from collections.abc import Sequence
 
@@ -13,15 +7,12 @@ from alembic import op
 
 import app.models
 
-# revision identifiers, used by Alembic.
+# revision identifiers, used by Alembic (no branch labels, no dependencies).
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Upgrade schema."""
     # A plain ADD COLUMN (no table copy on SQLite): the table keeps AUTOINCREMENT.
     op.add_column(
         "user_account",
@@ -30,7 +21,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Downgrade schema."""
     with op.batch_alter_table(
         "user_account", table_kwargs={"sqlite_autoincrement": True}
     ) as batch_op:

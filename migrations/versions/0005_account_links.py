@@ -1,10 +1,4 @@
-"""account links
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-29 19:51:25.314469
-
-"""
+"""account links"""
 
 from collections.abc import Sequence
 
@@ -14,15 +8,12 @@ from alembic import op
 
 import app.models
 
-# revision identifiers, used by Alembic.
+# revision identifiers, used by Alembic (no branch labels, no dependencies).
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Upgrade schema."""
     op.create_table(
         "account_link",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -44,7 +35,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Downgrade schema."""
     with op.batch_alter_table("account_link", schema=None) as batch_op:
         batch_op.drop_index("ix_account_link_user_purpose")
 

@@ -1,9 +1,5 @@
 """recompute email and group name keys as NFKC, case-folded
 
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-11-29 19:50:00
-
 Keys were `lower()`: full-width, decomposed or case-folded variants of one email or group
 name got distinct keys, hence duplicate accounts and groups. The rule is written out here
 (not imported from `app.identity`) so this revision keeps doing what it did.
@@ -19,11 +15,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-# revision identifiers, used by Alembic.
+# revision identifiers, used by Alembic (no branch labels, no dependencies).
 revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 KEY_MAX = {"user_account": 254, "student_group": 200}
 JOINERS = str.maketrans({"\u200c": None, "\u200d": None})

@@ -1,9 +1,5 @@
 """login failures counted per client address too
 
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-11-29 20:00:00
-
 The table holds at most one throttling window of attempts; they are dropped rather than
 given a client address they never had (at worst, a window of guessing starts afresh).
 """
@@ -14,11 +10,9 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-# revision identifiers, used by Alembic.
+# revision identifiers, used by Alembic (no branch labels, no dependencies).
 revision: str = "0009"
 down_revision: str | Sequence[str] | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -96,11 +96,6 @@ export const GroupQuery = graphql(`
           edges {
             node {
               id
-              percentViewed
-              percentCompleted
-              status
-              completedAt
-              expiresAt
               student {
                 id
                 firstName
@@ -110,6 +105,14 @@ export const GroupQuery = graphql(`
               course {
                 id
                 name
+              }
+              progress {
+                id
+                percentViewed
+                percentCompleted
+                status
+                completedAt
+                expiresAt
               }
             }
           }

@@ -1,3 +1,4 @@
+import { Choice, nodeOptions } from "../components/Choice";
 import { useState, type FormEvent } from "react";
 import { ApiError } from "../api";
 import { Empty, ErrorNote, Loading } from "../components/States";
@@ -213,17 +214,14 @@ function AnalystTab({
         </ul>
       )}
       <form onSubmit={assign} className="toolbar">
-        <label>
-          Group
-          <select required value={groupId} onChange={(e) => setGroupId(e.target.value)}>
-            <option value="">Choose a group</option>
-            {groups.data?.groups.edges.map(({ node }) => (
-              <option key={node.id} value={node.id}>
-                {node.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice
+          required
+          label="Group"
+          value={groupId}
+          none="Choose a group"
+          options={nodeOptions(groups.data?.groups)}
+          onChange={setGroupId}
+        />
         <label>
           End date (optional)
           <input type="date" value={endDate} onChange={(e) => setEndDate(e.target.value)} />

@@ -1,5 +1,5 @@
-import { useState, type FormEvent } from "react";
-import { Pager, nextCursors } from "../components/Pager";
+import { Choice, SearchForm, nodeOptions } from "../components/Choice";
+import { ConnectionPager, useListState } from "../components/Pager";
 import { TableWrap } from "../components/TableWrap";
 import { Empty, ErrorNote, Loading } from "../components/States";
 import { ROLE_LABELS } from "../format";
@@ -13,14 +13,12 @@ const PAGE = 25;
 type Filters = { role: Role | ""; groupId: string; search: string };
 
 export function AdminUsers() {
-  const [filters, setFilters] = useState<Filters>({ role: "", groupId: "", search: "" });
-  const [searchText, setSearchText] = useState("");
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const page = cursors.length - 1;
+  const list = useListState<Filters>({ role: "", groupId: "", search: "" });
+  const { filters, change } = list;
   const groups = useQuery(GroupChoicesQuery, { search: null });
   const { data, error, loading, reload } = useQuery(UsersQuery, {
     first: PAGE,
-    after: cursors[page],
+    after: list.after,
     filter: {
       role: filters.role || null,
       groupAnalystFor: filters.groupId || null,
@@ -28,49 +26,25 @@ export function AdminUsers() {
     },
   });
 
-  function change(next: Partial<Filters>) {
-    setFilters({ ...filters, ...next });
-    setCursors([null]);
-  }
-
-  function submitSearch(event: FormEvent) {
-    event.preventDefault();
-    change({ search: searchText.trim() });
-  }
-
   return (
     <section aria-busy={loading}>
       <h1>Users</h1>
       <div className="toolbar">
-        <label>
-          Role
-          <select value={filters.role} onChange={(e) => change({ role: e.target.value as Filters["role"] })}>
-            <option value="">Any role</option>
-            {Object.entries(ROLE_LABELS).map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Group analyst for
-          <select value={filters.groupId} onChange={(e) => change({ groupId: e.target.value })}>
-            <option value="">Any group</option>
-            {groups.data?.groups.edges.map(({ node }) => (
-              <option key={node.id} value={node.id}>
-                {node.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <form role="search" onSubmit={submitSearch}>
-          <label>
-            Search name or email
-            <input type="search" value={searchText} onChange={(e) => setSearchText(e.target.value)} />
-          </label>
-          <button type="submit">Search</button>
-        </form>
+        <Choice
+          label="Role"
+          value={filters.role}
+          none="Any role"
+          options={Object.entries(ROLE_LABELS) as [Role, string][]}
+          onChange={(role) => change({ role })}
+        />
+        <Choice
+          label="Group analyst for"
+          value={filters.groupId}
+          none="Any group"
+          options={nodeOptions(groups.data?.groups)}
+          onChange={(groupId) => change({ groupId })}
+        />
+        <SearchForm label="Search name or email" onSearch={(search) => change({ search })} />
       </div>
       {error ? (
         <ErrorNote error={error} retry={reload} />
@@ -105,14 +79,7 @@ export function AdminUsers() {
               </tbody>
             </table>
           </TableWrap>
-          <Pager
-            page={page}
-            total={data.users.totalCount}
-            pageSize={PAGE}
-            hasNext={data.users.pageInfo.hasNextPage}
-            onPrevious={() => setCursors(cursors.slice(0, -1))}
-            onNext={() => setCursors(nextCursors(cursors, data.users.pageInfo.endCursor))}
-          />
+          <ConnectionPager list={list} connection={data.users} pageSize={PAGE} />
         </>
       )}
     </section>

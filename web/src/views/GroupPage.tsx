@@ -1,6 +1,7 @@
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { ApiError, request } from "../api";
-import { Pager, nextCursors } from "../components/Pager";
+import { Choice, SearchForm } from "../components/Choice";
+import { ConnectionPager, useListState } from "../components/Pager";
 import { TableWrap } from "../components/TableWrap";
 import { Empty, ErrorNote, Loading } from "../components/States";
 import { formatDate, formatPercent, STATUS_LABELS, viewerTimeZone } from "../format";
@@ -13,28 +14,16 @@ const PAGE = 25;
 type Filters = { courseId: string; status: ProgressStatus | ""; search: string };
 
 export function GroupPage({ id }: { id: string }) {
-  const [filters, setFilters] = useState<Filters>({ courseId: "", status: "", search: "" });
-  const [searchText, setSearchText] = useState("");
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const list = useListState<Filters>({ courseId: "", status: "", search: "" });
+  const { filters, change } = list;
   const [exporting, setExporting] = useState<ExportFormat | null>(null);
   const [exportError, setExportError] = useState<string | null>(null);
-  const page = cursors.length - 1;
   const filter = {
     courseIds: filters.courseId ? [filters.courseId] : null,
     status: filters.status || null,
     search: filters.search || null,
   };
-  const { data, error, loading, reload } = useQuery(GroupQuery, { id, first: PAGE, after: cursors[page], filter });
-
-  function change(next: Partial<Filters>) {
-    setFilters({ ...filters, ...next });
-    setCursors([null]);
-  }
-
-  function submitSearch(event: FormEvent) {
-    event.preventDefault();
-    change({ search: searchText.trim() });
-  }
+  const { data, error, loading, reload } = useQuery(GroupQuery, { id, first: PAGE, after: list.after, filter });
 
   async function download(format: ExportFormat) {
     setExporting(format);
@@ -66,40 +55,26 @@ export function GroupPage({ id }: { id: string }) {
   const group = data.node && "progress" in data.node ? data.node : null;
   if (!group) return <Empty>This group does not exist or is not assigned to you.</Empty>;
   const rows = group.progress.edges.map((e) => e.node);
-  const courses = group.progressSummary.flatMap((s) => (s.course ? [s.course] : []));
+  const courses = group.progressSummary.map((s) => s.course);
   return (
     <section aria-busy={loading}>
       <h1>{group.name}</h1>
       <div className="toolbar">
-        <label>
-          Course
-          <select value={filters.courseId} onChange={(e) => change({ courseId: e.target.value })}>
-            <option value="">All courses</option>
-            {courses.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select value={filters.status} onChange={(e) => change({ status: e.target.value as Filters["status"] })}>
-            <option value="">Any status</option>
-            {Object.entries(STATUS_LABELS).map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <form role="search" onSubmit={submitSearch}>
-          <label>
-            Search name or email
-            <input type="search" value={searchText} onChange={(e) => setSearchText(e.target.value)} />
-          </label>
-          <button type="submit">Search</button>
-        </form>
+        <Choice
+          label="Course"
+          value={filters.courseId}
+          none="All courses"
+          options={courses.map((c): [string, string] => [c.id, c.name])}
+          onChange={(courseId) => change({ courseId })}
+        />
+        <Choice
+          label="Status"
+          value={filters.status}
+          none="Any status"
+          options={Object.entries(STATUS_LABELS) as [ProgressStatus, string][]}
+          onChange={(status) => change({ status })}
+        />
+        <SearchForm label="Search name or email" onSearch={(search) => change({ search })} />
         <div className="exports" role="group" aria-label="Export">
           <button type="button" onClick={() => download("CSV")} disabled={exporting !== null}>
             {exporting === "CSV" ? "Preparing…" : "Export CSV"}
@@ -136,29 +111,22 @@ export function GroupPage({ id }: { id: string }) {
               {rows.map((row) => (
                 <tr key={row.id}>
                   <th scope="row">
-                    {row.student?.firstName} {row.student?.lastName}
+                    {row.student.firstName} {row.student.lastName}
                   </th>
-                  <td data-label="Email">{row.student?.email ?? "—"}</td>
-                  <td data-label="Course">{row.course?.name ?? "—"}</td>
-                  <td data-label="Status">{STATUS_LABELS[row.status]}</td>
-                  <td data-label="% Viewed">{formatPercent(row.percentViewed)}</td>
-                  <td data-label="% Completed">{formatPercent(row.percentCompleted)}</td>
-                  <td data-label="Completed">{formatDate(row.completedAt)}</td>
-                  <td data-label="Expires">{formatDate(row.expiresAt)}</td>
+                  <td data-label="Email">{row.student.email ?? "—"}</td>
+                  <td data-label="Course">{row.course.name}</td>
+                  <td data-label="Status">{STATUS_LABELS[row.progress.status]}</td>
+                  <td data-label="% Viewed">{formatPercent(row.progress.percentViewed)}</td>
+                  <td data-label="% Completed">{formatPercent(row.progress.percentCompleted)}</td>
+                  <td data-label="Completed">{formatDate(row.progress.completedAt)}</td>
+                  <td data-label="Expires">{formatDate(row.progress.expiresAt)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         </TableWrap>
       )}
-      <Pager
-        page={page}
-        total={group.progress.totalCount}
-        pageSize={PAGE}
-        hasNext={group.progress.pageInfo.hasNextPage}
-        onPrevious={() => setCursors(cursors.slice(0, -1))}
-        onNext={() => setCursors(nextCursors(cursors, group.progress.pageInfo.endCursor))}
-      />
+      <ConnectionPager list={list} connection={group.progress} pageSize={PAGE} />
       <p className="hint">Dates are shown in your time zone ({viewerTimeZone()}); exports use it too.</p>
     </section>
   );

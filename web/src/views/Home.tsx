@@ -1,6 +1,5 @@
-import { useState } from "react";
 import { BarChart } from "../components/BarChart";
-import { Pager, nextCursors } from "../components/Pager";
+import { ConnectionPager, useListState } from "../components/Pager";
 import { TableWrap } from "../components/TableWrap";
 import { Empty, ErrorNote, Loading } from "../components/States";
 import { formatDate, formatPercent } from "../format";
@@ -11,9 +10,8 @@ import { useQuery } from "../useQuery";
 const PAGE = 10;
 
 export function Home() {
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const page = cursors.length - 1;
-  const { data, error, loading, reload } = useQuery(HomeQuery, { after: cursors[page] });
+  const list = useListState({});
+  const { data, error, loading, reload } = useQuery(HomeQuery, { after: list.after });
   if (error) return <ErrorNote error={error} retry={reload} />;
   if (!data) return <Loading what="your groups" />;
   const assignments = data.viewer?.analystAssignments ?? [];
@@ -65,8 +63,8 @@ export function Home() {
                       </thead>
                       <tbody>
                         {group.progressSummary.map((s) => (
-                          <tr key={s.course?.id ?? "none"}>
-                            <th scope="row">{s.course?.name ?? "—"}</th>
+                          <tr key={s.course.id}>
+                            <th scope="row">{s.course.name}</th>
                             <td>{s.enrolled}</td>
                             <td>{s.notStarted}</td>
                             <td>{s.inProgress}</td>
@@ -81,7 +79,7 @@ export function Home() {
                   <BarChart
                     title={`Members by status per course in ${group.name}`}
                     rows={group.progressSummary.map((s) => ({
-                      label: s.course?.name ?? "—",
+                      label: s.course.name,
                       notStarted: s.notStarted,
                       inProgress: s.inProgress,
                       completed: s.completed,
@@ -106,14 +104,7 @@ export function Home() {
         </aside>
       )}
       {data.groups.totalCount > PAGE && (
-        <Pager
-          page={page}
-          total={data.groups.totalCount}
-          pageSize={PAGE}
-          hasNext={data.groups.pageInfo.hasNextPage}
-          onPrevious={() => setCursors(cursors.slice(0, -1))}
-          onNext={() => setCursors(nextCursors(cursors, data.groups.pageInfo.endCursor))}
-        />
+        <ConnectionPager list={list} connection={data.groups} pageSize={PAGE} />
       )}
     </section>
   );
