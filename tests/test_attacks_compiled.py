@@ -25,6 +25,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from app.db import Database
 from app.models import ApiToken, Course, Group, Role, User, utcnow
+from app.pagination import cursor_values
 from app.settings import Settings
 from compiled import nodes
 from compiled.parts import Guarded, column, date_time
@@ -74,6 +75,8 @@ async def stage(world: World) -> Stage:
     expired = await world.user("Eve", "Expired", Role.GROUP_ANALYST)
     gone_analyst = await world.user("Gil", "Gone", Role.GROUP_ANALYST)
     other = await world.user("Otto", "Other", Role.GROUP_ANALYST)
+    # A co-analyst of Alpha who is no member: its email and company are hidden from Ana.
+    nia = await world.user("Nia", "Nonmember", Role.GROUP_ANALYST, company="Nia Corp")
     # Namesakes: only the email (and then the id) orders them.
     zed = await world.user("Sam", "Same", email="zed.same@example.com", company="Zed Ltd")
     amy = await world.user("Sam", "Same", email="amy.same@example.com")
@@ -88,6 +91,7 @@ async def stage(world: World) -> Stage:
     await world.assign(expired, alpha, expires_at=now - timedelta(minutes=1))
     await world.assign(gone_analyst, alpha)
     await world.assign(other, beta)
+    await world.assign(nia, alpha)
     course = await world.course("Python", 4)
     empty = await world.course("Empty", 0)
     await world.course("Hidden", 3)
@@ -513,3 +517,38 @@ async def test_a_field_compiled_without_the_schemas_rule_is_left_to_strawberry(
     members = body["data"]["groups"]["edges"][0]["node"]["members"]["edges"]
     assert members and all(m["node"]["createdAt"] is None for m in members)
     assert all(m["node"]["email"] for m in members)
+
+
+USER_SEARCHES = """{
+  byEmail: users(filter: {search: "nia.nonmember"}) { totalCount edges { node { id } } }
+  byDomain: users(filter: {search: "nonmember."}) { totalCount }
+  byName: users(filter: {search: "Nonmember"}) { totalCount edges { cursor node {
+    lastName email company createdAt } } }
+  analysts: users(filter: {role: GROUP_ANALYST}) { totalCount }
+  everyone: users(first: 100) { totalCount edges { cursor node { lastName email } } }
+}"""
+
+
+async def test_the_users_list_never_matches_a_hidden_email(
+    db: Database, settings: Settings, stage: Stage
+) -> None:
+    """Ana sees Nia (both analyse Alpha; Nia is no member) but not her email: searching for
+    it finds nothing and counts nothing; an admin finds her by it. The same on both paths
+    (compiled or not)."""
+    async with two_paths(db, settings) as (slow, fast):
+        for viewer in VIEWERS:
+            await same_on_both(slow, fast, USER_SEARCHES, stage.tokens[viewer])
+        ana = (await same_on_both(slow, fast, USER_SEARCHES, stage.tokens["analyst"]))["data"]
+        admin = (await same_on_both(slow, fast, USER_SEARCHES, stage.tokens["admin"]))["data"]
+    assert ana["byEmail"] == {"totalCount": 0, "edges": []}
+    assert ana["byDomain"] == {"totalCount": 0}
+    assert ana["byName"]["totalCount"] == 1
+    node = ana["byName"]["edges"][0]["node"]
+    assert node == {"lastName": "Nonmember", "email": None, "company": None, "createdAt": None}
+    # Nor does the cursor on her row seal her email (an admin's does).
+    sealed = cursor_values(ana["byName"]["edges"][0]["cursor"])
+    assert sealed is not None and sealed[:3] == ["Nonmember", "Nia", ""]
+    sealed = cursor_values(admin["byName"]["edges"][0]["cursor"])
+    assert sealed is not None and "nia.nonmember" in str(sealed[2])
+    assert admin["byEmail"]["totalCount"] == 1 and admin["byDomain"] == {"totalCount": 1}
+    assert admin["byName"]["edges"][0]["node"]["company"] == "Nia Corp"
