@@ -88,18 +88,28 @@ async def what_analyst_sees(
     scope = await load_scope(db, replace(viewer, roles=frozenset({Role.GROUP_ANALYST})), now)
     group_ids = sorted(scope.analysed_group_ids)
     counts: dict[int, int] = {}
+    students = 0
     if group_ids:
+        others = sa.and_(
+            col(GroupMembership.group_id).in_(group_ids),
+            col(GroupMembership.user_id) != analyst_id,
+        )
         async with db.read() as session:
             rows = await session.execute(
                 sa.select(col(GroupMembership.group_id), sa.func.count())
-                .where(
-                    col(GroupMembership.group_id).in_(group_ids),
-                    col(GroupMembership.user_id) != analyst_id,
-                )
+                .where(others)
                 .group_by(col(GroupMembership.group_id))
             )
             counts = {group_id: int(n) for group_id, n in rows.all()}
-    students = scope.member_ids - {analyst_id}
+            # A student in two of the groups counts once.
+            students = (
+                await session.scalar(
+                    sa.select(sa.func.count(sa.distinct(col(GroupMembership.user_id)))).where(
+                        others
+                    )
+                )
+                or 0
+            )
     return AnalystSees(
-        groups=[GroupSeen(g, counts.get(g, 0)) for g in group_ids], student_count=len(students)
+        groups=[GroupSeen(g, counts.get(g, 0)) for g in group_ids], student_count=students
     )

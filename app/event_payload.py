@@ -35,13 +35,14 @@ from app.models import (
 )
 from app.report import percent, status_of
 from permissions import rules
-from permissions.policy import AccessScope, system_scope
+from permissions.policy import AccessScope, learn_members, system_scope
 
 Rendered = dict[str, Any]
 
 
 async def _user(session: AsyncSession, scope: AccessScope, pk: int) -> Rendered | None:
     user = await session.get(User, pk)
+    await learn_members(session, scope, (pk,))
     if user is None or not rules.USER.allows(scope, pk):
         return None
     roles = (
@@ -102,6 +103,8 @@ def _progress_fields(scope: AccessScope, enrollment: Enrollment, lessons: int) -
 
 async def _progress(session: AsyncSession, scope: AccessScope, pk: int) -> Rendered | None:
     enrollment = await session.get(Enrollment, pk)
+    if enrollment is not None:
+        await learn_members(session, scope, (enrollment.user_id,))
     if enrollment is None or not rules.ENROLLMENT.allows(scope, enrollment.user_id):
         return None
     course = await session.get(Course, enrollment.course_id)

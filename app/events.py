@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import to_global_id
+from app.live_commit import track
 from app.models import OutboxEntry
 
 WEBHOOK = "webhook"
@@ -200,15 +201,16 @@ def add_event(session: AsyncSession, event: Event, at: datetime) -> str:
     """Write one event's outbox rows (one per consumer kind) into the caller's session."""
     event_id = new_event_id()
     for consumer in event.consumers:
-        session.add(
-            OutboxEntry(
-                event_id=event_id,
-                consumer=consumer,
-                type=str(event.type),
-                occurred_at=at,
-                subject=event.subject,
-            )
+        entry = OutboxEntry(
+            event_id=event_id,
+            consumer=consumer,
+            type=str(event.type),
+            occurred_at=at,
+            subject=event.subject,
         )
+        session.add(entry)
+        if consumer == LIVE:
+            track(session, entry)
     return event_id
 
 

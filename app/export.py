@@ -384,8 +384,8 @@ class ExportRow(NamedTuple):
 def visible_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterator[ExportRow]:
     """Rows of `export_statement` with what the viewer may not read left out (the CSV and the
     XLSX writers both read these)."""
-    # Every exported student is a member of a visible group, so both hold today; asking the
-    # policy keeps the export right if the field rules ever change.
+    # Every exported student is reached through its membership of a visible group, so both
+    # hold today; asking the policy keeps the export right if the field rules ever change.
     contact, enrollment = rules.CONTACT, rules.ENROLLMENT
     for (
         student,
@@ -401,7 +401,7 @@ def visible_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterator[ExportRow]
         completed,
         expires,
     ) in rows:
-        shown = contact.allows(scope, student)
+        shown = contact.allows_member(scope, student)
         yield ExportRow(
             first,
             last,
@@ -413,7 +413,7 @@ def visible_rows(scope: AccessScope, rows: Iterable[Any]) -> Iterator[ExportRow]
             done,
             lessons,
             completed,
-            expires if enrollment.allows(scope, student) else None,
+            expires if enrollment.allows_member(scope, student) else None,
         )
 
 

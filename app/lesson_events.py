@@ -27,7 +27,7 @@ from app.errors import AppError, ErrorCode, bad_input, forbidden, not_found
 from app.models import Course, Enrollment, Lesson, LessonProgress, User, utcnow
 from app.writes import locked
 from permissions import rules
-from permissions.policy import AccessScope
+from permissions.policy import AccessScope, learn_members
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ async def _target(session: AsyncSession, scope: AccessScope, user_id: int | None
     assert scope.viewer_id is not None, "the resolver checks authentication first"
     target = scope.viewer_id if user_id is None else user_id
     if not scope.can_record_progress_for(target):
+        await learn_members(session, scope, (target,))
         if rules.USER.allows(scope, target):
             raise forbidden("You may record only your own lesson progress.")
         raise not_found("user", field="userId")

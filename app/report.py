@@ -165,6 +165,14 @@ class ReportRow(NamedTuple):
         return cls._make((*_report_fields(row), progress_row(row)))
 
 
+def learnt(scope: AccessScope, row: ReportRow) -> ReportRow:
+    """`row`, its scope told that the student is a member of an analysed group: a report row
+    reaches its student through a membership of a group the viewer may see (`GROUP`), and
+    its student's email and expiry are checked against the scope (`AccessScope.members`)."""
+    scope.learn_reached_members((row.progress.student_id,))
+    return row
+
+
 # What a `Progress` reads, by label: the progress loaders select exactly these, and report
 # rows carry them too. Plain rows, not ORM entities: nothing read here is written back, and
 # rows cost a fraction of entities.

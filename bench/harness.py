@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,13 +143,25 @@ def free_port() -> int:
 
 @contextmanager
 def server(
-    url: str, workers: int = 1, code: Path | None = None, args: Sequence[str] = ()
+    url: str,
+    workers: int = 1,
+    code: Path | None = None,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[int]:
     """The product (plus the baseline route) served by `bench.serve` on loopback; `code`: a
     directory holding another version of the code to serve (`bench.compare`); `args`: more
-    options for `bench.serve`."""
+    options for `bench.serve`; `env`: more environment variables (settings)."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "GROUPANALYST_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        **(env or {}),
+        "DATABASE_URL": url,
+        "GROUPANALYST_LOG_LEVEL": "warning",
+    }
+    # A benchmark asks the dashboard (cost ~40,000) hundreds of times a minute on one token:
+    # the per-token cost budget would answer RATE_LIMITED after five.
+    env.setdefault("GROUPANALYST_COST_BUDGET_PER_MINUTE", str(10**12))
     if code is not None:
         # Run from there: the current directory comes first on the import path.
         env["PYTHONPATH"] = str(code)

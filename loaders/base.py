@@ -76,9 +76,13 @@ class RowByIdLoader(Loader[int, M | None], Generic[M]):
     def visible(self) -> ColumnElement[bool]:
         raise NotImplementedError
 
+    def found(self, ids: list[int]) -> None:
+        """Told the ids of the rows `visible` let through (a user loader tells the scope)."""
+
     async def batch_load(self, keys: Sequence[int]) -> list[M | None]:
         ids = table_of(self.model).c.id
         rows = await self.fetch(select(ids, self.model).where(ids.in_(keys), self.visible()))
+        self.found([pk for pk, _ in rows])
         return one_per_key(keys, ((pk, row) for pk, row in rows))
 
 

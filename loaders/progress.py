@@ -22,6 +22,7 @@ from app.report import (
     ProgressRow,
     ReportRow,
     course_summary,
+    learnt,
     progress_row,
     report_from,
     report_order,
@@ -66,7 +67,8 @@ class ProgressByIdLoader(Loader[int, ProgressRow | None]):
                 rules.ENROLLMENT.clause(self.scope, col(Enrollment.user_id)),
             )
         )
-        found = map(progress_row, rows)
+        found = list(map(progress_row, rows))
+        self.scope.learn_visible_users(row.student_id for row in found)
         return one_per_key(keys, ((row.enrollment_id, row) for row in found))
 
 
@@ -75,7 +77,8 @@ class ProgressByUserIdLoader(Loader[int, list[ProgressRow]]):
 
     async def batch_load(self, keys: Sequence[int]) -> list[list[ProgressRow]]:
         rows = await self.fetch(progress_of_users(self.scope, keys))
-        found = map(progress_row, rows)
+        found = list(map(progress_row, rows))
+        self.scope.learn_visible_users(row.student_id for row in found)
         return all_per_key(keys, ((row.student_id, row) for row in found))
 
 
@@ -98,7 +101,7 @@ class ReportRowsByGroupIdLoader(PageLoader[ProgressFilter, ReportRow]):
         return report_order(self.scope)
 
     def item(self, row: sa.Row[Any]) -> ReportRow:
-        return ReportRow.from_row(row)
+        return learnt(self.scope, ReportRow.from_row(row))
 
 
 class ReportRowByKeyLoader(Loader[tuple[int, int], ReportRow | None]):
@@ -114,7 +117,7 @@ class ReportRowByKeyLoader(Loader[tuple[int, int], ReportRow | None]):
                 *report_where(self.scope, ProgressFilter()),
             )
         )
-        found = (ReportRow.from_row(row) for row in rows)
+        found = (learnt(self.scope, ReportRow.from_row(row)) for row in rows)
         return one_per_key(keys, (((r.group_id, r.progress.enrollment_id), r) for r in found))
 
 

@@ -23,6 +23,9 @@ class UserByIdLoader(RowByIdLoader[User]):
     def visible(self) -> ColumnElement[bool]:
         return rules.USER.clause(self.scope, col(User.id))
 
+    def found(self, ids: list[int]) -> None:
+        self.scope.learn_visible_users(ids)
+
 
 class RolesByUserIdLoader(Loader[int, list[Role]]):
     """A user's roles, where `rules.PRIVATE` lets the viewer read them (the field checks the
@@ -69,6 +72,7 @@ class MembersByGroupIdLoader(PageLoader[str | None, User]):
         return user_order(self.scope)
 
     def item(self, row: sa.Row[Any]) -> User:
+        self.scope.learn_reached_members((row.id,))
         return user_from_row(row)
 
 

@@ -1,9 +1,18 @@
 """Who may see and do what: the statement of the rules, and where each one lives.
 
 The viewer's `AccessScope` is computed once per request (`load_scope`; again after a successful
-`login` in it): who the viewer is, its roles, the groups it analyses with their members and
-analysts, the courses it is enrolled in. The rules read only the scope (and, in SQL, the
-tables), so the check on a loaded row and the clause in a statement cannot disagree.
+`login` in it): who the viewer is, its roles, the groups it analyses with their analysts (and
+which of those analysts are members), the courses it is enrolled in. It does NOT read the
+members of the analysed groups (their number grows with the groups): which users are members
+is learnt per request, from the rows the request loads (`Members`, below). The rules read only
+the scope (and, in SQL, the tables), so the check on a loaded row and the clause in a statement
+cannot disagree.
+
+Membership, per request (`AccessScope.members`): a row the request loaded through a membership
+of an analysed group, or through a members rule's clause, tells that its user is a member
+(`learn`, `learn_visible_users`); any other user id is asked in one statement
+(`learn_members`) before a check needs it. A check on a user id the request has not learnt
+raises `MembershipUnknown` instead of guessing either way.
 
 Read rules, one object each in `permissions.rules` (each offers the O(1) check `allows`, the
 SQL `clause`, and the `sentence` that `schema.graphql` shows):
@@ -50,7 +59,8 @@ not, so writes cannot probe ids either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -59,15 +69,28 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.auth import Viewer
 from app.db import Database
-from app.models import AnalystAssignment, Enrollment, GroupMembership, Role, User, utcnow
+from app.models import (
+    AnalystAssignment,
+    Enrollment,
+    GroupMembership,
+    Role,
+    User,
+    table_of,
+    utcnow,
+)
 
 # Any SQL expression or mapped attribute usable in a WHERE clause.
 Column = SQLCoreOperations[Any]
 
 ADMIN_ROLES = frozenset({Role.SITE_OWNER, Role.SITE_ADMIN})
+
+# The assignment's analyst's account, under a name of its own: the statement around
+# `in_force_clause` may read `user_account` too (it must not be correlated to that row).
+_ANALYST_ACCOUNT = table_of(User).alias("analyst_account")
 
 
 def in_force(expires_at: datetime | None, now: datetime) -> bool:
@@ -82,12 +105,66 @@ def in_force_clause(now: datetime, expires_at: Column | None = None) -> ColumnEl
     if expires_at is not None:
         return sa.or_(expires_at.is_(None), expires_at > now)
     column = col(AnalystAssignment.expires_at)
+    # NOT EXISTS on the analyst's own row (its primary key), not NOT IN over every
+    # deactivated account: that scanned the whole user table each time it was evaluated.
     return sa.and_(
         sa.or_(column.is_(None), column > now),
-        col(AnalystAssignment.analyst_id).not_in(
-            select(User.id).where(col(User.deactivated_at).is_not(None))
+        ~sa.exists().where(
+            _ANALYST_ACCOUNT.c.id == col(AnalystAssignment.analyst_id),
+            _ANALYST_ACCOUNT.c.deactivated_at.is_not(None),
         ),
     )
+
+
+def analysed_groups(viewer_id: int, now: datetime) -> SelectOfScalar[int]:
+    """The groups `viewer_id` analyses at `now` (its assignments in force), as a sub-select."""
+    # Never correlated: it names its own rows, whatever statement it is placed in.
+    return (
+        select(AnalystAssignment.group_id)
+        .where(col(AnalystAssignment.analyst_id) == viewer_id, in_force_clause(now))
+        .correlate(None)
+    )
+
+
+def members_of_analysed(viewer_id: int, now: datetime) -> SelectOfScalar[int]:
+    """The members of the groups `viewer_id` analyses at `now`, as a sub-select: the one
+    definition of "member" that the rules' clauses and `learn_members` both use."""
+    return (
+        select(GroupMembership.user_id)
+        .where(col(GroupMembership.group_id).in_(analysed_groups(viewer_id, now)))
+        .correlate(None)
+    )
+
+
+class MembershipUnknown(LookupError):
+    """A check asked whether a user is a member before the request learnt it: a read path
+    that builds rows without telling the scope (a bug; failing beats guessing)."""
+
+
+class Members:
+    """Which users are members of the viewer's analysed groups, as far as this request has
+    learnt: O(1) to ask, filled by the loaders (from the rows they read) and `learn_members`."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[int, bool] = {}
+
+    def learn(self, members: Iterable[int], others: Iterable[int] = ()) -> None:
+        """`members` are members; `others` (asked of the database, not among them) are not."""
+        for key in others:
+            self._known.setdefault(key, False)
+        for key in members:
+            self._known[key] = True
+
+    def unknown(self, keys: Iterable[int]) -> list[int]:
+        return sorted({key for key in keys if key not in self._known})
+
+    def __contains__(self, key: int) -> bool:
+        try:
+            return self._known[key]
+        except KeyError:
+            raise MembershipUnknown(key) from None
 
 
 @dataclass(frozen=True)
@@ -97,13 +174,15 @@ class AccessScope:
     now: datetime
     # Groups this viewer analyses now (unexpired assignments); empty unless GROUP_ANALYST.
     analysed_group_ids: frozenset[int] = frozenset()
-    # Members of the analysed groups.
-    member_ids: frozenset[int] = frozenset()
     # Analysts (unexpired) of the analysed groups, the viewer included.
     co_analyst_ids: frozenset[int] = frozenset()
+    # Those of `co_analyst_ids` that are members of an analysed group too.
+    co_analyst_member_ids: frozenset[int] = frozenset()
     # Courses the viewer is enrolled in; loaded only for viewers who are neither admins nor
     # analysts (they see every course, `rules.COURSE`).
     enrolled_course_ids: frozenset[int] = frozenset()
+    # The members of the analysed groups this request has learnt (per request, never shared).
+    members: Members = field(default_factory=Members, compare=False, repr=False)
 
     # -- who ----------------------------------------------------------------------------
     @property
@@ -125,6 +204,35 @@ class AccessScope:
 
     def is_self(self, user_id: int) -> bool:
         return self.viewer_id is not None and user_id == self.viewer_id
+
+    # -- membership of the analysed groups ----------------------------------------------------
+    @property
+    def analyses_groups(self) -> bool:
+        return bool(self.analysed_group_ids)
+
+    def is_member(self, user_id: int) -> bool:
+        """Whether `user_id` is a member of a group this viewer analyses (O(1); raises
+        `MembershipUnknown` for a user the request has not learnt)."""
+        if not self.analysed_group_ids:
+            return False
+        if user_id in self.co_analyst_ids:
+            return user_id in self.co_analyst_member_ids
+        return user_id in self.members
+
+    def learn_visible_users(self, user_ids: Iterable[int]) -> None:
+        """Users a people rule's clause let through (`USER`, `CONTACT`, `ENROLLMENT`): each is
+        the viewer, a co-analyst (known from the scope) or a member, so the others are
+        members."""
+        if self.analysed_group_ids:
+            self.members.learn(
+                key for key in user_ids if key not in self.co_analyst_ids and not self.is_self(key)
+            )
+
+    def learn_reached_members(self, user_ids: Iterable[int]) -> None:
+        """Users reached through their membership of a group the viewer may see (`GROUP`):
+        for a viewer that analyses groups, members."""
+        if self.analysed_group_ids:
+            self.members.learn(user_ids)
 
     # -- write rules (mutations) ------------------------------------------------------------
     def can_manage_users(self) -> bool:
@@ -192,9 +300,8 @@ def system_scope(now: datetime | None = None) -> AccessScope:
 async def load_scope(
     db: Database, viewer: Viewer | None, now: datetime | None = None
 ) -> AccessScope:
-    """The viewer's scope at `now`: none for anonymous or admins, one statement for other
-    non-analysts (their courses), at most two for analysts (groups and co-analysts, members).
-    """
+    """The viewer's scope at `now`: none for anonymous or admins, one statement for anyone
+    else (an analyst: its groups' assignments in force; others: their courses)."""
     now = now or utcnow()
     if viewer is None:
         return AccessScope(viewer_id=None, roles=frozenset(), now=now)
@@ -214,37 +321,58 @@ async def load_scope(
         return await _analyst_scope(session, viewer, now)
 
 
+async def load_scopes(
+    db: Database, viewers: Sequence[Viewer], now: datetime | None = None
+) -> dict[int, AccessScope]:
+    """`load_scope` of each viewer at one `now`, by viewer id (live subscribers re-checked for
+    one event: `app.live_access`); one statement per viewer that is not an admin."""
+    now = now or utcnow()
+    return {viewer.id: await load_scope(db, viewer, now) for viewer in viewers}
+
+
 async def _analyst_scope(session: AsyncSession, viewer: Viewer, now: datetime) -> AccessScope:
-    # The assignments in force of every group the viewer analyses (its own among them).
+    # The assignments in force of every group the viewer analyses (its own among them), each
+    # analyst telling whether it is a member of an analysed group: analysts are few, members
+    # are many and are learnt per request instead.
+    # (EXISTS, per analyst, through the membership index: an IN over the members would read
+    # them all, which is what this scope avoids.)
+    is_member = sa.exists().where(
+        col(GroupMembership.user_id) == col(AnalystAssignment.analyst_id),
+        col(GroupMembership.group_id).in_(analysed_groups(viewer.id, now)),
+    )
     assignments = (
         await session.execute(
-            select(AnalystAssignment.group_id, AnalystAssignment.analyst_id).where(
-                col(AnalystAssignment.group_id).in_(
-                    select(AnalystAssignment.group_id).where(
-                        col(AnalystAssignment.analyst_id) == viewer.id, in_force_clause(now)
-                    )
-                ),
+            sa.select(
+                col(AnalystAssignment.group_id),
+                col(AnalystAssignment.analyst_id),
+                is_member.label("is_member"),
+            ).where(
+                col(AnalystAssignment.group_id).in_(analysed_groups(viewer.id, now)),
                 in_force_clause(now),
             )
         )
     ).all()
-    group_ids = frozenset(row.group_id for row in assignments if row.analyst_id == viewer.id)
-    members: frozenset[int] = frozenset()
-    if group_ids:
-        members = frozenset(
-            (
-                await session.execute(
-                    select(GroupMembership.user_id)
-                    .where(col(GroupMembership.group_id).in_(sorted(group_ids)))
-                    .distinct()
-                )
-            ).scalars()
-        )
     return AccessScope(
         viewer_id=viewer.id,
         roles=viewer.roles,
         now=now,
-        analysed_group_ids=group_ids,
-        member_ids=members,
-        co_analyst_ids=frozenset(row.analyst_id for row in assignments),
+        analysed_group_ids=frozenset(r.group_id for r in assignments if r.analyst_id == viewer.id),
+        co_analyst_ids=frozenset(r.analyst_id for r in assignments),
+        co_analyst_member_ids=frozenset(r.analyst_id for r in assignments if r.is_member),
     )
+
+
+async def learn_members(session: AsyncSession, scope: AccessScope, user_ids: Iterable[int]) -> None:
+    """Ask the database, in one statement, which of `user_ids` the request has not learnt yet
+    are members of the viewer's analysed groups (nothing to ask for a viewer without groups)."""
+    if not scope.analysed_group_ids or scope.viewer_id is None:
+        return
+    unknown = [key for key in scope.members.unknown(user_ids) if key not in scope.co_analyst_ids]
+    if not unknown:
+        return
+    found = await session.execute(
+        members_of_analysed(scope.viewer_id, scope.now)
+        .where(col(GroupMembership.user_id).in_(unknown))
+        .distinct()
+    )
+    scope.members.learn(found.scalars(), others=unknown)

@@ -8,7 +8,8 @@ over random worlds and viewers on both databases, that `allows` and `clause` sel
 same rows for every rule in `READ_RULES`.
 
 Invariants:
-- `allows` is synchronous, O(1) and reads only the `AccessScope` (computed once per request);
+- `allows` is synchronous, O(1) and reads only the `AccessScope` (computed once per request,
+  plus the members the request has learnt: `AccessScope.members`);
 - `clause` selects exactly the keys `allows` accepts (the property test above), so a list
   never holds a row its fields would refuse, and a field never shows a row a list hides;
 - nothing out of scope is an error: it is absent, exactly like a row that does not exist.
@@ -25,26 +26,16 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
-from app.models import AnalystAssignment, Enrollment, GroupMembership, Role
-from permissions.policy import ADMIN_ROLES, AccessScope, in_force_clause
+from app.models import AnalystAssignment, Enrollment, Role
+from permissions.policy import (
+    ADMIN_ROLES,
+    AccessScope,
+    members_of_analysed,
+)
 
 # Any SQL expression or mapped attribute usable in a WHERE clause.
 Column = SQLCoreOperations[Any]
-
-
-def _members_of_analysed(scope: AccessScope) -> SelectOfScalar[int]:
-    return select(GroupMembership.user_id).where(
-        col(GroupMembership.group_id).in_(sorted(scope.analysed_group_ids))
-    )
-
-
-def _co_analysts(scope: AccessScope) -> SelectOfScalar[int]:
-    return select(AnalystAssignment.analyst_id).where(
-        col(AnalystAssignment.group_id).in_(sorted(scope.analysed_group_ids)),
-        in_force_clause(scope.now),
-    )
 
 
 @dataclass(frozen=True)
@@ -91,12 +82,18 @@ class PeopleRule(KeyRule):
         return self.admins and scope.is_admin
 
     def allows(self, scope: AccessScope, key: int) -> bool:
+        # Co-analysts before members: they are known from the scope, members are learnt.
         return (
             self.allows_every(scope)
             or scope.is_self(key)
-            or (self.members and key in scope.member_ids)
             or (self.co_analysts and key in scope.co_analyst_ids)
+            or (self.members and scope.is_member(key))
         )
+
+    def allows_member(self, scope: AccessScope, key: int) -> bool:
+        """`allows` for a user reached through its membership of a group the viewer may see
+        (`GROUP`): for a Group Analyst that makes it a member, so nothing is looked up."""
+        return (self.members and scope.analyses_groups) or self.allows(scope, key)
 
     def clause(self, scope: AccessScope, key: Column) -> ColumnElement[bool]:
         if self.allows_every(scope):
@@ -105,9 +102,12 @@ class PeopleRule(KeyRule):
             return sa.false()
         clauses = [key == scope.viewer_id]
         if scope.analysed_group_ids and self.members:
-            clauses.append(key.in_(_members_of_analysed(scope)))
+            clauses.append(key.in_(members_of_analysed(scope.viewer_id, scope.now)))
         if scope.analysed_group_ids and self.co_analysts:
-            clauses.append(key.in_(_co_analysts(scope)))
+            # The co-analysts the scope knows, not a sub-select: an analyst assigned after
+            # the scope was read would pass a sub-select, and `learn_visible_users` (every
+            # other user the clause lets through is a member) would take it for a member.
+            clauses.append(key.in_(sorted(scope.co_analyst_ids)))
         return sa.or_(*clauses)
 
 

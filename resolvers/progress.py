@@ -32,6 +32,7 @@ from app.report import (
     ProgressRow,
     ProgressStatus,
     ReportRow,
+    learnt,
     percent,
     report_from,
     report_order,
@@ -40,6 +41,7 @@ from app.report import (
 )
 from permissions import rules
 from permissions.fields import visible_field
+from permissions.policy import AccessScope
 from resolvers.context import Context, Info
 from resolvers.courses import CourseType
 from resolvers.groups import GroupType
@@ -177,8 +179,10 @@ async def load_report_row(ctx: Context, group_id: int, enrollment_id: int) -> No
     return GroupProgressRowType.from_report_row(row) if row else None
 
 
-def report_row_item(row: sa.Row[Any]) -> GroupProgressRowType:
-    return GroupProgressRowType.from_report_row(ReportRow.from_row(row))
+def report_row_item(scope: AccessScope, row: sa.Row[Any]) -> GroupProgressRowType:
+    """A report row of a statement the resolver ran itself (the scope learns its student is
+    a member: `app.report.learnt`)."""
+    return GroupProgressRowType.from_report_row(learnt(scope, ReportRow.from_row(row)))
 
 
 @strawberry.type
@@ -199,5 +203,10 @@ class Query:
             *report_where(scope, to_filter(filter))
         )
         return await list_page(
-            info.context, stmt, report_order(scope), first, after, report_row_item
+            info.context,
+            stmt,
+            report_order(scope),
+            first,
+            after,
+            lambda row: report_row_item(scope, row),
         )

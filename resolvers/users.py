@@ -9,7 +9,7 @@ field depends on the path a user was reached by.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlalchemy as sa
 import strawberry
@@ -20,7 +20,7 @@ from app.models import AnalystAssignment, Role, User, UserRole
 from app.pagination import DEFAULT_PAGE_SIZE
 from permissions import rules
 from permissions.fields import visible_field
-from permissions.policy import in_force_clause
+from permissions.policy import AccessScope, in_force_clause
 from resolvers.api_tokens import ApiTokenType, api_tokens_page
 from resolvers.context import Context, Info
 from resolvers.pagination import Connection, First, list_page
@@ -173,6 +173,12 @@ class UserFilter:
     )
 
 
+def _visible_user(scope: AccessScope, row: Any) -> UserType:
+    """A user of a row the `USER` clause let through (the scope learns what that tells)."""
+    scope.learn_visible_users((row.id,))
+    return UserType.from_model(user_from_row(row))
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="The signed-in user, or null without a token.")
@@ -219,5 +225,5 @@ class Query:
             user_order(scope),
             first,
             after,
-            lambda row: UserType.from_model(user_from_row(row)),
+            lambda row: _visible_user(scope, row),
         )

@@ -105,7 +105,7 @@ async def test_completing_a_course_announces_the_lesson_and_the_course(
 
 
 async def test_a_worker_round_hands_every_entry_over_once(
-    api: Api, cast: Cast, settings: Settings
+    api: Api, cast: Cast, settings: Settings, backend: str
 ) -> None:
     group = await cast.world.group("Cohort")
     variables = {"user": gid("User", cast.analyst.id), "group": gid("Group", group.id)}
@@ -113,7 +113,9 @@ async def test_a_worker_round_hands_every_entry_over_once(
     worker = Worker(cast.world.db, settings)
     await worker.acquire()
     async with httpx.AsyncClient() as client:
-        assert await worker.round(client) == 2
+        # On PostgreSQL the change's own transaction announced its live entry (and marked it
+        # processed, `app.live_commit`): the worker has the webhook entry left.
+        assert await worker.round(client) == (1 if backend == "postgresql" else 2)
         assert await worker.round(client) == 0
     assert all(r.processed_at is not None for r in await entries(cast.world))
     line = await worker.health_line()

@@ -43,7 +43,8 @@ query Dashboard {
 # SQL statements of the analyst dashboard, whatever the world's size (SQLite's explicit
 # BEGIN per session is not counted):
 #   1  token → viewer with its roles (app.auth)
-#   2  the scope: analysed groups with their analysts, and their members (permissions.policy)
+#   1  the scope: analysed groups with their analysts (permissions.policy; not the members:
+#      the members page and the progress rows tell which users are members)
 #   2  the groups page, and its totalCount
 #   1  every group's members page (one windowed statement), 1 their counts (one grouped COUNT)
 #   1  every member's progress, 1 every group's summary
@@ -53,8 +54,8 @@ query Dashboard {
 # the viewer's course scope) and each row carries it. That is through the resolvers
 # (GROUPANALYST_COMPILED_READS=0); the compiled read path replaces the last six with one
 # statement that builds the whole answer (`compiled`).
-DASHBOARD_STATEMENTS = 9
-COMPILED_DASHBOARD_STATEMENTS = 4
+DASHBOARD_STATEMENTS = 8
+COMPILED_DASHBOARD_STATEMENTS = 3
 
 
 @contextmanager

@@ -4,7 +4,9 @@ In random worlds (`tests.worlds`), for every viewer of the world (each user, ano
 command line's `system_scope`), each rule of `permissions.rules.READ_RULES` is asked twice:
 in Python (`allows`, on every row loaded whole) and in SQL (`clause`, in a WHERE), and both
 must name exactly the same rows; and what resolvers rely on without a second check holds
-(`_implied`). Runs on SQLite, and on PostgreSQL under
+(`_implied`). The Python check of a people rule first learns, in one statement
+(`learn_members`), which users are members of the viewer's analysed groups: the scope itself
+no longer holds them. Runs on SQLite, and on PostgreSQL under
 `tests/with_postgres.sh`, like every test. A rule of a kind this test does not know fails it,
 so a new rule cannot skip the check.
 """
@@ -20,11 +22,19 @@ from sqlmodel import col, select
 
 from app.auth import viewer_by_id
 from app.db import Database
-from app.models import AnalystAssignment, Course, Group, User
+from app.models import AnalystAssignment, Course, Group, GroupMembership, Role, User
 from app.report import ProgressFilter, ReportRow, report_rows
 from permissions import rules
-from permissions.policy import ANONYMOUS, AccessScope, load_scope, system_scope
+from permissions.policy import (
+    ANONYMOUS,
+    AccessScope,
+    MembershipUnknown,
+    learn_members,
+    load_scope,
+    system_scope,
+)
 from permissions.rules import AssignmentKey, CourseRule, GroupRule, PeopleRule, SiteRule
+from tests.support import World
 from tests.worlds import Spec, build, specs
 
 # The rows a rule over one integer key is about, by the rule's kind.
@@ -49,9 +59,16 @@ async def _ids(db: Database, statement: Any) -> set[Any]:
         return set((await session.execute(statement)).scalars())
 
 
+async def _learn(db: Database, scope: AccessScope, user_ids: set[int]) -> None:
+    async with db.read() as session:
+        await learn_members(session, scope, user_ids)
+
+
 async def _agree_on_keys(db: Database, scope: AccessScope, rule: rules.KeyRule) -> None:
     column = next(c for kind, c in KEY_COLUMNS.items() if isinstance(rule, kind))
     every = await _ids(db, sa.select(column))
+    if isinstance(rule, PeopleRule):
+        await _learn(db, scope, every)
     in_sql = await _ids(db, sa.select(column).where(rule.clause(scope, column)))
     in_python = {key for key in every if rule.allows(scope, key)}
     assert in_sql == in_python, (rule.name, scope)
@@ -102,7 +119,9 @@ async def _implied(db: Database, scope: AccessScope) -> None:
     a report row's group, student (contact and enrollment too) and course are readable; an
     assignment's analyst is readable (not always its group: an analyst's ended assignment
     hides it)."""
-    for user_id in await _ids(db, sa.select(col(User.id))):
+    every = await _ids(db, sa.select(col(User.id)))
+    await _learn(db, scope, every)
+    for user_id in every:
         if any(r.allows(scope, user_id) for r in (rules.CONTACT, rules.ENROLLMENT, rules.PRIVATE)):
             assert rules.USER.allows(scope, user_id), scope
     async with db.read() as session:
@@ -150,3 +169,89 @@ async def test_the_check_and_the_clause_disagreeing_would_fail(db: Database) -> 
     await build(db, Spec([set()], 1, set(), {}, 1, {}, None))
     with pytest.raises(AssertionError):
         await _agree_on_keys(db, ANONYMOUS, Wider("wider", "nobody"))
+
+
+async def _members_reached_through_groups(db: Database, scope: AccessScope) -> set[int]:
+    """The users the rows of the viewer's visible groups' memberships reach (`GROUP`)."""
+    return await _ids(
+        db,
+        sa.select(col(GroupMembership.user_id)).where(
+            rules.GROUP.clause(scope, col(GroupMembership.group_id))
+        ),
+    )
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(spec=specs())
+async def test_what_a_request_learns_from_its_rows_agrees_with_the_clause(
+    db: Database, spec: Spec
+) -> None:
+    """A scope that learnt members only from the rows it was given (no `learn_members`): the
+    users a people rule's clause let through, and the users reached through a visible group's
+    memberships; the check then answers for each of them exactly as the clause does, and
+    `allows_member` agrees with the clause on every user reached through a group."""
+    built = await build(db, spec)
+    for user_id in built.user_ids:
+        viewer = await viewer_by_id(db, user_id)
+        assert viewer is not None
+        for rule in (rules.USER, rules.CONTACT, rules.ENROLLMENT):
+            scope = await load_scope(db, viewer)
+            visible = await _ids(
+                db, sa.select(col(User.id)).where(rule.clause(scope, col(User.id)))
+            )
+            reached = await _members_reached_through_groups(db, scope)
+            scope.learn_visible_users(visible)
+            scope.learn_reached_members(reached)
+            for key in visible | reached:
+                assert rule.allows(scope, key) == (key in visible), (rule.name, key)
+            fresh = await load_scope(db, viewer)
+            for key in reached:
+                assert rule.allows_member(fresh, key) == (key in visible), (rule.name, key)
+
+
+async def test_a_check_on_a_user_the_request_has_not_learnt_fails_instead_of_guessing(
+    db: Database,
+) -> None:
+    """An analyst's scope does not hold its groups' members: asking about a user no row of
+    the request reached raises, rather than hiding or showing its email by default."""
+    roles = [{Role.SITE_OWNER}, {Role.GROUP_ANALYST}, {Role.STUDENT}, {Role.STUDENT}]
+    built = await build(db, Spec(roles, 1, {(2, 0)}, {(1, 0): "never"}, 1, {}, None))
+    analyst, member, stranger = built.user_ids[1:]
+    viewer = await viewer_by_id(db, analyst)
+    assert viewer is not None
+    scope = await load_scope(db, viewer)
+    assert scope.analysed_group_ids == {built.group_ids[0]}
+    for user_id in (member, stranger):
+        with pytest.raises(MembershipUnknown):
+            rules.CONTACT.allows(scope, user_id)
+    await _learn(db, scope, {member, stranger})
+    assert rules.CONTACT.allows(scope, member)
+    assert not rules.CONTACT.allows(scope, stranger)
+
+
+async def test_an_analyst_assigned_during_a_request_is_not_taken_for_a_member(
+    db: Database,
+) -> None:
+    """The scope is read when the request starts; its statements run later. An analyst
+    assigned to the viewer's group in between passes the `USER` clause then, and must not be
+    learnt as a member (its email and enrollments would show): the clause names the
+    co-analysts the scope knows, so every other user it lets through is a member."""
+    world = await World.create(db)
+    analyst = await world.user("Ana", "Lyst", Role.GROUP_ANALYST)
+    member = await world.user("Mem", "Ber")
+    late = await world.user("Late", "Comer", Role.GROUP_ANALYST)
+    group = await world.group("Alpha", members=(member,))
+    await world.assign(analyst, group)
+    viewer = await viewer_by_id(db, analyst.id)  # type: ignore[arg-type]
+    assert viewer is not None
+    scope = await load_scope(db, viewer)
+    await world.assign(late, group)  # committed after the scope was read
+    visible = await _ids(db, sa.select(col(User.id)).where(rules.USER.clause(scope, col(User.id))))
+    scope.learn_visible_users(visible)
+    assert member.id in visible and analyst.id in visible
+    assert late.id not in visible  # a co-analyst the scope does not know yet: not shown
+    assert member.id is not None and rules.CONTACT.allows(scope, member.id)
