@@ -117,28 +117,28 @@ def _members(kind: str) -> Callable[[int | None, Details], Event]:
     return build
 
 
-def _enrollment(kind: str, consumers: tuple[str, ...]) -> Callable[[int | None, Details], Event]:
-    def build(target_id: int | None, details: Details) -> Event:
-        subject = {
-            "progress": gid("Progress", target_id),
-            "user": details["userId"],
-            "course": details["courseId"],
-        }
-        return Event(kind, subject, consumers)
+def _in_course(
+    target: str, type_name: str
+) -> Callable[[str, tuple[str, ...]], Callable[[int | None, Details], Event]]:
+    """Events about a student in a course whose target is `type_name` (an enrollment's
+    progress, a lesson): the subject names it as `target`, with the user and the course."""
 
-    return build
+    def for_kind(kind: str, consumers: tuple[str, ...]) -> Callable[[int | None, Details], Event]:
+        def build(target_id: int | None, details: Details) -> Event:
+            subject = {
+                target: gid(type_name, target_id),
+                "user": details["userId"],
+                "course": details["courseId"],
+            }
+            return Event(kind, subject, consumers)
+
+        return build
+
+    return for_kind
 
 
-def _lesson(kind: str, consumers: tuple[str, ...]) -> Callable[[int | None, Details], Event]:
-    def build(target_id: int | None, details: Details) -> Event:
-        subject = {
-            "lesson": gid("Lesson", target_id),
-            "user": details["userId"],
-            "course": details["courseId"],
-        }
-        return Event(kind, subject, consumers)
-
-    return build
+_enrollment = _in_course("progress", "Progress")
+_lesson = _in_course("lesson", "Lesson")
 
 
 def _user(kind: str, consumers: tuple[str, ...]) -> Callable[[int | None, Details], Event]:

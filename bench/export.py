@@ -39,6 +39,7 @@ from app.ids import to_global_id
 from app.migrate import upgrade
 from app.models import utcnow
 from app.report import ProgressFilter, report_rows
+from bench.harness import wait_healthy
 from permissions.policy import system_scope
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,17 +182,7 @@ def server() -> Iterator[Server]:
     ]
     proc = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.1)
+        wait_healthy(proc, port, 30)
         yield Server(proc.pid, port)
     finally:
         proc.terminate()

@@ -169,17 +169,7 @@ def server(
     command += args
     proc = subprocess.Popen(command, cwd=code or ROOT, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection(HOST, port, timeout=1)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.1)
+        wait_healthy(proc, port, 60)
         # Let every worker finish importing before measuring.
         time.sleep(1.0 * workers)
         SERVER_PIDS[port] = proc.pid
@@ -191,6 +181,22 @@ def server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], port: int, seconds: float) -> None:
+    """Until the server `proc` started answers 200 on /healthz; RuntimeError if it exits or
+    `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.1)
 
 
 # -- the client ------------------------------------------------------------------------------

@@ -199,10 +199,9 @@ async def _read_until(stream: asyncio.StreamReader, needle: str, seconds: float 
     return seen
 
 
-async def test_worker_process_logs_health_and_stops_gracefully_on_sigterm(
-    database_url: str, world: World, backend: str
-) -> None:
-    proc = await asyncio.create_subprocess_exec(
+async def _start_worker(database_url: str) -> asyncio.subprocess.Process:
+    """`python -m app worker` on `database_url`, its log (stderr) piped."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "app",
@@ -211,20 +210,18 @@ async def test_worker_process_logs_health_and_stops_gracefully_on_sigterm(
         env=_worker_env(database_url),
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def test_worker_process_logs_health_and_stops_gracefully_on_sigterm(
+    database_url: str, world: World, backend: str
+) -> None:
+    proc = await _start_worker(database_url)
     assert proc.stderr is not None
     try:
         log = await _read_until(proc.stderr, "healthy")
         assert "outbox pending webhook=0 live=0" in log
         if backend == "sqlite":
-            second = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "app",
-                "worker",
-                cwd=ROOT,
-                env=_worker_env(database_url),
-                stderr=asyncio.subprocess.PIPE,
-            )
+            second = await _start_worker(database_url)
             _, err = await asyncio.wait_for(second.communicate(), 60)
             assert second.returncode == 1
             assert "SQLite allows one worker" in err.decode()
