@@ -4,7 +4,8 @@ Invariants:
 - a request without `Authorization` is anonymous; one with a token that is unknown, expired
   or revoked, or whose user is deactivated, is refused (401, code UNAUTHENTICATED) rather
   than silently downgraded, so a client learns at once that its token is dead;
-- the viewer and its roles are read with the token in one statement, once per request;
+- the viewer and its roles are read with the token in one statement, once per request (and
+  for any number of tokens at once, `viewers_for_tokens`, as live subscriptions re-check);
 - a token's last use is stamped at most once per `LAST_USED_GRANULARITY` (one short write a
   minute per token in use, none on the other requests);
 - the viewer remembers the token it came with (`token_id`, `token_name`): `logout` revokes
@@ -13,7 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,36 +95,60 @@ def _viewer(rows: Sequence[Row[Any]], token: ApiToken | None = None) -> Viewer:
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
-async def _stamp_use(db: Database, token_id: int, last_used_at: datetime | None) -> None:
+# Tokens per statement in `viewers_for_tokens`: far below every driver's parameter limit.
+TOKENS_PER_READ = 1000
+
+
+async def _stamp_use(db: Database, used: Sequence[ApiToken]) -> None:
     now = utcnow()
-    if last_used_at is not None and now - last_used_at < LAST_USED_GRANULARITY:
+    stale = [
+        token.id
+        for token in used
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY
+    ]
+    if not stale:
         return
     async with db.write() as session:
         await session.execute(
-            update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now)
+            update(ApiToken).where(col(ApiToken.id).in_(stale)).values(last_used_at=now)
         )
 
 
 async def viewer_for_token(db: Database, token: str, now: datetime | None = None) -> Viewer:
-    now = now or utcnow()
-    stmt = _viewer_rows(
-        select(ApiToken)
-        .select_from(User)
-        .join(ApiToken, col(ApiToken.user_id) == col(User.id))
-        .where(
-            col(ApiToken.token_hash) == token_digest(token),
-            col(ApiToken.revoked_at).is_(None),
-            col(ApiToken.expires_at) > now,
-        )
-    )
-    async with db.read() as session:
-        rows = (await session.execute(stmt)).all()
-    if not rows:
+    found = await viewers_for_tokens(db, [token], now)
+    if token not in found:
         raise InvalidToken("The token is unknown, expired or revoked; log in again.")
-    row: ApiToken = rows[0][0]
-    assert row.id is not None
-    await _stamp_use(db, row.id, row.last_used_at)
-    return _viewer(rows, row)
+    return found[token]
+
+
+async def viewers_for_tokens(
+    db: Database, tokens: Collection[str], now: datetime | None = None
+) -> dict[str, Viewer]:
+    """The viewer of each token that works (unrevoked, unexpired, its user active), by token;
+    the others are absent. One statement per `TOKENS_PER_READ` tokens."""
+    now = now or utcnow()
+    # Ours are ASCII; anything else (a lone surrogate cannot even be hashed) is no token.
+    by_digest = {token_digest(token): token for token in tokens if token.isascii()}
+    digests = sorted(by_digest)
+    rows: list[Row[Any]] = []
+    for start in range(0, len(digests), TOKENS_PER_READ):
+        stmt = _viewer_rows(
+            select(ApiToken)
+            .select_from(User)
+            .join(ApiToken, col(ApiToken.user_id) == col(User.id))
+            .where(
+                col(ApiToken.token_hash).in_(digests[start : start + TOKENS_PER_READ]),
+                col(ApiToken.revoked_at).is_(None),
+                col(ApiToken.expires_at) > now,
+            )
+        )
+        async with db.read() as session:
+            rows.extend((await session.execute(stmt)).all())
+    by_token: dict[str, list[Row[Any]]] = {}
+    for row in rows:
+        by_token.setdefault(by_digest[row[0].token_hash], []).append(row)
+    await _stamp_use(db, [found[0][0] for found in by_token.values()])
+    return {token: _viewer(found, found[0][0]) for token, found in by_token.items()}
 
 
 async def viewer_for_token_id(db: Database, token_id: int) -> Viewer | None:

@@ -449,6 +449,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         log_level=settings.log_level,
         # Ours replaces uvicorn's access log, which writes whole URLs (signed links' `sig`).
         access_log=False,
+        # A WebSocket message is bounded like a request body (uvicorn allows 16 MiB).
+        ws_max_size=settings.max_body_bytes,
         log_config=uvicorn_log_config(settings.log_level),
     )
     return 0

@@ -17,6 +17,7 @@ Invariants:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import difflib
 import io
@@ -163,8 +164,10 @@ def records(raw: BinaryIO, columns: Columns) -> Iterator[Record]:
             if row and any(cell.strip() for cell in row):
                 yield _record(line, header, row)
     finally:
-        # The caller owns the file: the text layer must not close it.
-        stream.detach()
+        # The caller owns the file: the text layer must not close it (nor fail if the caller
+        # closed it first, when an error ends the import before the records do).
+        with contextlib.suppress(ValueError):
+            stream.detach()
 
 
 def count_lines(raw: BinaryIO) -> int:

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import to_global_id
+from app.live_commit import track
 from app.models import OutboxEntry
 
 WEBHOOK = "webhook"
@@ -116,28 +117,28 @@ def _members(kind: str) -> Callable[[int | None, Details], Event]:
     return build
 
 
-def _enrollment(kind: str, consumers: tuple[str, ...]) -> Callable[[int | None, Details], Event]:
-    def build(target_id: int | None, details: Details) -> Event:
-        subject = {
-            "progress": gid("Progress", target_id),
-            "user": details["userId"],
-            "course": details["courseId"],
-        }
-        return Event(kind, subject, consumers)
+def _in_course(
+    target: str, type_name: str
+) -> Callable[[str, tuple[str, ...]], Callable[[int | None, Details], Event]]:
+    """Events about a student in a course whose target is `type_name` (an enrollment's
+    progress, a lesson): the subject names it as `target`, with the user and the course."""
 
-    return build
+    def for_kind(kind: str, consumers: tuple[str, ...]) -> Callable[[int | None, Details], Event]:
+        def build(target_id: int | None, details: Details) -> Event:
+            subject = {
+                target: gid(type_name, target_id),
+                "user": details["userId"],
+                "course": details["courseId"],
+            }
+            return Event(kind, subject, consumers)
+
+        return build
+
+    return for_kind
 
 
-def _lesson(kind: str, consumers: tuple[str, ...]) -> Callable[[int | None, Details], Event]:
-    def build(target_id: int | None, details: Details) -> Event:
-        subject = {
-            "lesson": gid("Lesson", target_id),
-            "user": details["userId"],
-            "course": details["courseId"],
-        }
-        return Event(kind, subject, consumers)
-
-    return build
+_enrollment = _in_course("progress", "Progress")
+_lesson = _in_course("lesson", "Lesson")
 
 
 def _user(kind: str, consumers: tuple[str, ...]) -> Callable[[int | None, Details], Event]:
@@ -200,15 +201,16 @@ def add_event(session: AsyncSession, event: Event, at: datetime) -> str:
     """Write one event's outbox rows (one per consumer kind) into the caller's session."""
     event_id = new_event_id()
     for consumer in event.consumers:
-        session.add(
-            OutboxEntry(
-                event_id=event_id,
-                consumer=consumer,
-                type=str(event.type),
-                occurred_at=at,
-                subject=event.subject,
-            )
+        entry = OutboxEntry(
+            event_id=event_id,
+            consumer=consumer,
+            type=str(event.type),
+            occurred_at=at,
+            subject=event.subject,
         )
+        session.add(entry)
+        if consumer == LIVE:
+            track(session, entry)
     return event_id
 
 

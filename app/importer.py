@@ -11,7 +11,8 @@ Invariants:
   reported with its line number and reason, while the other rows go in;
 - rows commit in transactions of `BATCH_ROWS` (a process killed mid-import loses at most the
   uncommitted batch, every row whole or absent; importing the file again finishes the job,
-  as a second run of any import changes only what differs);
+  as a second run of any import changes only what differs); a batch PostgreSQL aborts to
+  break a deadlock with a concurrent writer is rolled back, forgotten and run again;
 - `atomic`: one transaction for the whole file, committed only if no row failed;
   `dry_run`: the same one transaction, always rolled back (no audit event, no mail), so
   what it reports (seats included) is what a real run would do;
@@ -21,12 +22,14 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Awaitable, Callable, Iterator
+import random
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -52,6 +55,7 @@ from app.models import Role, User, UserRole, utcnow
 from permissions.policy import ADMIN_ROLES, AccessScope, load_scope
 
 BATCH_ROWS = 200
+BATCH_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,14 @@ class Summary:
     @property
     def written(self) -> bool:
         return not self.dry_run and not (self.atomic and self.failures)
+
+    def mark(self) -> tuple[dict[Outcome, int], int, int, int]:
+        return dict(self.counts), len(self.failures), len(self.changes), len(self.mails)
+
+    def rewind(self, mark: tuple[dict[Outcome, int], int, int, int]) -> None:
+        """Forget what was recorded since `mark` (its transaction was rolled back)."""
+        self.counts = dict(mark[0])
+        del self.failures[mark[1] :], self.changes[mark[2] :], self.mails[mark[3] :]
 
     def fail(self, line: int, message: str) -> None:
         self.failures.append((line, message))
@@ -234,20 +246,16 @@ async def _one_transaction(
     db: Database,
     scope: AccessScope,
     kind: Kind,
-    batches: Iterator[list[Any]],
+    batches: Iterable[list[Any]],
     ctx: ImportContext,
     summary: Summary,
-) -> bool:
-    """Apply the next batch (every batch for `--atomic` and `--dry-run`) in one transaction;
-    False when no batch was left."""
-    any_batch = False
+) -> None:
+    """Apply `batches` in one transaction, rolled back for a dry run or a failed `--atomic`;
+    then send the invitations it committed."""
     try:
         async with db.write() as session:
             for batch in batches:
-                any_batch = True
                 await _apply_batch(session, scope, kind, batch, ctx, summary)
-                if summary.written and not summary.atomic:
-                    break
             if not summary.written:
                 raise _RollBack
     except _RollBack:
@@ -256,7 +264,34 @@ async def _one_transaction(
         if not await deliver(ctx.settings, mail):
             summary.unsent.append(mail.to)
     summary.mails.clear()
-    return any_batch
+
+
+def _lost_to_a_concurrent_writer(exc: DBAPIError) -> bool:
+    """PostgreSQL chose this transaction as a deadlock's victim (or a serialization failure)."""
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+
+
+async def _batch_retried(
+    db: Database,
+    scope: AccessScope,
+    kind: Kind,
+    batch: list[Any],
+    ctx: ImportContext,
+    summary: Summary,
+) -> None:
+    """One batch in its own transaction; if PostgreSQL ends it to break a deadlock with a
+    concurrent writer (two imports meeting in opposite orders), its rows are forgotten and
+    the batch runs again once the other writer had a moment to commit."""
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        mark = summary.mark()
+        try:
+            await _one_transaction(db, scope, kind, [batch], ctx, summary)
+            return
+        except DBAPIError as exc:
+            if not _lost_to_a_concurrent_writer(exc) or attempt == BATCH_ATTEMPTS:
+                raise
+            summary.rewind(mark)
+            await asyncio.sleep(random.uniform(0.05, 0.5) * attempt)  # noqa: S311
 
 
 async def run_import(
@@ -276,6 +311,9 @@ async def run_import(
         return summary
     requests = itertools.chain([first], requests)
     batches = iter(lambda: list(itertools.islice(requests, BATCH_ROWS)), [])
-    while await _one_transaction(db, scope, kind, batches, ctx, summary):
-        pass
+    if summary.dry_run or summary.atomic:
+        await _one_transaction(db, scope, kind, batches, ctx, summary)
+        return summary
+    for batch in batches:
+        await _batch_retried(db, scope, kind, batch, ctx, summary)
     return summary

@@ -2,18 +2,22 @@
 subscribers' queues.
 
 Where events come from:
-- PostgreSQL: the worker NOTIFYs `groupanalyst_live` with the outbox entry's id when it
-  processes it (`app.outbox.notify_live`); every server process LISTENs on one connection of
-  its own and reads the entry. Any number of server processes and hosts receive every event.
-- SQLite: the server process reads new `live` outbox entries itself, in id order, every
-  `POLL_SECONDS` (writers are serialised there, so ids commit in order and none is skipped).
+- PostgreSQL: a transaction that writes live outbox entries NOTIFYs `groupanalyst_live` with
+  each entry's id as it commits (`app.events`; the worker announces any entry written
+  otherwise); every server process LISTENs on one connection of its own and reads the entry.
+  Any number of server processes and hosts receive every event, as soon as it commits.
+- SQLite: the server process reads new `live` outbox entries itself, in id order (writers
+  are serialised there, so ids commit in order and none is skipped): at once when a
+  transaction of this process that wrote some commits (`app.events.COMMIT_LISTENERS`), and
+  every `POLL_SECONDS` for those written by other processes (the worker, the command line).
   Serve subscriptions from ONE server process on SQLite (`groupanalyst serve --workers 1`,
   as `make run` does); the worker is not needed for them.
 
 Invariants:
 - the feed starts with the first subscriber and stops with the last; it only carries entry
   ids, types and subjects (global ids): what a subscriber may see is decided by the
-  subscription resolvers, per subscriber, when each event is delivered;
+  subscription resolvers, per subscriber, when each event is delivered; what they read for
+  that they may read once for all of them (`LiveEvent.shared`, the subscribers' `tokens`);
 - a subscriber too slow to keep `QUEUE_MAX` events is dropped (its queue gets `OVERFLOW`)
   rather than slowing every other subscriber or growing without bound;
 - events committed while a PostgreSQL listener reconnects may be missed (live views are
@@ -26,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,8 +38,9 @@ from sqlmodel import col, select
 
 from app.db import Database
 from app.events import LIVE
+from app.live_access import Shared
+from app.live_commit import COMMIT_LISTENERS, LIVE_CHANNEL
 from app.models import OutboxEntry
-from app.outbox import LIVE_CHANNEL
 
 log = logging.getLogger("groupanalyst.live")
 
@@ -49,6 +54,7 @@ class LiveEvent:
     event_id: str
     type: str
     subject: dict[str, Any]
+    shared: Shared = field(default_factory=Shared, compare=False, repr=False)
 
 
 # Put in a subscriber's queue when it fell QUEUE_MAX events behind.
@@ -58,13 +64,19 @@ OVERFLOW = LiveEvent(0, "", "overflow", {})
 class Hub:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.queues: set[asyncio.Queue[LiveEvent]] = set()
+        # Each subscriber's queue, with the token it subscribed with.
+        self.queues: dict[asyncio.Queue[LiveEvent], str | None] = {}
         self._feed: asyncio.Task[None] | None = None
+        self._committed = asyncio.Event()
+
+    def tokens(self) -> list[str]:
+        """The tokens of this process's subscribers, each once."""
+        return sorted({token for token in self.queues.values() if token is not None})
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[LiveEvent]]:
+    async def subscribe(self, token: str | None = None) -> AsyncIterator[asyncio.Queue[LiveEvent]]:
         queue: asyncio.Queue[LiveEvent] = asyncio.Queue(QUEUE_MAX)
-        self.queues.add(queue)
+        self.queues[queue] = token
         if self._feed is None or self._feed.done():
             ready = asyncio.Event()
             self._feed = asyncio.create_task(self._run(ready))
@@ -72,7 +84,7 @@ class Hub:
         try:
             yield queue
         finally:
-            self.queues.discard(queue)
+            self.queues.pop(queue, None)
             if not self.queues:
                 await self.stop()
 
@@ -88,7 +100,7 @@ class Hub:
             try:
                 queue.put_nowait(event)
             except asyncio.QueueFull:
-                self.queues.discard(queue)
+                self.queues.pop(queue, None)
                 queue.get_nowait()
                 queue.put_nowait(OVERFLOW)
 
@@ -124,12 +136,19 @@ class Hub:
                 )
             ).scalar_one()
         last = int(last or 0)
+        COMMIT_LISTENERS.add(self._committed.set)
         ready.set()
-        while True:
-            await asyncio.sleep(POLL_SECONDS)
-            for event in await self._read(last):
-                last = event.entry_id
-                self.publish(event)
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._committed.wait(), POLL_SECONDS)
+                # Cleared before reading: a commit during the read wakes the next round.
+                self._committed.clear()
+                for event in await self._read(last):
+                    last = event.entry_id
+                    self.publish(event)
+        finally:
+            COMMIT_LISTENERS.discard(self._committed.set)
 
     async def _listen(self, ready: asyncio.Event) -> None:
         ids: asyncio.Queue[int] = asyncio.Queue()

@@ -34,8 +34,8 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -78,9 +78,20 @@ def _auth_error(_conn: HTTPConnection, exc: AuthenticationError) -> Response:
     return error_response(401, ErrorCode.UNAUTHENTICATED, str(exc))
 
 
+class _WebSocketAdapter(ASGIWebSocketAdapter):
+    """Closing a closed socket does nothing: `on_ws_connect` closes a refused connection
+    itself, with the reason, before Strawberry's own close ("Forbidden") follows."""
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.ws.application_state != WebSocketState.DISCONNECTED:
+            await super().close(code, reason)
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view with the API's error shape, cost budget and media types
     (`app.graphql_media`), and subscriptions over graphql-transport-ws."""
+
+    websocket_adapter_class = _WebSocketAdapter
 
     def __init__(self, db: Database, settings: Settings, hub: Hub) -> None:
         super().__init__(
@@ -135,7 +146,7 @@ class GraphQLApp(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws `connection_init`: the token in its payload (browsers cannot
         set headers on a WebSocket), as `{"Authorization": "Bearer <token>"}` or
-        `{"token": "<token>"}`. A bad token closes the connection (4403)."""
+        `{"token": "<token>"}`. A bad token closes the connection: 4403 and the reason."""
         params = context.connection_params or {}
         raw = params.get("Authorization") or params.get("authorization") or params.get("token")
         if raw is None:
@@ -144,6 +155,8 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             viewer = await viewer_for_token(self.db, token)
         except InvalidToken as exc:
+            if context.websocket is not None:
+                await context.websocket.close(code=4403, reason=str(exc))
             raise ConnectionRejectionError({"message": str(exc)}) from exc
         await connect(context, viewer, token)
         return _ACK

@@ -7,10 +7,12 @@ Invariants:
   entries and never wait on each other; on SQLite one worker runs (`app.worker` holds a
   lease) and `BEGIN IMMEDIATE` serialises the rest;
 - entries are handed over in id order within a batch;
-- live entries on PostgreSQL become `NOTIFY groupanalyst_live, '<entry id>'` in the claiming
-  transaction, so listeners hear of them exactly when they are marked processed. On SQLite the
-  subscription server reads the table itself (`app.live`), in id order: writers are
-  serialised there, so ids commit in order and nothing is skipped.
+- live entries on PostgreSQL are announced by the transaction that writes them and written
+  already processed (`app.live_commit`); one written otherwise becomes `NOTIFY
+  groupanalyst_live, '<entry id>'` in the claiming transaction, so listeners hear of it
+  exactly when it is marked processed. On SQLite the subscription server reads the table
+  itself (`app.live`), in id order: writers are serialised there, so ids commit in order and
+  nothing is skipped.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from sqlmodel import col, select
 
 from app.db import Database
 from app.events import LIVE, WEBHOOK
+from app.live_commit import LIVE_CHANNEL
 from app.models import OutboxEntry, utcnow
 
-LIVE_CHANNEL = "groupanalyst_live"
 BATCH = 100
 
 Handler = Callable[[AsyncSession, Sequence[OutboxEntry]], Awaitable[None]]

@@ -173,8 +173,11 @@ class Settings:
     webhook_timeout_seconds: float = 10.0
     webhook_retry_schedule: tuple[float, ...] = WEBHOOK_RETRY_SCHEDULE
     webhook_allow_private: bool = False
-    # Subscriptions re-check the subscriber's access at every event and at least this often.
+    # Subscriptions re-check the subscriber's access at every event and at least this often;
+    # what they read for an event is read once for all of a process's subscribers (off: each
+    # reads its own, as before; only to compare in `bench/events.py`).
     live_recheck_seconds: float = 30.0
+    live_batch_reads: bool = True
     # Scheduled reports: attached up to this size, else sent as a signed link valid this long.
     report_attachment_max_bytes: int = 5_000_000
     report_link_ttl: timedelta = timedelta(days=7)
@@ -239,6 +242,7 @@ class Settings:
             ),
             webhook_allow_private=_flag("GROUPANALYST_WEBHOOK_ALLOW_PRIVATE"),
             live_recheck_seconds=_positive("GROUPANALYST_LIVE_RECHECK_SECONDS", 30),
+            live_batch_reads=not _flag("GROUPANALYST_LIVE_UNBATCHED"),
             report_attachment_max_bytes=_positive(
                 "GROUPANALYST_REPORT_ATTACHMENT_MAX_BYTES", 5_000_000
             ),

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,16 +146,21 @@ BENCH_SECRET = "bench"  # noqa: S105
 
 @contextmanager
 def server(
-    url: str, workers: int = 1, code: Path | None = None, args: Sequence[str] = ()
+    url: str,
+    workers: int = 1,
+    code: Path | None = None,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[int]:
     """The product (plus the baseline route) served by `bench.serve` on loopback; `code`: a
     directory holding another version of the code to serve (`bench.compare`); `args`: more
-    options for `bench.serve`."""
+    options for `bench.serve`; `env`: more environment variables (settings)."""
     port = free_port()
     # The secret `bench.dashboard` opens the product's cursors with (`statements_per_request`
     # derives this process's cursor key from it).
     env = {
         **os.environ,
+        **(env or {}),
         "DATABASE_URL": url,
         "GROUPANALYST_LOG_LEVEL": "warning",
         "GROUPANALYST_SECRET_KEY": BENCH_SECRET,
@@ -170,17 +175,7 @@ def server(
     command += args
     proc = subprocess.Popen(command, cwd=code or ROOT, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection(HOST, port, timeout=1)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.1)
+        wait_healthy(proc, port, 60)
         # Let every worker finish importing before measuring.
         time.sleep(1.0 * workers)
         SERVER_PIDS[port] = proc.pid
@@ -192,6 +187,22 @@ def server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], port: int, seconds: float) -> None:
+    """Until the server `proc` started answers 200 on /healthz; RuntimeError if it exits or
+    `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.1)
 
 
 # -- the client ------------------------------------------------------------------------------

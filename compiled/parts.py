@@ -7,8 +7,10 @@ dict in the selection's order (so keys, aliases and their order are the executor
 nest a subquery's aggregate as one cell.
 
 Invariants: a part reads only columns of the source it is given (a row of a statement that
-already carries the rules' clauses), and every value that only some viewers may read is
-selected through `guarded`, the rule's own `clause` as `CASE WHEN … ELSE NULL`; the Python
+already carries the rules' clauses); every value that only some viewers may read is selected
+through `Guarded`, the rule's own `clause` as `CASE WHEN … ELSE NULL`; `obj` compiles a field
+only when its builder's rule is exactly the rule the schema's field permission declares
+(`Field.rules`, read from the schema), and no rule where the schema has none; the Python
 shaping reuses the functions Strawberry's types use (`app.ids`, `app.report`), so a value
 reads the same on both paths.
 """
@@ -107,6 +109,12 @@ class Guarded:
         return leaf([sa.case((clause, src[self.label]), else_=sa.null())], self.convert)
 
 
+def _rules_of(builder: FieldBuilder) -> tuple[KeyRule, ...]:
+    """The rule a compiled field is guarded by (`Guarded` and the like carry `rule`)."""
+    rule = getattr(builder, "rule", None)
+    return () if rule is None else (rule,)
+
+
 def obj(b: Build, field: Field, src: Source, table: Mapping[str, FieldBuilder]) -> Part:
     """`field`'s selection on an object of type `field.type_name` read from `src`."""
     parts: list[tuple[str, Part]] = []
@@ -114,7 +122,11 @@ def obj(b: Build, field: Field, src: Source, table: Mapping[str, FieldBuilder]) 
         if sub.name == "__typename":
             parts.append((sub.key, constant(field.type_name)))
         elif sub.name in table:
-            parts.append((sub.key, table[sub.name](b, sub, src)))
+            builder = table[sub.name]
+            if _rules_of(builder) != sub.rules:
+                # The schema guards it otherwise than this table: never answer it here.
+                raise NotCompilable(f"{field.type_name}.{sub.name} is guarded otherwise")
+            parts.append((sub.key, builder(b, sub, src)))
         else:
             raise NotCompilable(f"{field.type_name}.{sub.name}")
     exprs = [expr for _, part in parts for expr in part.exprs]

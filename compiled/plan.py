@@ -6,7 +6,9 @@ type, exactly as the executor decides), `@skip`/`@include` decided, same-key fie
 the order of their first appearance, and every argument coerced by graphql-core itself (so a
 default or a variable means here what it means to the resolver). It answers None for anything
 it does not describe exactly: another operation kind, variables that do not coerce, or a field
-on an abstract type (only `node(id:)` returns one, and it is not compiled).
+on an abstract type (only `node(id:)` returns one, and it is not compiled). Each field carries
+the rules its schema field's permissions guard it by (`field_rules`), read from the schema at
+every operation, so `compiled.parts.obj` can refuse a field compiled without them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
     GraphQLIncludeDirective,
     GraphQLObjectType,
     GraphQLSchema,
@@ -38,6 +41,10 @@ from graphql.execution.values import (
     get_directive_values,
     get_variable_values,
 )
+from strawberry.permission import PermissionExtension
+
+from permissions.fields import RulePermission
+from permissions.rules import KeyRule
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class Field:
     args: Mapping[str, Any]
     type_name: str
     fields: tuple[Field, ...]
+    # The read rules the schema's field permissions (`visible_field`) guard this field by.
+    rules: tuple[KeyRule, ...] = ()
 
     def arg(self, name: str) -> Any:
         return self.args.get(name)
@@ -57,6 +66,26 @@ class Field:
 
 class NotCompilable(Exception):
     """The operation has a shape this package does not describe: Strawberry runs it."""
+
+
+def field_rules(definition: GraphQLField) -> tuple[KeyRule, ...]:
+    """The rules of the field's permissions, read from the schema (the source of truth);
+    NotCompilable for any other extension or permission class (the compiler would not know
+    what it does to the value)."""
+    strawberry_field = (definition.extensions or {}).get("strawberry-definition")
+    if strawberry_field is None:
+        return ()
+    if strawberry_field.permission_classes:
+        raise NotCompilable("permission classes")
+    found: list[KeyRule] = []
+    for extension in strawberry_field.extensions:
+        if not isinstance(extension, PermissionExtension):
+            raise NotCompilable(type(extension).__name__)
+        for permission in extension.permissions:
+            if not isinstance(permission, RulePermission):
+                raise NotCompilable(type(permission).__name__)
+            found.append(permission.rule)
+    return tuple(found)
 
 
 class _Collector:
@@ -133,7 +162,7 @@ class _Collector:
                 raise NotCompilable(named.name)
             children = self.fields(subs, named)
         args = get_argument_values(definition, nodes[0], self.variables)
-        return Field(key, name, args, named.name, children)
+        return Field(key, name, args, named.name, children, field_rules(definition))
 
 
 def operation_of(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

@@ -59,7 +59,7 @@ not, so writes cannot probe ids either.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -319,6 +319,15 @@ async def load_scope(
                 enrolled_course_ids=frozenset(courses.scalars()),
             )
         return await _analyst_scope(session, viewer, now)
+
+
+async def load_scopes(
+    db: Database, viewers: Sequence[Viewer], now: datetime | None = None
+) -> dict[int, AccessScope]:
+    """`load_scope` of each viewer at one `now`, by viewer id (live subscribers re-checked for
+    one event: `app.live_access`); one statement per viewer that is not an admin."""
+    now = now or utcnow()
+    return {viewer.id: await load_scope(db, viewer, now) for viewer in viewers}
 
 
 async def _analyst_scope(session: AsyncSession, viewer: Viewer, now: datetime) -> AccessScope:

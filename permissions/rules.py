@@ -26,26 +26,16 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from app.models import AnalystAssignment, Enrollment, Role
 from permissions.policy import (
     ADMIN_ROLES,
     AccessScope,
-    analysed_groups,
-    in_force_clause,
     members_of_analysed,
 )
 
 # Any SQL expression or mapped attribute usable in a WHERE clause.
 Column = SQLCoreOperations[Any]
-
-
-def _co_analysts(viewer_id: int, now: datetime) -> SelectOfScalar[int]:
-    return select(AnalystAssignment.analyst_id).where(
-        col(AnalystAssignment.group_id).in_(analysed_groups(viewer_id, now)),
-        in_force_clause(now),
-    )
 
 
 @dataclass(frozen=True)
@@ -100,10 +90,14 @@ class PeopleRule(KeyRule):
             or (self.members and scope.is_member(key))
         )
 
+    def allows_every_member(self, scope: AccessScope) -> bool:
+        """Whether `allows_member` holds for every user (then a caller may skip the row)."""
+        return self.allows_every(scope) or (self.members and scope.analyses_groups)
+
     def allows_member(self, scope: AccessScope, key: int) -> bool:
         """`allows` for a user reached through its membership of a group the viewer may see
         (`GROUP`): for a Group Analyst that makes it a member, so nothing is looked up."""
-        return (self.members and scope.analyses_groups) or self.allows(scope, key)
+        return self.allows_every_member(scope) or self.allows(scope, key)
 
     def clause(self, scope: AccessScope, key: Column) -> ColumnElement[bool]:
         if self.allows_every(scope):
@@ -114,7 +108,10 @@ class PeopleRule(KeyRule):
         if scope.analysed_group_ids and self.members:
             clauses.append(key.in_(members_of_analysed(scope.viewer_id, scope.now)))
         if scope.analysed_group_ids and self.co_analysts:
-            clauses.append(key.in_(_co_analysts(scope.viewer_id, scope.now)))
+            # The co-analysts the scope knows, not a sub-select: an analyst assigned after
+            # the scope was read would pass a sub-select, and `learn_visible_users` (every
+            # other user the clause lets through is a member) would take it for a member.
+            clauses.append(key.in_(sorted(scope.co_analyst_ids)))
         return sa.or_(*clauses)
 
 

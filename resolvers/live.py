@@ -3,11 +3,17 @@
 
 Invariants:
 - a subscription needs a viewer: the token is checked at `connection_init` (`app.main`);
-  group ids the viewer may not see answer NOT_FOUND, exactly like ids that do not exist;
+  `groupIds` lists 1 to `MAX_IDS_PER_CALL` ids (else BAD_USER_INPUT); ids the viewer may not
+  see answer NOT_FOUND, exactly like ids that do not exist;
 - before anything is sent, and at least every `live_recheck_seconds`, the subscriber's token
   and access are read again from the database (`_recheck`): a token revoked or expired, a
   user whose tokens stop working, or a watched group no longer visible (unassigned, expired,
   deleted) closes the connection at once with code 4403 and a reason saying which;
+- for an event, that read is made once for every subscriber of the process, after the event
+  arrived (`app.live_access`: a few statements per event, not per subscriber), and the
+  report rows the event changed are read once in every group, each subscriber keeping those
+  of groups `rules.GROUP` lets it see (the rule `report_where` applies in SQL); with
+  `live_batch_reads` off, each subscriber reads its own (to compare, in `bench/events.py`);
 - what is sent is read through the same rules, loaders and types as queries, with the fresh
   scope: `progressChanged` yields `GroupProgressRow`s of the report (`app.report`, as
   `groupProgress` and `Group.progress`), so hidden fields stay null exactly as there;
@@ -17,23 +23,24 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from enum import Enum
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import strawberry
 from sqlmodel import col
 
-from app.auth import InvalidToken, viewer_for_token
+from app import validation
 from app.errors import AppError, ErrorCode, not_found
 from app.events import ACCESS_TYPES, GROUP_TYPES, PROGRESS_TYPES
 from app.ids import parse_global_id
 from app.live import OVERFLOW, LiveEvent
-from app.models import Enrollment
-from app.report import REPORT_COLUMNS, ProgressFilter, report_from, report_where
+from app.live_access import Access, check_tokens
+from app.models import Enrollment, GroupMembership
+from app.report import REPORT_COLUMNS, report_from
 from loaders import Loaders
 from permissions import rules
-from permissions.policy import load_scope
 from resolvers.context import Context, Info
 from resolvers.groups import GroupType, load_group
 from resolvers.progress import GroupProgressRowType, report_row_item
@@ -41,6 +48,7 @@ from resolvers.relay import from_global_id
 from resolvers.users import UserType, load_user
 
 CLOSE_CODE = 4403
+T = TypeVar("T")
 
 
 @strawberry.enum(description="What changed in a group.")
@@ -86,22 +94,42 @@ def _watched(ctx: Context, group_ids: list[strawberry.ID] | None) -> frozenset[i
         )
     if group_ids is None:
         return None if ctx.scope.is_admin else frozenset(ctx.scope.analysed_group_ids)
-    wanted = frozenset(from_global_id(g, "Group", "groupIds") for g in group_ids)
+    ids = validation.id_list("groupIds", group_ids)
+    wanted = frozenset(from_global_id(g, "Group", "groupIds") for g in ids)
     if not all(rules.GROUP.allows(ctx.scope, g) for g in wanted):
         raise not_found("group", "groupIds")
     return wanted
 
 
-async def _recheck(ctx: Context, watched: frozenset[int] | None) -> str | None:
+async def _shared(
+    ctx: Context, event: LiveEvent | None, key: str, read: Callable[[], Awaitable[T]]
+) -> T:
+    """`read()` made once for every subscriber of the event (or by this one alone)."""
+    if event is None or not ctx.settings.live_batch_reads:
+        return await read()
+    return await event.shared.once(key, read)
+
+
+async def _access(ctx: Context, token: str, event: LiveEvent | None) -> Access | None:
+    assert ctx.live is not None
+    hub = ctx.live
+    found = await _shared(ctx, event, "access", lambda: check_tokens(ctx.db, hub.tokens()))
+    if token not in found:  # subscribed after that read, or not batching
+        found = await check_tokens(ctx.db, [token])
+    return found[token]
+
+
+async def _recheck(
+    ctx: Context, watched: frozenset[int] | None, event: LiveEvent | None
+) -> str | None:
     """Read the subscriber's token and access again; the reason to close, or None."""
     if ctx.token is None:
         return "Not signed in."
-    try:
-        viewer = await viewer_for_token(ctx.db, ctx.token)
-    except InvalidToken:
-        return "Token revoked or expired: sign in again."
-    scope = await load_scope(ctx.db, viewer)
-    ctx.viewer, ctx.scope, ctx.loaders = viewer, scope, Loaders.create(ctx.db, scope)
+    access = await _access(ctx, ctx.token, event)
+    if access is None:
+        return "Token revoked or expired, or the account deactivated: sign in again."
+    scope = access.scope
+    ctx.viewer, ctx.scope, ctx.loaders = access.viewer, scope, Loaders.create(ctx.db, scope)
     if watched is None:
         return None if scope.is_admin else "No longer a site admin."
     lost = sorted(g for g in watched if not rules.GROUP.allows(scope, g))
@@ -123,7 +151,7 @@ async def _events(
 ) -> AsyncGenerator[LiveEvent, None]:
     """The events of `types`, each after the subscriber's access was checked again."""
     assert ctx.live is not None
-    async with ctx.live.subscribe() as queue:
+    async with ctx.live.subscribe(ctx.token) as queue:
         while True:
             event: LiveEvent | None
             try:
@@ -133,11 +161,21 @@ async def _events(
             if event is OVERFLOW:
                 await _close(ctx, "Fell too far behind the events; reconnect.")
             if event is None or event.type in ACCESS_TYPES or event.type in types:
-                reason = await _recheck(ctx, watched)
+                reason = await _recheck(ctx, watched, event)
                 if reason is not None:
                     await _close(ctx, reason)
             if event is not None and event.type in types:
                 yield event
+
+
+async def _rows_in_every_group(ctx: Context, user: int, course: int) -> list[Any]:
+    stmt = (
+        report_from(sa.select(*REPORT_COLUMNS))
+        .where(col(Enrollment.user_id) == user, col(Enrollment.course_id) == course)
+        .order_by(col(GroupMembership.group_id))
+    )
+    async with ctx.db.read() as session:
+        return list((await session.execute(stmt)).all())
 
 
 async def _progress_rows(
@@ -150,15 +188,13 @@ async def _progress_rows(
     )
     if user is None or course is None:
         return []
-    flt = ProgressFilter(group_ids=sorted(watched) if watched is not None else None)
-    stmt = (
-        report_from(sa.select(*REPORT_COLUMNS))
-        .where(*report_where(ctx.scope, flt))
-        .where(col(Enrollment.user_id) == user, col(Enrollment.course_id) == course)
-    )
-    async with ctx.db.read() as session:
-        rows = (await session.execute(stmt)).all()
-    return [report_row_item(ctx.scope, row) for row in rows]
+    rows = await _shared(ctx, event, "rows", lambda: _rows_in_every_group(ctx, user, course))
+    return [
+        report_row_item(ctx.scope, row)
+        for row in rows
+        if (watched is None or row.group_id in watched)
+        and rules.GROUP.allows(ctx.scope, row.group_id)
+    ]
 
 
 def _group_change(watched: frozenset[int] | None, event: LiveEvent) -> GroupChange | None:
@@ -181,8 +217,8 @@ def _group_change(watched: frozenset[int] | None, event: LiveEvent) -> GroupChan
 class Subscription:
     @strawberry.subscription(
         description="Report rows (as in `groupProgress`) each time a member's progress changes "
-        "in the given groups (none: every group you may see now). Closed with a reason when your "
-        "access to one of them ends."
+        "in the given groups (1 to 500 ids; none: every group you may see now). Closed with a "
+        "reason when your access to one of them ends."
     )
     async def progress_changed(
         self, info: Info, group_ids: list[strawberry.ID] | None = None
@@ -195,7 +231,7 @@ class Subscription:
 
     @strawberry.subscription(
         description="Members added or removed, analysts assigned, unassigned or expired, in "
-        "the given groups (none: every group you may see now)."
+        "the given groups (1 to 500 ids; none: every group you may see now)."
     )
     async def group_changed(
         self, info: Info, group_ids: list[strawberry.ID] | None = None

@@ -158,6 +158,14 @@ class Query:
         return await entity_page(ctx, stmt, WEBHOOK_ORDER, first, after, WebhookType.from_model)
 
 
+async def _set_paused(info: Info, input: WebhookInput, *, paused: bool) -> WebhookPayload:
+    pk = _id(input.webhook_id)
+    endpoint = await info.context.write(
+        lambda s, scope: webhooks.set_paused(s, scope, pk, paused=paused)
+    )
+    return WebhookPayload(webhook=WebhookType.from_model(endpoint))
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
@@ -180,19 +188,11 @@ class Mutation:
 
     @strawberry.mutation(description="Stop sending to a webhook; events are kept for resume.")
     async def pause_webhook(self, info: Info, input: WebhookInput) -> WebhookPayload:
-        pk = _id(input.webhook_id)
-        endpoint = await info.context.write(
-            lambda s, scope: webhooks.set_paused(s, scope, pk, paused=True)
-        )
-        return WebhookPayload(webhook=WebhookType.from_model(endpoint))
+        return await _set_paused(info, input, paused=True)
 
     @strawberry.mutation(description="Send again, including the events held while paused.")
     async def resume_webhook(self, info: Info, input: WebhookInput) -> WebhookPayload:
-        pk = _id(input.webhook_id)
-        endpoint = await info.context.write(
-            lambda s, scope: webhooks.set_paused(s, scope, pk, paused=False)
-        )
-        return WebhookPayload(webhook=WebhookType.from_model(endpoint))
+        return await _set_paused(info, input, paused=False)
 
     @strawberry.mutation(
         description="Replace the signing secret at once; answers the new one, once."

@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, event, text, update
 from sqlmodel import col, select
 
@@ -22,12 +24,12 @@ from app import export, export_links
 from app.cli import main
 from app.db import Database
 from app.export_http import audited_body
-from app.models import AnalystAssignment, ApiToken, AuditEvent, Enrollment, Role, User
+from app.models import AnalystAssignment, ApiToken, AuditEvent, Enrollment, Role, User, utcnow
 from app.report import ProgressFilter, percent, report_rows
 from app.security import token_digest
 from app.settings import Settings
 from permissions import rules
-from permissions.policy import ANONYMOUS, system_scope
+from permissions.policy import ANONYMOUS, AccessScope, system_scope
 from tests.support import World, gid
 
 HEADER_LINE = (
@@ -378,6 +380,58 @@ def test_quotes_and_separators_cannot_start_a_new_cell() -> None:
     # A comma or quote cannot end the cell early, so "=..." never begins a cell of its own.
     written = export.to_csv([[export.neutralise('a",=1+1'), export.neutralise("b\n=2+2")]]).decode()
     assert list(csv.reader(io.StringIO(written))) == [['a",=1+1', "b\n=2+2"]]
+
+
+def _csv_module(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(
+            st.text(alphabet=st.sampled_from(list(',"\r\n\0 ab=\u00e9\N{FULLWIDTH EQUALS SIGN}'))),
+            min_size=1,
+            max_size=4,
+        ),
+        max_size=5,
+    )
+)
+def test_csv_rows_are_written_exactly_as_the_csv_module_writes_them(rows: list[list[str]]) -> None:
+    """The export joins plain rows itself (faster); every row, plain or not, comes out as
+    `csv.writer` writes it: commas, quotes, CR, LF, NUL, a lone empty cell."""
+    try:
+        expected = _csv_module(rows)
+    except csv.Error:
+        with pytest.raises(csv.Error):
+            export.to_csv(rows)
+        return
+    assert export.to_csv(rows) == expected
+
+
+def _export_row(student: int, first: str, email: str | None) -> tuple[Any, ...]:
+    # The columns of `export.EXPORT_COLUMNS`, in order.
+    return (student, first, "Last", email, "Co", "=Group", "Course", "2026-01-05T09:00:00Z",
+            1, 3, None, "2026-02-01T00:00:00Z")  # fmt: skip
+
+
+def test_rows_a_viewer_may_not_read_in_full_lose_their_contact_and_expiry() -> None:
+    """Per row, where the viewer may not read every student's contact (an analyst without
+    groups, asking about someone else): the other student's email, company and expiry are
+    empty, its own are shown; text cells are neutralised either way."""
+    scope = AccessScope(viewer_id=5, roles=frozenset({Role.GROUP_ANALYST}), now=utcnow())
+    rows = export.format_rows(
+        scope, [_export_row(7, "+Ann", "a@x.test"), _export_row(5, "Bo", "b@x.test")]
+    )
+    assert rows == [
+        ("'+Ann", "Last", "", "", "'=Group", "Course", "2026-01-05T09:00:00Z", "33.3", "", ""),
+        ("Bo", "Last", "b@x.test", "Co", "'=Group", "Course", "2026-01-05T09:00:00Z", "33.3", "",
+         "2026-02-01T00:00:00Z"),
+    ]  # fmt: skip
+    admin = export.format_rows(system_scope(), [_export_row(7, "Ann", "a@x.test")])
+    assert admin[0][2:4] == ("a@x.test", "Co") and admin[0][9] == "2026-02-01T00:00:00Z"
 
 
 async def test_hostile_names_leave_as_text(small: Small, api: Any) -> None:

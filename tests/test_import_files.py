@@ -176,8 +176,8 @@ async def test_two_imports_of_one_file_at_once_create_each_user_once(
     path = _numbered_users(importer, rows)
     children = [await _command(database_url, "users", str(path)) for _ in range(2)]
     outputs = [await asyncio.wait_for(child.communicate(), 300) for child in children]
+    assert [child.returncode for child in children] == [0, 0], [e[:6000] for _, e in outputs]
     summaries = [out.decode().strip().splitlines()[-1] for out, _ in outputs]
-    assert [child.returncode for child in children] == [0, 0], outputs
     created = [int(s.split(" created")[0].replace(",", "")) for s in summaries]
     assert sum(created) == rows, summaries
     assert await count(world.db, User) == rows + 1
@@ -190,3 +190,20 @@ async def test_a_missing_file_or_a_directory_is_refused(importer: Importer, worl
         assert run.code == 2
         assert "nothing was imported" in run.err
         assert str(path) in run.err
+
+
+async def test_two_imports_of_one_file_in_opposite_orders_create_each_user_once(
+    importer: Importer, world: World, database_url: str
+) -> None:
+    rows = 400
+    lines = [f"U{i},Row,u{i}@example.com,,STUDENT\n" for i in range(rows)]
+    forward = importer.file(USERS_HEADER + "".join(lines))
+    backward = importer.file(USERS_HEADER + "".join(reversed(lines)))
+    children = [await _command(database_url, "users", str(p)) for p in (forward, backward)]
+    outputs = [await asyncio.wait_for(child.communicate(), 300) for child in children]
+    assert [child.returncode for child in children] == [0, 0], [e[:6000] for _, e in outputs]
+    summaries = [out.decode().strip().splitlines()[-1] for out, _ in outputs]
+    created = [int(s.split(" created")[0].replace(",", "")) for s in summaries]
+    assert sum(created) == rows, summaries
+    assert await count(world.db, User) == rows + 1
+    assert await _user_creates(world) == rows

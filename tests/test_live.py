@@ -23,7 +23,7 @@ from websockets.typing import Subprotocol
 
 from app.db import Database
 from app.main import create_app
-from app.models import Course, Group
+from app.models import Course, Group, Role
 from app.settings import Settings
 from app.worker import Worker
 from tests.cast import Cast, call
@@ -130,13 +130,15 @@ async def world_with_group(cast: Cast) -> tuple[Group, Course, list[str]]:
     return group, course, await lessons_of(cast.world, course)
 
 
+@pytest.mark.parametrize("token", ["ga_not-a-token", "ga_\x00\ud800", "x" * 100_000, "ga_\uff41"])
 async def test_a_bad_token_is_refused_at_connection_init(
-    db: Database, live_settings: Settings
+    db: Database, live_settings: Settings, token: str
 ) -> None:
     async with live_server(db, live_settings) as port:
-        ws = await open_ws(port, "ga_not-a-token")
+        ws = await open_ws(port, token)
         code, reason = await closed_with(ws)
-    assert code == 4403 and reason == "Forbidden"
+    assert code == 4403
+    assert reason == "The token is unknown, expired or revoked; log in again."
 
 
 @pytest.mark.parametrize(
@@ -300,3 +302,48 @@ async def test_postgresql_carries_events_between_two_server_processes(
             proc.terminate()
             await proc.wait()
     assert message["payload"]["data"]["progressChanged"]["progress"]["percentCompleted"] == 50.0
+
+
+async def test_group_ids_are_bounded_and_another_analysts_group_is_not_found(
+    cast: Cast, live_settings: Settings
+) -> None:
+    """Hostile `groupIds`: none, 501 of them, and a group only another analyst sees."""
+    group, _, _ = await world_with_group(cast)
+    theirs = await cast.world.group("Theirs")
+    other = await cast.world.user("Olga", "Other", Role.GROUP_ANALYST)
+    await cast.world.assign(other, theirs)
+    many = [gid("Group", group.id)] + [gid("Group", 10_000 + i) for i in range(500)]
+    cases = [
+        ("admin", [], "BAD_USER_INPUT", "'groupIds' must list at least one id."),
+        ("admin", many, "BAD_USER_INPUT", "'groupIds' may list at most 500 ids per call."),
+        ("analyst", [gid("Group", theirs.id)], "NOT_FOUND", None),
+        ("analyst", [gid("Group", group.id), gid("Group", theirs.id)], "NOT_FOUND", None),
+    ]
+    async with live_server(cast.world.db, live_settings) as port:
+        for who, groups, code, text in cases:
+            ws = await open_ws(port, cast.token(who))
+            await subscribe(ws, PROGRESS, {"g": groups})
+            message = await next_message(ws)
+            await ws.close()
+            errors = message["payload"].get("errors", message["payload"])
+            assert errors[0]["extensions"]["code"] == code, (who, len(groups), errors)
+            assert errors[0]["extensions"].get("field") == "groupIds"
+            assert text is None or errors[0]["message"] == text
+
+
+async def test_a_websocket_message_is_bounded_like_a_request_body(
+    cast: Cast, database_url: str
+) -> None:
+    """`groupanalyst serve`: a message over GROUPANALYST_MAX_BODY_BYTES (1 MiB) closes the
+    socket (1009) before it is read, as a larger POST body is refused (413)."""
+    port = _free_port()
+    proc = await _spawn(database_url, "serve", "--port", str(port))
+    try:
+        await _ready(port)
+        ws = await open_ws(port, cast.token("analyst"))
+        await subscribe(ws, PROGRESS, {"g": [gid("Group", 1)] * 100_000})  # 1.5 MB
+        code, _ = await closed_with(ws)
+    finally:
+        proc.terminate()
+        await proc.wait()
+    assert code == 1009

@@ -9,6 +9,9 @@ with those variables, and must answer without errors. The only value a reader ca
 a secret that arrives by mail (`<... mailed link>`): the test reads it from the mail. Webhook
 URLs must resolve to a public address when saved; tests run without DNS, so `example.com`
 (the documentation domain, public everywhere) is answered with a documentation address.
+A subscription runs as GraphiQL runs it: over a WebSocket whose `connection_init` payload is
+the Headers pane (`{"Authorization": "Bearer ..."}`); the next block makes the change it
+waits for, and its event must then arrive without errors.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import OperationDefinitionNode, parse
+from graphql import OperationDefinitionNode, OperationType, parse
 from sqlmodel import col, select
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from app import tokens
 from app.db import Database
@@ -35,6 +40,8 @@ from app.main import create_app
 from app.models import User, utcnow
 from app.settings import Settings
 from tests.mail_server import Inbox, smtp_server
+from tests.receiver import serving
+from tests.test_live import next_message
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -57,14 +64,14 @@ class Example:
         who = found.group(1)
         return None if who.startswith("anyone") else who
 
-    def operations(self) -> list[tuple[str, set[str]]]:
-        """Each operation's name and the variables it declares."""
+    def operations(self) -> list[tuple[str, set[str], OperationType]]:
+        """Each operation's name, the variables it declares and its kind."""
         found = []
         for definition in parse(self.document).definitions:
             if isinstance(definition, OperationDefinitionNode):
                 assert definition.name, f"README line {self.line}: an unnamed operation"
                 declared = {v.variable.name.value for v in definition.variable_definitions or ()}
-                found.append((definition.name.value, declared))
+                found.append((definition.name.value, declared, definition.operation))
         return found
 
 
@@ -97,7 +104,7 @@ def test_examples_are_found_with_their_variables() -> None:
         1,
         None,
         {"x": 1},
-        [("A", set())],
+        [("A", set(), OperationType.QUERY)],
     )
     assert second.viewer == "admin@example.com" and second.variables == {}
     with pytest.raises(AssertionError, match="unnamed"):
@@ -123,13 +130,18 @@ def example_com_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def client(
-    db: Database, settings: Settings, inbox: Inbox
-) -> AsyncIterator[httpx.AsyncClient]:
+async def port(db: Database, settings: Settings, inbox: Inbox) -> AsyncIterator[int]:
+    """The app served on loopback (subscriptions need a real WebSocket)."""
     await load_demo(db, DemoSpec())
     app = create_app(replace(settings, smtp_url=inbox.url, public_url=PUBLIC), db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with serving(app, lifespan="on") as served:
+        yield served
+
+
+@pytest.fixture
+async def client(port: int) -> AsyncIterator[httpx.AsyncClient]:
+    # Generous: a loaded machine must not turn a slow answer into a failure here.
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
         yield http
 
 
@@ -160,25 +172,50 @@ async def _mailed_secret(inbox: Inbox) -> str:
     raise AssertionError("no link was mailed")
 
 
+async def _watch(port: int, headers: dict[str, str], payload: dict[str, Any]) -> ClientConnection:
+    """Subscribe as GraphiQL does: the Headers pane is the `connection_init` payload."""
+    ws = await connect(
+        f"ws://127.0.0.1:{port}/graphql", subprotocols=[Subprotocol("graphql-transport-ws")]
+    )
+    await ws.send(json.dumps({"type": "connection_init", "payload": headers}))
+    assert (await next_message(ws))["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    await asyncio.sleep(1.0)  # the subscription is listening before the next block runs
+    return ws
+
+
 async def test_every_readme_example_runs_as_it_stands(
-    client: httpx.AsyncClient, db: Database, inbox: Inbox, example_com_resolves: None
+    client: httpx.AsyncClient, port: int, db: Database, inbox: Inbox, example_com_resolves: None
 ) -> None:
     found = examples(README.read_text())
     assert len(found) >= 10
-    ran = []
+    ran: list[str] = []
+    watching: list[tuple[int, str, ClientConnection]] = []
     for example in found:
         token = await _token(db, example.viewer)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        for name, declared in example.operations():
+        waiting, watching = watching, []
+        for name, declared, kind in example.operations():
             variables = {k: v for k, v in example.variables.items() if k in declared}
             for key, value in variables.items():
                 if isinstance(value, str) and MAILED.match(value):
                     variables[key] = await _mailed_secret(inbox)
             payload = {"query": example.document, "operationName": name, "variables": variables}
+            ran.append(name)
+            if kind is OperationType.SUBSCRIPTION:
+                watching.append((example.line, name, await _watch(port, headers, payload)))
+                continue
             response = await client.post("/graphql", json=payload, headers=headers)
             body = response.json()
             assert response.status_code == 200 and "errors" not in body, (
                 f"README line {example.line}, {name}: {body}"
             )
-            ran.append(name)
+        for line, name, ws in waiting:
+            message = await next_message(ws)
+            await ws.close()
+            assert message["type"] == "next" and "errors" not in message["payload"], (
+                f"README line {line}, {name}: {message}"
+            )
+    assert not watching, "a subscription is the last example: nothing makes its event"
     assert len(ran) == len(set(ran)), "two README operations share a name"
+    assert any(kind is OperationType.SUBSCRIPTION for e in found for *_, kind in e.operations())

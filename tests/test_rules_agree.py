@@ -34,6 +34,7 @@ from permissions.policy import (
     system_scope,
 )
 from permissions.rules import AssignmentKey, CourseRule, GroupRule, PeopleRule, SiteRule
+from tests.support import World
 from tests.worlds import Spec, build, specs
 
 # The rows a rule over one integer key is about, by the rule's kind.
@@ -230,3 +231,27 @@ async def test_a_check_on_a_user_the_request_has_not_learnt_fails_instead_of_gue
     await _learn(db, scope, {member, stranger})
     assert rules.CONTACT.allows(scope, member)
     assert not rules.CONTACT.allows(scope, stranger)
+
+
+async def test_an_analyst_assigned_during_a_request_is_not_taken_for_a_member(
+    db: Database,
+) -> None:
+    """The scope is read when the request starts; its statements run later. An analyst
+    assigned to the viewer's group in between passes the `USER` clause then, and must not be
+    learnt as a member (its email and enrollments would show): the clause names the
+    co-analysts the scope knows, so every other user it lets through is a member."""
+    world = await World.create(db)
+    analyst = await world.user("Ana", "Lyst", Role.GROUP_ANALYST)
+    member = await world.user("Mem", "Ber")
+    late = await world.user("Late", "Comer", Role.GROUP_ANALYST)
+    group = await world.group("Alpha", members=(member,))
+    await world.assign(analyst, group)
+    viewer = await viewer_by_id(db, analyst.id)  # type: ignore[arg-type]
+    assert viewer is not None
+    scope = await load_scope(db, viewer)
+    await world.assign(late, group)  # committed after the scope was read
+    visible = await _ids(db, sa.select(col(User.id)).where(rules.USER.clause(scope, col(User.id))))
+    scope.learn_visible_users(visible)
+    assert member.id in visible and analyst.id in visible
+    assert late.id not in visible  # a co-analyst the scope does not know yet: not shown
+    assert member.id is not None and rules.CONTACT.allows(scope, member.id)

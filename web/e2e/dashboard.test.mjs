@@ -5,31 +5,20 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { after, before, test } from "node:test";
-import { axeProblems, launch, newPage, shot } from "./browser.mjs";
-import { startServer } from "./server.mjs";
+import { test } from "node:test";
+import { axeProblems, newPage, shot } from "./browser.mjs";
+import { serverAndBrowser } from "./server.mjs";
 
 const HEADER =
   "Student First Name,Student Last Name,Student Email,Company,Group Name,Course Name," +
   "Activated At Date,% Completed,Completed Date,Expiry Date";
 const ROOT = resolve(import.meta.dirname, "../..");
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const shared = serverAndBrowser();
 
 async function signIn(page, email) {
   await page.goto("/");
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(server.password);
+  await page.getByLabel("Password").fill(shared.server.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
 }
@@ -58,7 +47,7 @@ function xlsxHeader(path) {
 }
 
 test("sign-in page is accessible and refuses a wrong password in words", async () => {
-  const page = await newPage(browser, server.url);
+  const page = await newPage(shared.browser, shared.server.url);
   await page.goto("/");
   await page.getByLabel("Email").fill("analyst@example.com");
   await page.getByLabel("Password").fill("wrong-password");
@@ -70,7 +59,7 @@ test("sign-in page is accessible and refuses a wrong password in words", async (
 });
 
 test("an analyst sees only its groups and the chart, opens one, filters and exports", async () => {
-  const page = await newPage(browser, server.url, { width: 1440, height: 900 });
+  const page = await newPage(shared.browser, shared.server.url, { width: 1440, height: 900 });
   await signIn(page, "analyst@example.com");
   assert.deepEqual(await groupNames(page), ["Cohort 001 Data", "Cohort 002 Product"]);
   const bars = page.getByRole("img", { name: /completed, \d+ in progress, \d+ not started/ });
@@ -123,7 +112,7 @@ test("an analyst sees only its groups and the chart, opens one, filters and expo
 });
 
 test("the group page reads on a phone-width screen", async () => {
-  const page = await newPage(browser, server.url, { width: 375, height: 800 });
+  const page = await newPage(shared.browser, shared.server.url, { width: 375, height: 800 });
   await signIn(page, "analyst@example.com");
   await page.getByRole("link", { name: "Cohort 002 Product" }).click();
   await page.getByRole("table").waitFor();
@@ -134,7 +123,7 @@ test("the group page reads on a phone-width screen", async () => {
 });
 
 test("a student sees no report and no admin page", async () => {
-  const page = await newPage(browser, server.url);
+  const page = await newPage(shared.browser, shared.server.url);
   await signIn(page, "student@example.com");
   await page.getByRole("heading", { name: "Nothing to report" }).waitFor();
   assert.equal(await page.getByRole("link", { name: "Users" }).count(), 0);
@@ -146,7 +135,7 @@ test("a student sees no report and no admin page", async () => {
 });
 
 test("an admin filters users, grants the role up to the seat limit and assigns a group", async () => {
-  const page = await newPage(browser, server.url);
+  const page = await newPage(shared.browser, shared.server.url);
   await signIn(page, "admin@example.com");
   await page.getByRole("link", { name: "Users" }).click();
   await page.getByRole("table").waitFor();
@@ -204,7 +193,7 @@ test("an admin filters users, grants the role up to the seat limit and assigns a
   assertLoopbackOnly(page);
   await page.context().close();
 
-  const analyst = await newPage(browser, server.url);
+  const analyst = await newPage(shared.browser, shared.server.url);
   await signIn(analyst, "analyst@example.com");
   assert.deepEqual(await groupNames(analyst), [
     "Cohort 001 Data",
@@ -216,7 +205,7 @@ test("an admin filters users, grants the role up to the seat limit and assigns a
 
   // The partner, now left with only its expired assignment, sees that its access ended, and
   // when, but nothing of that group.
-  const partner = await newPage(browser, server.url);
+  const partner = await newPage(shared.browser, shared.server.url);
   await signIn(partner, "partner@example.com");
   await partner.getByText(/Your access to a group ended .*2026/).waitFor();
   assert.equal(await partner.getByText("Cohort 003 Engineering").count(), 0);
@@ -226,13 +215,13 @@ test("an admin filters users, grants the role up to the seat limit and assigns a
 });
 
 test("sign out revokes the token; an expired token returns to sign-in with a message", async () => {
-  const page = await newPage(browser, server.url);
+  const page = await newPage(shared.browser, shared.server.url);
   await signIn(page, "analyst@example.com");
   const token = await page.evaluate(() => sessionStorage.getItem("groupanalyst.token"));
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("button", { name: "Sign in" }).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.length), 0);
-  const after = await fetch(`${server.url}/graphql`, {
+  const after = await fetch(`${shared.server.url}/graphql`, {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
     body: JSON.stringify({ query: "{ viewer { id } }" }),
@@ -248,7 +237,7 @@ test("sign out revokes the token; an expired token returns to sign-in with a mes
 });
 
 test("GraphiQL is served locally, titled, with a starter query and no stored headers", async () => {
-  const page = await newPage(browser, server.url);
+  const page = await newPage(shared.browser, shared.server.url);
   await page.goto("/graphql");
   assert.equal(await page.title(), "Group Analyst API — GraphiQL");
   await page.getByText("Welcome to the Group Analyst API.").first().waitFor({ timeout: 30_000 });

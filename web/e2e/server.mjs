@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { after, before } from "node:test";
+import { launch } from "./browser.mjs";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -77,4 +79,19 @@ export async function startServer() {
       rmSync(folder, { recursive: true, force: true });
     },
   };
+}
+
+/** One throw-away server and one browser for the test file (started before its first test,
+ * stopped after its last), as `{ server, browser }` once started. */
+export function serverAndBrowser() {
+  const shared = { server: null, browser: null };
+  before(async () => {
+    shared.server = await startServer();
+    shared.browser = await launch();
+  });
+  after(async () => {
+    await shared.browser?.close();
+    await shared.server?.stop();
+  });
+  return shared;
 }
