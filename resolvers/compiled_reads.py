@@ -30,10 +30,15 @@ from strawberry.extensions import SchemaExtension
 from app.errors import AppError
 from compiled import run
 from compiled.plan import NotCompilable, plan
-from compiled.statements import cache_key
+from compiled.statements import StatementCache, cache_key
 from resolvers.context import Context
 
 log = logging.getLogger(__name__)
+
+
+def new_statement_cache() -> StatementCache:
+    """The app's kept queries (`Context.statements`), one per app and so per worker."""
+    return StatementCache()
 
 
 def compiled_query(context: Context, execution: Any) -> run.Query | None:
