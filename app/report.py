@@ -37,9 +37,11 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlmodel import col
 
+from app.ids import from_global_id
 from app.listing import COURSE_ORDER, user_search_clause
 from app.models import Course, Enrollment, Group, GroupMembership, User
 from app.pagination import Order
+from app.validation import SEARCH_MAX, aware, optional_text
 from permissions import rules
 from permissions.policy import AccessScope
 
@@ -77,6 +79,13 @@ def status_clause(status: ProgressStatus) -> ColumnElement[bool]:
     return sa.and_(sa.not_(completed), sa.not_(untouched))
 
 
+def _ids(values: Sequence[str] | None, type_name: str, field: str) -> tuple[int, ...] | None:
+    """Sorted and unique (the filter is hashable: loaders batch by it)."""
+    if values is None:
+        return None
+    return tuple(sorted({from_global_id(value, type_name, field) for value in values}))
+
+
 @dataclass(frozen=True)
 class ProgressFilter:
     group_ids: Sequence[int] | None = None
@@ -88,6 +97,33 @@ class ProgressFilter:
     completed_before: datetime | None = None
     # Part of the student's name or (where visible) email; applied by `report_where`.
     search: str | None = None
+
+    @classmethod
+    def checked(
+        cls,
+        *,
+        group_ids: Sequence[str] | None = None,
+        course_ids: Sequence[str] | None = None,
+        status: ProgressStatus | None = None,
+        activated_after: datetime | None = None,
+        activated_before: datetime | None = None,
+        completed_after: datetime | None = None,
+        completed_before: datetime | None = None,
+        search: str | None = None,
+    ) -> ProgressFilter:
+        """The filter of the `ProgressFilter` input's values (global ids, as given), or
+        BAD_USER_INPUT naming the field: the one check of `groupProgress`, `Group.progress`
+        and the compiled read path."""
+        return cls(
+            group_ids=_ids(group_ids, "Group", "filter.groupIds"),
+            course_ids=_ids(course_ids, "Course", "filter.courseIds"),
+            status=status,
+            activated_after=aware("filter.activatedAfter", activated_after),
+            activated_before=aware("filter.activatedBefore", activated_before),
+            completed_after=aware("filter.completedAfter", completed_after),
+            completed_before=aware("filter.completedBefore", completed_before),
+            search=optional_text("filter.search", search, SEARCH_MAX),
+        )
 
     def clauses(self) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
@@ -232,13 +268,15 @@ def report_where(scope: AccessScope, flt: ProgressFilter) -> list[ColumnElement[
     return where
 
 
+def report_list(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
+    """Every visible report row matching `flt` (`REPORT_COLUMNS`), unordered: the
+    `groupProgress` list before paging (the resolver's and the compiled read path's)."""
+    return report_from(sa.select(*REPORT_COLUMNS)).where(*report_where(scope, flt))
+
+
 def report_rows(scope: AccessScope, flt: ProgressFilter) -> sa.Select[Any]:
     """Every visible report row matching `flt`, in report order."""
-    return (
-        report_from(sa.select(*REPORT_COLUMNS))
-        .where(*report_where(scope, flt))
-        .order_by(*report_order(scope).by())
-    )
+    return report_list(scope, flt).order_by(*report_order(scope).by())
 
 
 def permille_completed() -> ColumnElement[int]:

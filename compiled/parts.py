@@ -139,6 +139,22 @@ def obj(b: Build, field: Field, src: Source, table: Mapping[str, FieldBuilder]) 
     return Part(exprs, lambda it: {key: shape(it) for key, shape in shapes})
 
 
+def one_row(
+    b: Build, field: Field, rows: sa.Select[Any], table: Mapping[str, FieldBuilder]
+) -> Part:
+    """`field` on the one row of `rows` (a root's statement, or a parent's correlated one),
+    or null when there is none (out of the viewer's scope, or absent)."""
+    row = rows.subquery()
+    part = obj(b, field, row.c, table)
+    cell = sa.select(b.json.array(part.exprs)).select_from(row).scalar_subquery()
+
+    def shape(it: Iterator[Any]) -> Any:
+        found = next(it)
+        return None if found is None else part.shape(iter(found))
+
+    return Part([b.json.nested(cell)], shape)
+
+
 def list_cell(
     b: Build, rows: sa.Select[Any], order: Order, item: Callable[[Source], Part]
 ) -> tuple[Any, Callable[[list[Any]], list[Any]]]:

@@ -6,7 +6,8 @@ type, exactly as the executor decides), `@skip`/`@include` decided, same-key fie
 the order of their first appearance, and every argument coerced by graphql-core itself (so a
 default or a variable means here what it means to the resolver). It answers None for anything
 it does not describe exactly: another operation kind, variables that do not coerce, or a field
-on an abstract type (only `node(id:)` returns one, and it is not compiled). Each field carries
+on an abstract type, but for `node(id:)`, collected on the object type its id names (the type
+the executor resolves it to; whether that object exists is the root's to say). Each field carries
 the rules its schema field's permissions guard it by (`field_rules`), read from the schema at
 every operation, so `compiled.parts.obj` can refuse a field compiled without them.
 """
@@ -25,6 +26,7 @@ from graphql import (
     GraphQLError,
     GraphQLField,
     GraphQLIncludeDirective,
+    GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLSkipDirective,
@@ -43,6 +45,7 @@ from graphql.execution.values import (
 )
 from strawberry.permission import PermissionExtension
 
+from app.ids import parse_global_key
 from permissions.fields import RulePermission
 from permissions.rules import KeyRule
 
@@ -155,14 +158,31 @@ class _Collector:
         if definition is None:
             raise NotCompilable(name)
         named = get_named_type(definition.type)
+        args = get_argument_values(definition, nodes[0], self.variables)
+        if name == "node" and parent is self.schema.query_type:
+            named = self.node_type(args.get("id"))
         subs = [node.selection_set for node in nodes if node.selection_set is not None]
         children: tuple[Field, ...] = ()
         if subs:
             if not isinstance(named, GraphQLObjectType):
                 raise NotCompilable(named.name)
             children = self.fields(subs, named)
-        args = get_argument_values(definition, nodes[0], self.variables)
         return Field(key, name, args, named.name, children, field_rules(definition))
+
+    def node_type(self, value: Any) -> GraphQLObjectType:
+        """The object type `node(id:)` answers for `value`: the type its id names (the
+        executor resolves the interface to it). NotCompilable for an id that is not one of
+        ours, or names no object type of the schema (the resolver answers those itself)."""
+        parsed = parse_global_key(value) if isinstance(value, str) else None
+        found = self.schema.get_type(parsed[0]) if parsed is not None else None
+        node = self.schema.get_type("Node")
+        if (
+            not isinstance(found, GraphQLObjectType)
+            or not isinstance(node, GraphQLInterfaceType)
+            or not self.schema.is_sub_type(node, found)
+        ):
+            raise NotCompilable("node")
+        return found
 
 
 def operation_of(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

@@ -1,7 +1,9 @@
 """The compilable root fields, and the one statement each runs.
 
-`groups` and `courses` page the statements of `app.listing` (the resolvers' own); `viewer` reads
-the signed-in user through `rules.USER` as `UserByIdLoader` does (no statement without one).
+`groups`, `users` and `courses` page the statements of `app.listing` and `groupProgress` that
+of `app.report.report_list` (the resolvers' own); `viewer` reads the signed-in user through
+`rules.USER` as `UserByIdLoader` does (no statement without one); `node(id:)` compiles for a
+group's id only, read through `rules.GROUP` as `GroupByIdLoader` does.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from app.ids import from_global_id
+from app.ids import from_global_id, parse_global_key
 from app.listing import (
     COURSE_ORDER,
     GROUP_ORDER,
@@ -22,10 +24,11 @@ from app.listing import (
     user_order,
     user_rows,
 )
-from app.models import User
+from app.models import Group, User
+from app.report import report_list
 from compiled.connections import connection
-from compiled.nodes import COURSE, GROUP, USER
-from compiled.parts import Build, Part, constant, obj
+from compiled.nodes import COURSE, GROUP, USER, progress_filter, report_connection
+from compiled.parts import Build, Part, constant, obj, one_row
 from compiled.plan import Field, NotCompilable
 from permissions import rules
 
@@ -62,23 +65,30 @@ def _users(b: Build, field: Field) -> Part:
     return connection(b, field, rows, order, lambda node, row: obj(b, node, row, USER))
 
 
+def _group_progress(b: Build, field: Field) -> Part:
+    return report_connection(b, field, report_list(b.scope, progress_filter(field.arg("filter"))))
+
+
 def _viewer(b: Build, field: Field) -> Part:
     viewer_id = b.scope.viewer_id
     if viewer_id is None:
         return constant(None)
-    user = (
-        sa.select(*USER_COLUMNS)
-        .where(col(User.id) == viewer_id, rules.USER.clause(b.scope, col(User.id)))
-        .subquery()
+    user = sa.select(*USER_COLUMNS).where(
+        col(User.id) == viewer_id, rules.USER.clause(b.scope, col(User.id))
     )
-    part = obj(b, field, user.c, USER)
-    cell = sa.select(b.json.array(part.exprs)).select_from(user).scalar_subquery()
+    return one_row(b, field, user, USER)
 
-    def shape(it: Any) -> Any:
-        row = next(it)
-        return None if row is None else part.shape(iter(row))
 
-    return Part([b.json.nested(cell)], shape)
+def _node(b: Build, field: Field) -> Part:
+    """`node(id:)` for a group (`compiled.plan` collected it on the type its id names): the
+    group through `rules.GROUP`, as `GroupByIdLoader` reads it (the `groups` list's statement,
+    `app.listing.group_rows`), null when absent or out of scope. Any other type is left to
+    the resolver."""
+    parsed = parse_global_key(field.arg("id"))
+    if field.type_name != "Group" or parsed is None or len(parsed[1]) != 1:
+        raise NotCompilable(f"node of {field.type_name}")
+    group = group_rows(b.scope, None).where(col(Group.id) == parsed[1][0])
+    return one_row(b, field, group, GROUP)
 
 
 ROOTS: dict[str, RootBuilder] = {
@@ -86,6 +96,8 @@ ROOTS: dict[str, RootBuilder] = {
     "courses": _courses,
     "users": _users,
     "viewer": _viewer,
+    "groupProgress": _group_progress,
+    "node": _node,
 }
 
 

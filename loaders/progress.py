@@ -82,10 +82,18 @@ class ProgressByUserIdLoader(Loader[int, list[ProgressRow]]):
         return all_per_key(keys, ((row.student_id, row) for row in found))
 
 
-def _report(scope: AccessScope, parents: list[int], flt: ProgressFilter) -> sa.Select[Any]:
+def _report(scope: AccessScope, parents: list[Any], flt: ProgressFilter) -> sa.Select[Any]:
     return report_from(sa.select(col(GroupMembership.group_id).label(PARENT))).where(
         col(GroupMembership.group_id).in_(parents), *report_where(scope, flt)
     )
+
+
+def report_rows_of_groups(
+    scope: AccessScope, group_ids: Sequence[Any], flt: ProgressFilter
+) -> sa.Select[Any]:
+    """The report rows of `group_ids` (ids, or a column the compiled read path correlates)
+    matching `flt`, with their group as `PARENT`, unordered: what `Group.progress` pages."""
+    return _report(scope, list(group_ids), flt).add_columns(*REPORT_COLUMNS)
 
 
 class ReportRowsByGroupIdLoader(PageLoader[ProgressFilter, ReportRow]):
@@ -95,7 +103,7 @@ class ReportRowsByGroupIdLoader(PageLoader[ProgressFilter, ReportRow]):
         return col(GroupMembership.group_id)
 
     def rows(self, parents: list[int], flt: ProgressFilter) -> sa.Select[Any]:
-        return _report(self.scope, parents, flt).add_columns(*REPORT_COLUMNS)
+        return report_rows_of_groups(self.scope, parents, flt)
 
     def order(self) -> Order:
         return report_order(self.scope)

@@ -28,15 +28,13 @@ import strawberry
 from app.models import Course, Enrollment
 from app.pagination import DEFAULT_PAGE_SIZE
 from app.report import (
-    REPORT_COLUMNS,
     ProgressRow,
     ProgressStatus,
     ReportRow,
     learnt,
     percent,
-    report_from,
+    report_list,
     report_order,
-    report_where,
     status_of,
 )
 from permissions import rules
@@ -199,12 +197,9 @@ class Query:
         filter: ProgressFilterInput | None = None,
     ) -> Connection[GroupProgressRowType]:
         scope = info.context.scope
-        stmt = report_from(sa.select(*REPORT_COLUMNS)).where(
-            *report_where(scope, to_filter(filter))
-        )
         return await list_page(
             info.context,
-            stmt,
+            report_list(scope, to_filter(filter)),
             report_order(scope),
             first,
             after,

@@ -7,8 +7,6 @@ from datetime import datetime
 import strawberry
 
 from app.report import ProgressFilter, ProgressStatus
-from app.validation import SEARCH_MAX, aware, optional_text
-from resolvers.relay import from_global_id
 
 strawberry.enum(ProgressStatus, description="Where a student stands in a course.")
 
@@ -41,21 +39,15 @@ class ProgressFilterInput:
 
     def to_filter(self) -> ProgressFilter:
         """A hashable `ProgressFilter` (loaders batch by it); BAD_USER_INPUT on bad ids."""
-        groups = self.group_ids
-        courses = self.course_ids
-        return ProgressFilter(
-            group_ids=None
-            if groups is None
-            else tuple(sorted({from_global_id(g, "Group", "filter.groupIds") for g in groups})),
-            course_ids=None
-            if courses is None
-            else tuple(sorted({from_global_id(c, "Course", "filter.courseIds") for c in courses})),
+        return ProgressFilter.checked(
+            group_ids=self.group_ids,
+            course_ids=self.course_ids,
             status=self.status,
-            activated_after=aware("filter.activatedAfter", self.activated_after),
-            activated_before=aware("filter.activatedBefore", self.activated_before),
-            completed_after=aware("filter.completedAfter", self.completed_after),
-            completed_before=aware("filter.completedBefore", self.completed_before),
-            search=optional_text("filter.search", self.search, SEARCH_MAX),
+            activated_after=self.activated_after,
+            activated_before=self.activated_before,
+            completed_after=self.completed_after,
+            completed_before=self.completed_before,
+            search=self.search,
         )
 
 

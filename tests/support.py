@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -262,6 +263,14 @@ class Api:
         assert body.get("errors"), f"expected an error, got {body}"
         code: str = body["errors"][0]["extensions"]["code"]
         return code
+
+
+def web_operation(name: str) -> str:
+    """An operation of the web app, exactly as it sends it (`web/src/operations.ts`)."""
+    text = (Path(__file__).resolve().parent.parent / "web" / "src" / "operations.ts").read_text()
+    opening = f"export const {name} = graphql(`"
+    start = text.index(opening) + len(opening)
+    return text[start : text.index("`)", start)]
 
 
 def sealed_as_plain(value: Any) -> Any:

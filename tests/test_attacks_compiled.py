@@ -31,11 +31,12 @@ from compiled import nodes
 from compiled.parts import Guarded, column, date_time
 from permissions import rules
 from permissions.fields import RulePermission
+from resolvers.assignments import GroupAnalystAssignmentType
 from resolvers.courses import CourseType
 from resolvers.groups import CourseProgressSummaryType, GroupType
-from resolvers.progress import ProgressType
+from resolvers.progress import GroupProgressRowType, ProgressType
 from resolvers.users import UserType
-from tests.support import Api, World, api_with, gid
+from tests.support import Api, World, api_with, gid, web_operation
 
 # The fixture counting the operations the compiled path answered.
 from tests.test_compiled_reads import compiled_answers as compiled_answers
@@ -210,6 +211,25 @@ OPERATIONS = {
       fragment U on User { email createdAt ...N }
     """,
     "typename only": "{ __typename groups { __typename } viewer { __typename } }",
+    # The report: rows of deactivated students, expired enrollments, a course without
+    # lessons, a co-analyst who is a member; searches by an email only some may read.
+    "report": """{
+      groupProgress(first: 100) { totalCount pageInfo { hasNextPage endCursor }
+        edges { cursor node { id __typename group { id name createdAt }
+          student { id firstName lastName email company createdAt deactivatedAt roles }
+          course { id name lessonCount }
+          progress { id activatedAt completedAt expiresAt percentViewed percentCompleted
+                     status course { id } } } } }
+      hidden: groupProgress(filter: {search: "secret.only"}) { totalCount edges { node {
+        student { email } } } }
+      done: groupProgress(filter: {status: COMPLETED}) { totalCount edges { node { id } } }
+      groups { edges { node { name
+        progress(first: 3) { totalCount pageInfo { hasNextPage endCursor }
+          edges { cursor node { id student { lastName email } progress { status } } } }
+        e1: progress(filter: {search: "secret.only"}) { totalCount }
+        e2: progress(filter: {search: "ZED.SAME@"}) { totalCount edges { node {
+          student { email } } } } } } }
+    }""",
 }
 
 VIEWERS = [
@@ -278,7 +298,10 @@ async def _walk(api: Api, query: str, token: str | None, key: str) -> list[Any]:
     after: str | None = None
     for _ in range(20):
         body = await api.data(query, {"after": after}, token)
-        page = body["groups"]["edges"][0]["node"][key] if key else body["groups"]
+        if key == "groupProgress":
+            page = body[key]
+        else:
+            page = body["groups"]["edges"][0]["node"][key] if key else body["groups"]
         pages.append(page)
         if not page["pageInfo"]["hasNextPage"]:
             return pages
@@ -286,6 +309,12 @@ async def _walk(api: Api, query: str, token: str | None, key: str) -> list[Any]:
     raise AssertionError("more pages than rows")
 
 
+REPORT_PAGES = """query P($after: String) { groupProgress(first: 1, after: $after) { totalCount
+  pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  edges { cursor node { id student { lastName email } course { name } } } } }"""
+GROUP_REPORT_PAGES = """query P($after: String) { groups(filter: {search: "alpha"}) { edges {
+  node { progress(first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id student { email } } } } } } } }"""
 MEMBER_PAGES = """query P($after: String) { groups(filter: {search: "alpha"}) { edges { node {
   members(first: 1, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage
     startCursor endCursor } edges { cursor node { firstName lastName email } } } } } } }"""
@@ -299,7 +328,9 @@ async def test_pages_walk_the_same_rows_on_both_paths(
 ) -> None:
     token = stage.tokens[viewer]
     async with two_paths(db, settings) as (slow, fast):
-        for query, key in ((MEMBER_PAGES, "members"), (GROUP_PAGES, "")):
+        walks = [(MEMBER_PAGES, "members"), (GROUP_PAGES, ""), (GROUP_REPORT_PAGES, "progress"),
+                 (REPORT_PAGES, "groupProgress")]  # fmt: skip
+        for query, key in walks:
             a = await _walk(slow, query, token, key)
             b = await _walk(fast, query, token, key)
             assert differences({"p": a}, {"p": b}) is None
@@ -348,9 +379,12 @@ async def test_cursors_of_another_viewer_or_list_answer_the_same(
             } } } }""",
         ),
     ]
+    sources += [("admin", REPORT_PAGES), ("analyst", GROUP_REPORT_PAGES)]
     targets = [
         MEMBER_PAGES,
         GROUP_PAGES,
+        REPORT_PAGES,
+        GROUP_REPORT_PAGES,
         """query P($after: String) {
         courses(first: 1, after: $after) { edges { node { name } } } }""",
     ]
@@ -380,6 +414,19 @@ BAD_ARGUMENTS = [
     '{ groups { edges { node { members(search: "\\ud800") { totalCount } } } } }',
     "{ groups { edges { node { members(first: 1.5) { totalCount } } } } }",
     "{ groups { edges { node { nope } } } }",
+    "{ groupProgress(first: 101) { totalCount } }",
+    '{ groupProgress(after: "nope") { totalCount } }',
+    '{ groupProgress(filter: {groupIds: ["nope"]}) { totalCount } }',
+    '{ groupProgress(filter: {courseIds: ["%(zed)s"]}) { totalCount } }',
+    '{ groupProgress(filter: {search: "\\u0000"}) { totalCount } }',
+    '{ groupProgress(filter: {search: "' + "z" * 5000 + '"}) { totalCount } }',
+    '{ groupProgress(filter: {activatedAfter: "2020-01-01T00:00:00"}) { totalCount } }',
+    '{ groupProgress(filter: {completedBefore: "0001-01-01T00:00:00-01:00"}) { totalCount } }',
+    "{ groupProgress(filter: {status: DONE}) { totalCount } }",
+    '{ groups { edges { node { progress(filter: {groupIds: ["%(zed)s"]}) { totalCount } } } } }',
+    "{ groups { edges { node { progress(first: 0) { edges { cursor } } } } } }",
+    '{ node(id: "nope") { ... on Group { progress { totalCount } } } }',
+    '{ node(id: "%(alpha)s\\u0000") { ... on Group { name } } }',
     "{ groups { edges { node { members { edges { node { progress(first: 1) { id } } } } } } } }",
 ]
 
@@ -388,6 +435,7 @@ BAD_ARGUMENTS = [
 async def test_bad_arguments_answer_the_same_errors(
     db: Database, settings: Settings, stage: Stage, query: str
 ) -> None:
+    query = query % stage.ids
     async with two_paths(db, settings) as (slow, fast):
         for viewer in ("admin", "analyst", "expired", "zed", "anonymous"):
             await same_on_both(slow, fast, query, stage.tokens[viewer])
@@ -455,6 +503,8 @@ TYPES_OF_TABLES = {
     "GROUP": GroupType,
     "COURSE": CourseType,
     "SUMMARY": CourseProgressSummaryType,
+    "REPORT_ROW": GroupProgressRowType,
+    "ASSIGNMENT": GroupAnalystAssignmentType,
 }
 
 
@@ -554,3 +604,92 @@ async def test_the_users_list_never_matches_a_hidden_email(
     assert sealed is not None and "nia.nonmember" in str(sealed[2])
     assert admin["byEmail"]["totalCount"] == 1 and admin["byDomain"] == {"totalCount": 1}
     assert admin["byName"]["edges"][0]["node"]["company"] == "Nia Corp"
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"first": 25},
+        {"first": 1},
+        {"first": 25, "filter": {"search": "secret.only"}},
+        {"first": 25, "filter": {"search": "same", "status": "IN_PROGRESS"}},
+        {"first": 25, "filter": {"completedAfter": "2026-01-01T00:00:00Z"}},
+    ],
+)
+async def test_the_web_apps_group_page_compiles_and_reads_the_same(
+    db: Database, settings: Settings, stage: Stage, compiled_answers: list[int],
+    variables: dict[str, Any],
+) -> None:  # fmt: skip
+    """The Group page's own query, for every group and viewer: the compiled path answers it
+    (a group out of sight is null, as the resolver answers), and what it answers is the
+    resolvers' answer; its next page too."""
+    query = web_operation("GroupQuery")
+    groups = [gid("Group", g.id) for g in (stage.alpha, stage.beta, stage.gamma)]
+    async with two_paths(db, settings) as (slow, fast):
+        for viewer in VIEWERS:
+            for group in groups:
+                before = len(compiled_answers)
+                asked = {**variables, "id": group}
+                body = await same_on_both(slow, fast, query, stage.tokens[viewer], asked)
+                refused = bool(body.get("errors"))
+                assert len(compiled_answers) == before + (0 if refused else 1), (viewer, body)
+                node = (body.get("data") or {}).get("node")
+                if node and node["progress"]["pageInfo"]["hasNextPage"]:
+                    asked["after"] = node["progress"]["pageInfo"]["endCursor"]
+                    await same_on_both(slow, fast, query, stage.tokens[viewer], asked)
+        ana = await fast.data(query, {**variables, "id": groups[1]}, stage.tokens["analyst"])
+        assert ana["node"] is None  # Beta is not Ana's
+        if variables.get("filter", {}).get("search") == "secret.only":
+            # Bea's email is Ana's to read nowhere: searching Alpha for it finds nothing; Bea's
+            # own group's analyst finds her by it.
+            ana = await fast.data(query, {**variables, "id": groups[0]}, stage.tokens["analyst"])
+            assert ana["node"]["progress"]["totalCount"] == 0
+            otto = await fast.data(query, {**variables, "id": groups[1]}, stage.tokens["other"])
+            rows = otto["node"]["progress"]["edges"]
+            assert [r["node"]["student"]["email"] for r in rows] == ["secret.only.beta@example.com"]
+
+
+async def test_the_report_hides_what_the_viewer_may_not_read(
+    db: Database, settings: Settings, stage: Stage
+) -> None:
+    """The other side of the report's attacks: an analyst of Alpha reads Alpha's rows only,
+    never a row of Beta or Gamma, and never finds Bea by her email; the expired analyst and
+    a student read no rows; an admin reads every row (the same on both paths)."""
+    report = OPERATIONS["report"]
+    async with two_paths(db, settings) as (slow, fast):
+        seen = {
+            viewer: (await same_on_both(slow, fast, report, stage.tokens[viewer]))["data"]
+            for viewer in ("analyst", "expired", "zed", "admin")
+        }
+    rows = seen["analyst"]["groupProgress"]["edges"]
+    assert rows and {r["node"]["group"]["name"] for r in rows} == {"Alpha"}
+    assert seen["analyst"]["hidden"] == {"totalCount": 0, "edges": []}
+    names = [g["node"]["name"] for g in seen["analyst"]["groups"]["edges"]]
+    assert names == ["Alpha"]
+    for viewer in ("expired", "zed"):
+        assert seen[viewer]["groupProgress"] == {
+            "totalCount": 0, "pageInfo": {"hasNextPage": False, "endCursor": None}, "edges": []
+        }  # fmt: skip
+    admin = seen["admin"]
+    assert {r["node"]["group"]["name"] for r in admin["groupProgress"]["edges"]} == {
+        "Alpha", "Beta", "Gamma"
+    }  # fmt: skip
+    assert admin["hidden"]["totalCount"] == 2  # Bea in Beta and in Gamma
+
+
+async def test_the_web_apps_home_page_compiles_and_reads_the_same(
+    db: Database, settings: Settings, stage: Stage, compiled_answers: list[int]
+) -> None:
+    """The Home page's own query (the viewer's assignments, expired ones with a null group
+    for the analyst, and the groups with their summaries), for every viewer."""
+    query = web_operation("HomeQuery")
+    async with two_paths(db, settings) as (slow, fast):
+        for viewer in VIEWERS:
+            before = len(compiled_answers)
+            body = await same_on_both(slow, fast, query, stage.tokens[viewer], {"after": None})
+            refused = bool(body.get("errors"))
+            assert len(compiled_answers) == before + (0 if refused else 1), (viewer, body)
+        eve = await fast.data(query, {"after": None}, stage.tokens["expired"])
+    (assignment,) = eve["viewer"]["analystAssignments"]
+    assert assignment["status"] == "EXPIRED" and assignment["group"] is None
+    assert eve["groups"]["totalCount"] == 0

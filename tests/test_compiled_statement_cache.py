@@ -87,6 +87,39 @@ async def test_a_kept_query_reads_assignments_at_each_requests_now(
     assert len(builds) == 1
 
 
+async def test_a_kept_query_tells_an_assignments_status_at_each_requests_now(
+    world: World, settings: Settings, builds: list[int], clock: list[datetime]
+) -> None:
+    # `GroupAnalystAssignment.status` compares the expiry with the request's `now`: built at
+    # one time and kept, the query still answers EXPIRED once the expiry has passed.
+    admin = await world.user("Adam", "Admin", Role.SITE_ADMIN)
+    ending = await world.user("Eve", "Ending", Role.GROUP_ANALYST)
+    group = await world.group("Alpha")
+    expiry = utcnow() + timedelta(days=1)
+    await world.assign(ending, group, expires_at=expiry)
+    token = await world.token(admin)
+    query = """query Assignments($after: String) {
+      users(first: 5, after: $after, filter: {role: GROUP_ANALYST}) { edges { node {
+        lastName analystAssignments { status group { name } } } } }
+    }"""
+    async with (
+        api_with(world.db, settings) as api,
+        api_with(world.db, settings, compiled_reads=False) as resolvers,
+    ):
+        statuses = []
+        for moment in (expiry - timedelta(hours=1), expiry + timedelta(seconds=1)):
+            clock[0] = moment
+            data = await api.data(query, token=token)
+            assert data == await resolvers.data(query, token=token)
+            (node,) = (edge["node"] for edge in data["users"]["edges"])
+            statuses.append(node["analystAssignments"])
+    assert statuses == [
+        [{"status": "ACTIVE", "group": {"name": "Alpha"}}],
+        [{"status": "EXPIRED", "group": {"name": "Alpha"}}],
+    ]
+    assert len(builds) == 1
+
+
 async def test_a_kept_query_never_answers_another_viewer(
     world: World, settings: Settings, builds: list[int]
 ) -> None:
