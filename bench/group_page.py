@@ -23,7 +23,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.harness import Client, build_world, database, median, quantile, server
+from app.pagination import CURSOR_KEY
+from bench.harness import BENCH_SECRET, Client, build_world, database, median, quantile, server
 from tests.support import sealed_as_plain, web_operation
 
 GROUP_QUERY = web_operation("GroupQuery")
@@ -87,6 +88,8 @@ async def _case(
 
 
 async def measure(backend: str, students: int, runs: int) -> list[Case]:
+    # Open the servers' cursors (sealed under the bench's secret) to compare their positions.
+    CURSOR_KEY.use_secret(BENCH_SECRET)
     async with database(backend) as url:
         world = await build_world(url, students)
         token = world.analyst_token

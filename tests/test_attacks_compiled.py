@@ -230,6 +230,15 @@ OPERATIONS = {
         e2: progress(filter: {search: "ZED.SAME@"}) { totalCount edges { node {
           student { email } } } } } } }
     }""",
+    # Lists nested in a report row's group and student, read from the row's own columns.
+    "nested report": """{
+      groupProgress(first: 3) { edges { node {
+        group { name members(first: 2) { totalCount edges { node { email } } }
+                progressSummary { enrolled } progress(first: 1) { totalCount } }
+        student { roles progress { id status } analystAssignments { status } } } } }
+      node(id: "R3JvdXA6MQ") { ... on Group { progress(first: 2) { edges { node {
+        group { progress(first: 1) { edges { node { student { email } } } } } } } } } }
+    }""",
 }
 
 VIEWERS = [
