@@ -90,15 +90,16 @@ PROGRESS: dict[str, FieldBuilder] = {
 }
 
 
-def _in_course_order(
+def _in_order(
     rows_of: Callable[[AccessScope, Sequence[Any]], sa.Select[Any]],
+    order: Order,
     table: dict[str, FieldBuilder],
 ) -> FieldBuilder:
-    """A list in course order read by `rows_of(scope, [the parent's id])` (a loader's own)."""
+    """A list in `order` read by `rows_of(scope, [the parent's id])` (a loader's own)."""
 
     def build(b: Build, field: Field, src: Source) -> Part:
         rows = correlated(rows_of(b.scope, [src["id"]]), src)
-        return listed(b, rows, COURSE_ORDER, lambda row: obj(b, field, row, table))
+        return listed(b, rows, order, lambda row: obj(b, field, row, table))
 
     return build
 
@@ -138,13 +139,8 @@ USER: dict[str, FieldBuilder] = {
     "company": Guarded(rules.CONTACT, "id", "company"),
     "createdAt": Guarded(rules.PRIVATE, "id", "created_at", date_time),
     "deactivatedAt": Guarded(rules.PRIVATE, "id", "deactivated_at", date_time),
-    "progress": _in_course_order(progress_of_users, PROGRESS),
-    "analystAssignments": lambda b, f, src: listed(
-        b,
-        correlated(assignments_of_analysts(b.scope, [src["id"]]), src),
-        ASSIGNMENT_ORDER,
-        lambda row: obj(b, f, row, ASSIGNMENT),
-    ),
+    "progress": _in_order(progress_of_users, COURSE_ORDER, PROGRESS),
+    "analystAssignments": _in_order(assignments_of_analysts, ASSIGNMENT_ORDER, ASSIGNMENT),
     "roles": GuardedList(
         rules.PRIVATE,
         "id",
@@ -214,7 +210,7 @@ GROUP: dict[str, FieldBuilder] = {
     "name": column("name"),
     "createdAt": column("created_at", date_time),
     "members": _members,
-    "progressSummary": _in_course_order(summaries_of_groups, SUMMARY),
+    "progressSummary": _in_order(summaries_of_groups, COURSE_ORDER, SUMMARY),
     "progress": _report_rows,
 }
 
