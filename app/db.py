@@ -15,6 +15,8 @@ Invariants:
   REPEATABLE READ, READ ONLY transaction; on SQLite one read transaction under WAL;
 - database errors never quote statement parameters (`hide_parameters`), so logs of
   unexpected failures hold no personal data;
+- a PostgreSQL connection that sat in the pool for `PING_IDLE_SECONDS` or more is pinged
+  before its next use and replaced if the ping fails (`_install_postgres_ping`);
 - every SQLite connection has WAL, `synchronous=NORMAL`, `foreign_keys=ON` and a busy timeout;
 - outside migrations, a SQLite file is opened, never created (`create_engine`).
 """
