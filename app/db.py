@@ -7,6 +7,10 @@ Invariants:
 - on SQLite, write transactions start with `BEGIN IMMEDIATE`, so two writers queue on the
   busy timeout instead of failing with "database is locked" when one upgrades a read lock;
   read transactions start with a plain `BEGIN` and, under WAL, see one snapshot;
+- on PostgreSQL, `Database.read()` sessions run in autocommit: each statement sees its own
+  snapshot, as it would inside a READ COMMITTED transaction, without the BEGIN and ROLLBACK
+  round trips; nothing writes through them, and nothing that needs a transaction (an advisory
+  lock, a server-side cursor, one snapshot for several statements) runs in them;
 - `Database.snapshot()` reads one consistent snapshot however long it streams: on PostgreSQL a
   REPEATABLE READ, READ ONLY transaction; on SQLite one read transaction under WAL;
 - database errors never quote statement parameters (`hide_parameters`), so logs of
@@ -128,7 +132,15 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._read = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # PostgreSQL reads run in autocommit: at READ COMMITTED every statement takes its own
+        # snapshot inside a transaction too, so only the BEGIN and ROLLBACK round trips go
+        # (two of the four a read session cost). Reads that need one snapshot use `snapshot`.
+        reads = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
+        self._read = async_sessionmaker(reads, expire_on_commit=False, autoflush=False)
         self._write = async_sessionmaker(
             engine, expire_on_commit=False, execution_options={_WRITE: True}
         )
@@ -149,7 +161,8 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A short read-only session; its transaction is rolled back on exit."""
+        """A short read-only session (SQLite: a read transaction rolled back on exit;
+        PostgreSQL: autocommit)."""
         async with self._read() as session:
             yield session
 

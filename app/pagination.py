@@ -156,6 +156,12 @@ class Order:
         """The order's columns labelled `_k0`…, so that a row carries its own cursor key."""
         return [column.label(f"_k{i}") for i, column in enumerate(self.columns)]
 
+    def by_keys(self, keys: Any) -> list[Any]:
+        """The ORDER BY terms over the `key_columns` of a derived table (`keys`: its `.c`),
+        for ordering by values a row already carries instead of computing them again."""
+        columns = [keys[f"_k{i}"] for i in range(len(self.columns))]
+        return [c.desc() for c in columns] if self.descending else columns
+
     def key(self, row: sa.Row[Any]) -> list[CursorValue]:
         """The cursor key of a row selected with `key_columns`."""
         return [row._mapping[f"_k{i}"] for i in range(len(self.columns))]

@@ -118,32 +118,45 @@ def connection(
     b: Build, field: Field, rows: sa.Select[Any], order: Order, node: NodeBuilder
 ) -> Part:
     """`field` (a connection with `first`/`after`) over the scoped statement `rows`: one cell
-    for the page when edges or pageInfo are asked for, one for the count when it is."""
+    for the page when edges or pageInfo are asked for, one for the count when it is.
+
+    On PostgreSQL, a first page asked with its count carries both in one cell, `[rows, count]`:
+    the count is `COUNT(*) OVER ()` on the page's own statement, which a window counts before
+    the `LIMIT` (and, without a cursor, before any other condition), so it is
+    `count_statement(rows)` without reading the rows a second time. After a cursor the page's
+    rows are fewer: the count is then its own subquery."""
     first, after = field.arg("first"), field.arg("after")
     size = check_page(first, after, order)
     names = {sub.name for sub in field.fields}
-    exprs: list[Any] = []
-    shaper: _Shaper | None = None
-    if names & {"edges", "pageInfo"}:
-        sub = page_statement(rows, order, size, after)
-        if b.json.postgres:
-            sub = sub.add_columns(sa.func.row_number().over(order_by=order.by()).label("_rn"))
-        page = sub.subquery()
-        arity = len(order.columns)
-        nodes = _edges(b, field, node, page.c)
-        keys = [page.c[f"_k{i}"] for i in range(arity)]
-        cells = [*keys, *(expr for _, part in nodes for expr in part.exprs)]
-        by = [page.c._rn] if b.json.postgres else []
-        cell = sa.select(b.json.agg(b.json.array(cells), by)).select_from(page)
-        exprs.append(b.json.nested(cell.scalar_subquery()))
-        shaper = _Shaper(field, size, after, arity, nodes)
-    if "totalCount" in names:
-        exprs.append(count_statement(rows).scalar_subquery())
-    empty = _Shaper(field, size, after, 0, [])
-    return Part(exprs, lambda it: _shape(it, shaper or empty, names))
+    paged, counted = bool(names & {"edges", "pageInfo"}), "totalCount" in names
+    if not paged:
+        empty = _Shaper(field, size, after, 0, [])
+        exprs = [count_statement(rows).scalar_subquery()] if counted else []
+        return Part(exprs, lambda it: empty.shape(None, int(next(it)) if counted else None))
+    # PostgreSQL only: SQLite's parser refuses the deeper nesting of the largest shapes.
+    together = b.json.postgres and counted and after is None
+    stmt = page_statement(rows, order, size, after)
+    if together:
+        stmt = stmt.add_columns(sa.func.count().over().label("_total"))
+    page = stmt.subquery()
+    arity = len(order.columns)
+    nodes = _edges(b, field, node, page.c)
+    keys = [page.c[f"_k{i}"] for i in range(arity)]
+    cells = [*keys, *(expr for _, part in nodes for expr in part.exprs)]
+    by = order.by_keys(page.c) if b.json.postgres else []
+    agg = b.json.agg(b.json.array(cells), by)
+    if together:
+        agg = b.json.array([agg, sa.func.coalesce(sa.func.max(page.c._total), 0)])
+    cell = b.json.nested(sa.select(agg).select_from(page).scalar_subquery())
+    exprs = [cell] if together or not counted else [cell, count_statement(rows).scalar_subquery()]
+    shaper = _Shaper(field, size, after, arity, nodes)
+    return Part(exprs, lambda it: _shape(it, shaper, counted, together))
 
 
-def _shape(it: Iterator[Any], shaper: _Shaper, names: set[str]) -> dict[str, Any]:
-    rows = next(it) if names & {"edges", "pageInfo"} else None
-    count = int(next(it)) if "totalCount" in names else None
+def _shape(it: Iterator[Any], shaper: _Shaper, counted: bool, together: bool) -> dict[str, Any]:
+    if together:
+        rows, count = next(it)
+    else:
+        rows = next(it)
+        count = int(next(it)) if counted else None
     return shaper.shape(rows, count)

@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from app.listing import COURSE_ORDER, USER_COLUMNS, user_order
 from app.models import Role, UserRole
+from app.pagination import Order
 from app.report import CourseSummary, percent, status_of
 from compiled.connections import connection
 from compiled.parts import (
@@ -88,10 +89,13 @@ def _in_course_order(
 
     def build(b: Build, field: Field, src: Source) -> Part:
         rows = correlated(rows_of(b.scope, [src["id"]]), src)
-        return listed(b, rows, COURSE_ORDER.by(), lambda row: obj(b, field, row, table))
+        return listed(b, rows, COURSE_ORDER, lambda row: obj(b, field, row, table))
 
     return build
 
+
+# A user's roles by name (a role is unique per user: the rows' own order for one user).
+ROLE_ORDER = Order((col(UserRole.role),))
 
 USER: dict[str, FieldBuilder] = {
     "id": global_id("User", "id"),
@@ -106,7 +110,7 @@ USER: dict[str, FieldBuilder] = {
         rules.PRIVATE,
         "id",
         roles_of_users,
-        [col(UserRole.role)],
+        ROLE_ORDER,
         lambda row: leaf([row["role"]], lambda role: Role(role).name),
     ),
 }

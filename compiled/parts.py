@@ -20,11 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from app.ids import to_global_id
+from app.pagination import Order
 from compiled.json_sql import JsonSql
 from compiled.plan import Field, NotCompilable
 from permissions.policy import AccessScope
@@ -76,9 +78,12 @@ def same(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=8192)
 def date_time(value: str | None) -> str | None:
     """A stored date-time as Strawberry prints it: ISO 8601 in UTC (SQLite keeps naive UTC
-    text, PostgreSQL's JSON prints the session's offset)."""
+    text, PostgreSQL's JSON prints the session's offset). Kept for the values seen last: a
+    dashboard asks for the same dates again and again, and parsing one costs more than the
+    rest of its cell."""
     if value is None:
         return None
     moment = datetime.fromisoformat(value)
@@ -130,28 +135,29 @@ def obj(b: Build, field: Field, src: Source, table: Mapping[str, FieldBuilder]) 
         else:
             raise NotCompilable(f"{field.type_name}.{sub.name}")
     exprs = [expr for _, part in parts for expr in part.exprs]
-    return Part(exprs, lambda it: {key: part.shape(it) for key, part in parts})
+    shapes = tuple((key, part.shape) for key, part in parts)
+    return Part(exprs, lambda it: {key: shape(it) for key, shape in shapes})
 
 
 def list_cell(
-    b: Build, rows: sa.Select[Any], order_by: Sequence[Any], item: Callable[[Source], Part]
+    b: Build, rows: sa.Select[Any], order: Order, item: Callable[[Source], Part]
 ) -> tuple[Any, Callable[[list[Any]], list[Any]]]:
-    """Every row of `rows` (in `order_by` order) shaped by `item`: the subquery answering
-    them as one JSON array, and the shaping of that array."""
+    """Every row of `rows` (in `order`) shaped by `item`: the subquery answering them as one
+    JSON array, and the shaping of that array."""
     if b.json.postgres:
-        rows = rows.add_columns(sa.func.row_number().over(order_by=order_by).label("_rn"))
+        # The aggregate orders by the rows' own sort key (no window, no second sort key),
+        # so the rows need no ORDER BY of their own.
+        rows = rows.order_by(None).add_columns(*order.key_columns())
     sub = rows.subquery()
     part = item(sub.c)
-    by = [sub.c._rn] if b.json.postgres else []
+    by = order.by_keys(sub.c) if b.json.postgres else []
     cell = sa.select(b.json.agg(b.json.array(part.exprs), by)).select_from(sub)
     return cell.scalar_subquery(), lambda rows: [part.shape(iter(row)) for row in rows]
 
 
-def listed(
-    b: Build, rows: sa.Select[Any], order_by: Sequence[Any], item: Callable[[Source], Part]
-) -> Part:
+def listed(b: Build, rows: sa.Select[Any], order: Order, item: Callable[[Source], Part]) -> Part:
     """A list as one cell: `list_cell` embedded in its parent's array."""
-    cell, shape = list_cell(b, rows, order_by, item)
+    cell, shape = list_cell(b, rows, order, item)
     return Part([b.json.nested(cell)], lambda it: shape(next(it)))
 
 
@@ -164,12 +170,12 @@ class GuardedList:
     rule: KeyRule
     key: str
     rows_of: Callable[[AccessScope, Sequence[Any]], sa.Select[Any]]
-    order_by: Sequence[Any]
+    order: Order
     item: Callable[[Source], Part]
 
     def __call__(self, b: Build, _f: Field, src: Source) -> Part:
         rows = correlated(self.rows_of(b.scope, [src[self.key]]), src)
-        cell, shape = list_cell(b, rows, self.order_by, self.item)
+        cell, shape = list_cell(b, rows, self.order, self.item)
         clause = self.rule.clause(b.scope, src[self.key])
         guarded = sa.case((clause, cell), else_=b.json.empty_array())
         return Part([b.json.nested(guarded)], lambda it: shape(next(it)))
