@@ -59,6 +59,7 @@ from app.responses import code_for_status, error_response, http_error_response
 from app.security import token_digest
 from app.set_password_page import set_password_page
 from app.settings import Settings
+from resolvers.compiled_reads import new_statement_cache
 from resolvers.context import Context, build_context, connect
 from resolvers.schema import schema
 
@@ -103,6 +104,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.settings = settings
         self.hub = hub
         self.budget = CostBudget(settings.cost_budget_per_minute)
+        self.statements = new_statement_cache()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -121,6 +123,7 @@ class GraphQLApp(GraphQL[Context, None]):
             client,
             cost_account=Account(self.budget, key),
             response=sub_response,
+            statements=self.statements,
         )
         if isinstance(request, WebSocket):
             ctx.websocket, ctx.live = request, self.hub

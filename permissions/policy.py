@@ -60,12 +60,12 @@ not, so writes cannot probe ids either.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement
+from sqlalchemy import BindParameter, ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import col, select
@@ -79,6 +79,7 @@ from app.models import (
     GroupMembership,
     Role,
     User,
+    UTCDateTime,
     table_of,
     utcnow,
 )
@@ -98,17 +99,30 @@ def in_force(expires_at: datetime | None, now: datetime) -> bool:
     return expires_at is None or expires_at > now
 
 
+# The name of `now` in every statement the rules build (`now_param`).
+NOW_PARAM = "scope_now"
+
+
+def now_param(now: datetime) -> BindParameter[datetime]:
+    """`now` as the named parameter `NOW_PARAM`, never as an anonymous literal: a statement
+    built at one `now` then runs again at another by passing `{NOW_PARAM: now}`
+    (`compiled.statements` caches built statements across requests), and nothing else in a
+    rule's clause depends on the time. One statement holds one `now`: every occurrence
+    shares the name, so they share one value."""
+    return sa.bindparam(NOW_PARAM, now, type_=UTCDateTime())
+
+
 def in_force_clause(now: datetime, expires_at: Column | None = None) -> ColumnElement[bool]:
     """`in_force` in SQL, on `expires_at`. By default, on `AnalystAssignment` rows, where it
     also requires the analyst's account to be active: a deactivated analyst's assignments
     grant nothing. An explicit `expires_at` column checks the expiry alone."""
     if expires_at is not None:
-        return sa.or_(expires_at.is_(None), expires_at > now)
+        return sa.or_(expires_at.is_(None), expires_at > now_param(now))
     column = col(AnalystAssignment.expires_at)
     # NOT EXISTS on the analyst's own row (its primary key), not NOT IN over every
     # deactivated account: that scanned the whole user table each time it was evaluated.
     return sa.and_(
-        sa.or_(column.is_(None), column > now),
+        sa.or_(column.is_(None), column > now_param(now)),
         ~sa.exists().where(
             _ANALYST_ACCOUNT.c.id == col(AnalystAssignment.analyst_id),
             _ANALYST_ACCOUNT.c.deactivated_at.is_not(None),
@@ -167,6 +181,10 @@ class Members:
             raise MembershipUnknown(key) from None
 
 
+# `AccessScope.timeless`'s `now`: no request's.
+_TIMELESS = datetime.min.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class AccessScope:
     viewer_id: int | None
@@ -183,6 +201,12 @@ class AccessScope:
     enrolled_course_ids: frozenset[int] = frozenset()
     # The members of the analysed groups this request has learnt (per request, never shared).
     members: Members = field(default_factory=Members, compare=False, repr=False)
+
+    def timeless(self) -> AccessScope:
+        """This scope with `now` left out: two scopes whose rules' clauses differ only in the
+        value of `NOW_PARAM` have equal (and equally hashed) timeless scopes, whatever field
+        this class gains (every compared field but `now` is kept)."""
+        return replace(self, now=_TIMELESS)
 
     # -- who ----------------------------------------------------------------------------
     @property

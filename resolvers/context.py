@@ -32,6 +32,7 @@ from app.live import Hub
 from app.models import ApiToken
 from app.settings import Settings
 from app.writes import run_write
+from compiled.statements import StatementCache
 from loaders import Loaders
 from permissions.policy import AccessScope, load_scope
 
@@ -51,6 +52,9 @@ class Context:
     response: Response | None = None
     # The caller's address (`app.client_address`), for throttling sign-ins.
     client: str = "unknown"
+    # The app's compiled queries, kept across requests (`resolvers.compiled_reads`); None:
+    # each request builds its own.
+    statements: StatementCache | None = None
     # Subscriptions only (`resolvers.live`): the token given at `connection_init`, checked
     # again at every event; the socket, to close it with a reason; this process's live feed.
     token: str | None = None
@@ -108,6 +112,7 @@ async def build_context(
     *,
     cost_account: Account | None = None,
     response: Response | None = None,
+    statements: StatementCache | None = None,
 ) -> Context:
     scope = await load_scope(db, viewer)
     return Context(
@@ -119,4 +124,5 @@ async def build_context(
         client=client,
         cost_account=cost_account,
         response=response,
+        statements=statements,
     )

@@ -4,12 +4,14 @@ a signed-in caller (GraphiQL with a token) has both. Settings widen or narrow th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from graphql import get_introspection_query
+from graphql import get_introspection_query, print_ast, validate
 
 from app.db import Database
 from app.settings import Settings
+from resolvers import visibility
 from tests.support import Api, World, api_with
 
 INTROSPECTION = get_introspection_query()
@@ -73,3 +75,48 @@ async def test_settings_can_close_the_schema_to_everyone(closed_api: Api, world:
     body = await closed_api.raw(INTROSPECTION, token=token)
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert "Did you mean" not in (await closed_api.raw(TYPO, token=token))["errors"][0]["message"]
+
+
+# -- documents that passed validation are not validated again (`VALID_DOCUMENTS`) -----------
+
+
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts graphql-core validated (a fresh cache: nothing passed before the test)."""
+    seen: list[str] = []
+
+    def counting(schema: Any, document: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(print_ast(document))
+        return validate(schema, document, *args, **kwargs)
+
+    monkeypatch.setattr(visibility, "validate", counting)
+    monkeypatch.setattr(visibility, "VALID_DOCUMENTS", visibility.ValidDocuments())
+    return seen
+
+
+async def test_introspection_that_passed_signed_in_is_still_refused_to_anonymous(
+    api: Api, world: World, validations: list[str]
+) -> None:
+    token = await world.token(world.owner)
+    for _ in range(2):
+        assert "__schema" in await api.data(INTROSPECTION, token=token)
+        body = await api.raw(INTROSPECTION)
+        assert body.get("data") is None
+        assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    # Signed in: validated once, then kept. Anonymous: refused, so validated every time.
+    assert len(validations) == 3
+
+
+async def test_a_document_that_failed_is_validated_again(
+    api: Api, world: World, validations: list[str]
+) -> None:
+    token = await world.token(world.owner)
+    for _ in range(2):
+        signed_in = await api.raw(TYPO, token=token)
+        assert "Did you mean 'viewer'?" in signed_in["errors"][0]["message"]
+        anonymous = await api.raw(TYPO)
+        assert "Did you mean" not in anonymous["errors"][0]["message"]
+    assert len(validations) == 4
+    assert await api.data("{ __typename }") == {"__typename": "Query"}
+    assert await api.data("{ __typename }") == {"__typename": "Query"}
+    assert len(validations) == 5
