@@ -349,7 +349,9 @@ query Pages($after: String) {
   users(first: 2, after: $after) {
     totalCount pageInfo { hasNextPage endCursor } edges { node { id } }
   }
-  groups(first: 5) { edges { node { name members(first: 1) { totalCount edges { node { id } } } } } }
+  groups(first: 5) {
+    edges { node { name members(first: 1) { totalCount edges { node { id } } } } }
+  }
 }
 """
 
