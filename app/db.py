@@ -7,6 +7,10 @@ Invariants:
 - on SQLite, write transactions start with `BEGIN IMMEDIATE`, so two writers queue on the
   busy timeout instead of failing with "database is locked" when one upgrades a read lock;
   read transactions start with a plain `BEGIN` and, under WAL, see one snapshot;
+- on PostgreSQL, `Database.read()` sessions run in autocommit: each statement sees its own
+  snapshot, as it would inside a READ COMMITTED transaction, without the BEGIN and ROLLBACK
+  round trips; nothing writes through them, and nothing that needs a transaction (an advisory
+  lock, a server-side cursor, one snapshot for several statements) runs in them;
 - `Database.snapshot()` reads one consistent snapshot however long it streams: on PostgreSQL a
   REPEATABLE READ, READ ONLY transaction; on SQLite one read transaction under WAL;
 - database errors never quote statement parameters (`hide_parameters`), so logs of
@@ -17,6 +21,7 @@ Invariants:
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,7 +30,7 @@ from urllib.parse import quote, unquote
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -37,6 +42,9 @@ from sqlalchemy.ext.asyncio import (
 
 _WRITE = "groupanalyst_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A PostgreSQL connection back in the pool for longer than this is pinged before its next use.
+PING_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "groupanalyst_idle_since"
 
 
 # What a client is told while the database cannot be reached, and when to try again.
@@ -116,7 +124,33 @@ def create_engine(url: str, *, create_file: bool = False, **kwargs: Any) -> Asyn
         )
         _install_sqlite_hooks(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _install_postgres_ping(engine)
+    return engine
+
+
+def _install_postgres_ping(engine: AsyncEngine) -> None:
+    """Pessimistic disconnect handling, paid only by connections that sat idle: a connection
+    checked out again within `PING_IDLE_SECONDS` of its last use is used as it is, an older
+    one is pinged first, and one that fails the ping is replaced (the pool tries a fresh
+    connection; SQLAlchemy's recipe for a checkout handler). `pool_pre_ping` pinged at every
+    checkout, three round trips each on asyncpg (BEGIN, the ping, ROLLBACK), nine per
+    request. A server restarted within the second after a connection's last use still fails
+    that connection's next statement once, and the pool then replaces every connection."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("a pooled connection failed its ping") from error
 
 
 class MissingDatabase(FileNotFoundError):
@@ -128,7 +162,15 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._read = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # PostgreSQL reads run in autocommit: at READ COMMITTED every statement takes its own
+        # snapshot inside a transaction too, so only the BEGIN and ROLLBACK round trips go
+        # (two of the four a read session cost). Reads that need one snapshot use `snapshot`.
+        reads = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
+        self._read = async_sessionmaker(reads, expire_on_commit=False, autoflush=False)
         self._write = async_sessionmaker(
             engine, expire_on_commit=False, execution_options={_WRITE: True}
         )
@@ -149,7 +191,8 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A short read-only session; its transaction is rolled back on exit."""
+        """A short read-only session (SQLite: a read transaction rolled back on exit;
+        PostgreSQL: autocommit)."""
         async with self._read() as session:
             yield session
 

@@ -4,8 +4,9 @@ Invariants: the cache is a bounded LRU (`DOCUMENT_CACHE_SIZE` documents of at mo
 `MAX_CACHED_LENGTH` characters, so it holds at most a few megabytes whatever clients send; a
 longer document is parsed for its request only) keyed by the document's text, so a cached
 document is exactly what parsing again would give; nothing about the viewer or the
-variables is cached. Validation is not cached: it depends on the viewer
-(`resolvers.visibility`), and the cost limit (`resolvers.complexity`) runs on every request.
+variables is cached. Validation is kept only as "this text passed with these rules"
+(`resolvers.visibility.VALID_DOCUMENTS`: the rules depend on the viewer, so they are part of
+the key), and the cost limit (`resolvers.complexity`) runs on every request.
 A document that does not parse is not cached: Strawberry parses it again and reports the
 syntax error like any other (Strawberry's `ParserCache` would raise it from the extension
 hook, where it loses the API's error code).
