@@ -10,11 +10,11 @@ Invariants:
   user whose tokens stop working, or a watched group no longer visible (unassigned, expired,
   deleted) closes the connection at once with code 4403 and a reason saying which;
 - for an event, that read is made once for every subscriber of the process, after the event
-  arrived (`app.live_access`: one statement for all their tokens, then one scope statement
-  per subscriber that is not an admin), and the report rows the event changed are read once
-  in every group, each subscriber keeping those of groups `rules.GROUP` lets it see (the rule
-  `report_where` applies in SQL); with `live_batch_reads` off, each subscriber reads its own
-  (to compare, in `bench/events.py`);
+  arrived (`app.live_access`: one statement for all their tokens, then their scopes in one
+  statement per 200 analysts and one for the other viewers), and the report rows the event
+  changed are read once in every group, each subscriber keeping those of groups
+  `rules.GROUP` lets it see (the rule `report_where` applies in SQL); with
+  `live_batch_reads` off, each subscriber reads its own (to compare, in `bench/events.py`);
 - a subscriber reading alone (its periodic re-check, or `live_batch_reads` off) reads its own
   token and scope only, so N subscribers cost N reads, not N²;
 - what is sent is read through the same rules, loaders and types as queries, with the fresh
