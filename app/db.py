@@ -15,12 +15,15 @@ Invariants:
   REPEATABLE READ, READ ONLY transaction; on SQLite one read transaction under WAL;
 - database errors never quote statement parameters (`hide_parameters`), so logs of
   unexpected failures hold no personal data;
+- a PostgreSQL connection that sat in the pool for `PING_IDLE_SECONDS` or more is pinged
+  before its next use and replaced if the ping fails (`_install_postgres_ping`);
 - every SQLite connection has WAL, `synchronous=NORMAL`, `foreign_keys=ON` and a busy timeout;
 - outside migrations, a SQLite file is opened, never created (`create_engine`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,7 +32,7 @@ from urllib.parse import quote, unquote
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -41,6 +44,9 @@ from sqlalchemy.ext.asyncio import (
 
 _WRITE = "groupanalyst_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A PostgreSQL connection back in the pool for longer than this is pinged before its next use.
+PING_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "groupanalyst_idle_since"
 
 
 # What a client is told while the database cannot be reached, and when to try again.
@@ -120,7 +126,33 @@ def create_engine(url: str, *, create_file: bool = False, **kwargs: Any) -> Asyn
         )
         _install_sqlite_hooks(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _install_postgres_ping(engine)
+    return engine
+
+
+def _install_postgres_ping(engine: AsyncEngine) -> None:
+    """Pessimistic disconnect handling, paid only by connections that sat idle: a connection
+    checked out again within `PING_IDLE_SECONDS` of its last use is used as it is, an older
+    one is pinged first, and one that fails the ping is replaced (the pool tries a fresh
+    connection; SQLAlchemy's recipe for a checkout handler). `pool_pre_ping` pinged at every
+    checkout, three round trips each on asyncpg (BEGIN, the ping, ROLLBACK), nine per
+    request. A server restarted within the second after a connection's last use still fails
+    that connection's next statement once, and the pool then replaces every connection."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("a pooled connection failed its ping") from error
 
 
 class MissingDatabase(FileNotFoundError):

@@ -3,9 +3,9 @@
 One event reaches every subscriber of a server process; each must be checked against its
 access at delivery time (`resolvers.live`). `check_tokens` reads the tokens and viewers of any
 number of subscribers in one statement (`app.auth.viewers_for_tokens`), then their scopes
-(`permissions.policy.load_scopes`: one statement per subscriber that is not an admin), with
-exactly the rules of one at a time: a revoked or expired token, a deactivated user, an
-assignment ended or expired is seen by the read that follows it.
+(`permissions.policy.load_scopes`: one UNION ALL statement per 200 analysts, one for the
+others' enrollments), with exactly the rules of one at a time: a revoked or expired token,
+a deactivated user, an assignment ended or expired is seen by the read that follows it.
 
 `Shared` holds what the subscribers of one event read once for all of them: the first to ask
 starts the read, the others wait for its answer.

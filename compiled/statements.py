@@ -12,11 +12,12 @@ Invariants:
 - nothing of the answer is kept: rows are read again at every request;
 - only a successful build is kept: an operation the compiler refuses is decided again at each
   request, by building it;
-- bounded: an LRU of queries that together select at most `STATEMENT_CACHE_FIELDS` fields
-  (a kept query holds about 10 KiB per selected field: the README's dashboard selects 32 and
-  holds about 300 KiB), one cache per app, so per worker; an operation whose text and
-  variables hold more than `MAX_KEY_LENGTH` characters, or that alone selects more than the
-  budget, is built for its request only.
+- bounded: an LRU of at most `STATEMENT_CACHE_SIZE` queries that together select at most
+  `STATEMENT_CACHE_FIELDS` fields (a kept query holds about 10 KiB per selected field: the
+  README's dashboard selects 32 and holds about 300 KiB; a key holds at most
+  `MAX_KEY_LENGTH` characters and the scope), one cache per app, so per worker; an operation
+  whose text and variables hold more than `MAX_KEY_LENGTH` characters, or that alone selects
+  more than the field budget, is built for its request only.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from permissions.policy import AccessScope
 
 # About 20 MiB per worker: 64 dashboards like the README's.
 STATEMENT_CACHE_FIELDS = 2_048
+# However small the queries: keys of at most 5 MiB of text.
+STATEMENT_CACHE_SIZE = 256
 # The README's dashboard is under 1,000 characters: a key of 20,000 (text plus variables)
 # holds any real dashboard, and the keys of a full cache stay within a few megabytes.
 MAX_KEY_LENGTH = 20_000
@@ -56,8 +59,10 @@ def cache_key(
 
 
 class StatementCache:
-    def __init__(self, budget: int = STATEMENT_CACHE_FIELDS) -> None:
-        self.budget = budget
+    def __init__(
+        self, budget: int = STATEMENT_CACHE_FIELDS, size: int = STATEMENT_CACHE_SIZE
+    ) -> None:
+        self.budget, self.size = budget, size
         self.weight = 0
         self._queries: OrderedDict[Key, Query] = OrderedDict()
 
@@ -76,6 +81,6 @@ class StatementCache:
         old = self._queries.pop(key, None)
         self.weight += query.weight - (old.weight if old is not None else 0)
         self._queries[key] = query
-        while self.weight > self.budget:
+        while self.weight > self.budget or len(self._queries) > self.size:
             _, evicted = self._queries.popitem(last=False)
             self.weight -= evicted.weight

@@ -329,61 +329,113 @@ async def load_scope(
     now = now or utcnow()
     if viewer is None:
         return AccessScope(viewer_id=None, roles=frozenset(), now=now)
-    if viewer.roles & ADMIN_ROLES:
-        return AccessScope(viewer_id=viewer.id, roles=viewer.roles, now=now)
-    async with db.read() as session:
-        if Role.GROUP_ANALYST not in viewer.roles:
-            courses = await session.execute(
-                select(Enrollment.course_id).where(col(Enrollment.user_id) == viewer.id)
-            )
-            return AccessScope(
-                viewer_id=viewer.id,
-                roles=viewer.roles,
-                now=now,
-                enrolled_course_ids=frozenset(courses.scalars()),
-            )
-        return await _analyst_scope(session, viewer, now)
+    return (await load_scopes(db, [viewer], now))[viewer.id]
 
 
 async def load_scopes(
     db: Database, viewers: Sequence[Viewer], now: datetime | None = None
 ) -> dict[int, AccessScope]:
     """`load_scope` of each viewer at one `now`, by viewer id (live subscribers re-checked for
-    one event: `app.live_access`); one statement per viewer that is not an admin."""
+    one event: `app.live_access`): each viewer's scope is read by the statement `load_scope`
+    reads it with, the analysts' joined by UNION ALL (`SCOPES_PER_STATEMENT` to a statement)
+    and the others' enrollments in one IN, so a few statements serve any number of viewers
+    (`tests/test_load_scopes.py` checks both agree over random worlds)."""
     now = now or utcnow()
-    return {viewer.id: await load_scope(db, viewer, now) for viewer in viewers}
+    unique = {viewer.id: viewer for viewer in viewers}
+    scopes = {
+        viewer.id: AccessScope(viewer_id=viewer.id, roles=viewer.roles, now=now)
+        for viewer in unique.values()
+        if viewer.roles & ADMIN_ROLES
+    }
+    analysts = [v for v in unique.values() if v.id not in scopes and _analyses(v)]
+    others = [v for v in unique.values() if v.id not in scopes and not _analyses(v)]
+    if not analysts and not others:
+        return scopes
+    async with db.read() as session:
+        scopes.update(await _analyst_scopes(session, analysts, now))
+        scopes.update(await _enrolled_scopes(session, others, now))
+    return scopes
 
 
-async def _analyst_scope(session: AsyncSession, viewer: Viewer, now: datetime) -> AccessScope:
-    # The assignments in force of every group the viewer analyses (its own among them), each
-    # analyst telling whether it is a member of an analysed group: analysts are few, members
-    # are many and are learnt per request instead.
-    # (EXISTS, per analyst, through the membership index: an IN over the members would read
-    # them all, which is what this scope avoids.)
+def _analyses(viewer: Viewer) -> bool:
+    return Role.GROUP_ANALYST in viewer.roles
+
+
+# SQLite allows at most 500 terms in one compound SELECT.
+SCOPES_PER_STATEMENT = 200
+
+
+def _analyst_rows(viewer_id: int, now: datetime) -> sa.Select[int, int, int, bool]:
+    """The assignments in force of every group `viewer_id` analyses (its own among them), each
+    analyst telling whether it is a member of an analysed group, each row naming the viewer:
+    analysts are few, members are many and are learnt per request instead.
+    (EXISTS, per analyst, through the membership index: an IN over the members would read
+    them all, which is what this scope avoids.)"""
     is_member = sa.exists().where(
         col(GroupMembership.user_id) == col(AnalystAssignment.analyst_id),
-        col(GroupMembership.group_id).in_(analysed_groups(viewer.id, now)),
+        col(GroupMembership.group_id).in_(analysed_groups(viewer_id, now)),
     )
-    assignments = (
-        await session.execute(
-            sa.select(
-                col(AnalystAssignment.group_id),
-                col(AnalystAssignment.analyst_id),
-                is_member.label("is_member"),
-            ).where(
-                col(AnalystAssignment.group_id).in_(analysed_groups(viewer.id, now)),
-                in_force_clause(now),
+    return sa.select(
+        sa.literal(viewer_id, sa.Integer()).label("viewer_id"),
+        col(AnalystAssignment.group_id),
+        col(AnalystAssignment.analyst_id),
+        is_member.label("is_member"),
+    ).where(
+        col(AnalystAssignment.group_id).in_(analysed_groups(viewer_id, now)),
+        in_force_clause(now),
+    )
+
+
+async def _analyst_scopes(
+    session: AsyncSession, viewers: Sequence[Viewer], now: datetime
+) -> dict[int, AccessScope]:
+    rows: dict[int, list[Any]] = {viewer.id: [] for viewer in viewers}
+    for start in range(0, len(viewers), SCOPES_PER_STATEMENT):
+        chunk = [_analyst_rows(v.id, now) for v in viewers[start : start + SCOPES_PER_STATEMENT]]
+        statement = chunk[0] if len(chunk) == 1 else sa.union_all(*chunk)
+        for row in (await session.execute(statement)).all():
+            rows[row.viewer_id].append(row)
+    return {
+        viewer.id: AccessScope(
+            viewer_id=viewer.id,
+            roles=viewer.roles,
+            now=now,
+            analysed_group_ids=frozenset(
+                r.group_id for r in rows[viewer.id] if r.analyst_id == viewer.id
+            ),
+            co_analyst_ids=frozenset(r.analyst_id for r in rows[viewer.id]),
+            co_analyst_member_ids=frozenset(r.analyst_id for r in rows[viewer.id] if r.is_member),
+        )
+        for viewer in viewers
+    }
+
+
+# Users per statement in `_enrolled_scopes`: far below every driver's parameter limit.
+USERS_PER_READ = 1000
+
+
+async def _enrolled_scopes(
+    session: AsyncSession, viewers: Sequence[Viewer], now: datetime
+) -> dict[int, AccessScope]:
+    courses: dict[int, set[int]] = {viewer.id: set() for viewer in viewers}
+    ids = sorted(courses)
+    for start in range(0, len(ids), USERS_PER_READ):
+        found = await session.execute(
+            select(Enrollment.user_id, Enrollment.course_id).where(
+                col(Enrollment.user_id).in_(ids[start : start + USERS_PER_READ])
             )
         )
-    ).all()
-    return AccessScope(
-        viewer_id=viewer.id,
-        roles=viewer.roles,
-        now=now,
-        analysed_group_ids=frozenset(r.group_id for r in assignments if r.analyst_id == viewer.id),
-        co_analyst_ids=frozenset(r.analyst_id for r in assignments),
-        co_analyst_member_ids=frozenset(r.analyst_id for r in assignments if r.is_member),
-    )
+        for user_id, course_id in found.all():
+            courses[user_id].add(course_id)
+    return {
+        viewer.id: AccessScope(
+            viewer_id=viewer.id,
+            roles=viewer.roles,
+            now=now,
+            enrolled_course_ids=frozenset(courses[viewer.id]),
+        )
+        for viewer in viewers
+    }
 
 
 async def learn_members(session: AsyncSession, scope: AccessScope, user_ids: Iterable[int]) -> None:

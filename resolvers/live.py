@@ -10,10 +10,13 @@ Invariants:
   user whose tokens stop working, or a watched group no longer visible (unassigned, expired,
   deleted) closes the connection at once with code 4403 and a reason saying which;
 - for an event, that read is made once for every subscriber of the process, after the event
-  arrived (`app.live_access`: a few statements per event, not per subscriber), and the
-  report rows the event changed are read once in every group, each subscriber keeping those
-  of groups `rules.GROUP` lets it see (the rule `report_where` applies in SQL); with
+  arrived (`app.live_access`: one statement for all their tokens, then their scopes in one
+  statement per 200 analysts and one for the other viewers), and the report rows the event
+  changed are read once in every group, each subscriber keeping those of groups
+  `rules.GROUP` lets it see (the rule `report_where` applies in SQL); with
   `live_batch_reads` off, each subscriber reads its own (to compare, in `bench/events.py`);
+- a subscriber reading alone (its periodic re-check, or `live_batch_reads` off) reads its own
+  token and scope only, so N subscribers cost N reads, not N²;
 - what is sent is read through the same rules, loaders and types as queries, with the fresh
   scope: `progressChanged` yields `GroupProgressRow`s of the report (`app.report`, as
   `groupProgress` and `Group.progress`), so hidden fields stay null exactly as there;
@@ -113,8 +116,13 @@ async def _shared(
 async def _access(ctx: Context, token: str, event: LiveEvent | None) -> Access | None:
     assert ctx.live is not None
     hub = ctx.live
-    found = await _shared(ctx, event, "access", lambda: check_tokens(ctx.db, hub.tokens()))
-    if token not in found:  # subscribed after that read, or not batching
+    # For an event, every subscriber's token at once; alone (a periodic re-check, or not
+    # batching), its own only: each reading everyone's made N subscribers read N² of them.
+    everyone = event is not None and ctx.settings.live_batch_reads
+    found = await _shared(
+        ctx, event, "access", lambda: check_tokens(ctx.db, hub.tokens() if everyone else [token])
+    )
+    if token not in found:  # subscribed after that read
         found = await check_tokens(ctx.db, [token])
     return found[token]
 

@@ -417,3 +417,47 @@ async def test_every_viewer_of_the_attack_scene_reads_the_same_on_both_paths(
         assert expired["groups"]["totalCount"] == 0
         # Itself only: its former group's members and analysts are out of its sight.
         assert expired["users"]["totalCount"] == 1
+
+
+PAGES = """
+query Pages($after: String) {
+  users(first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id } }
+  }
+  groups(first: 5) {
+    edges { node { name members(first: 1) { totalCount edges { node { id } } } } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("viewer", ["admin", "other", "anonymous"])
+async def test_total_count_is_the_whole_list_on_every_page(
+    db: Database, settings: Settings, scene: Scene, compiled_answers: list[int], viewer: str
+) -> None:
+    """`totalCount` counts every row the viewer may see, however the page is cut: on a first
+    page (PostgreSQL counts it with the page's own rows) and after a cursor (counted apart),
+    at the top and in a nested page; the compiled path answers what the resolvers do."""
+    token = scene.tokens[viewer]
+    async with api_with(db, settings, compiled_reads=False) as slow, api_with(db, settings) as fast:
+        after, seen, counts, pages = None, [], set(), 0
+        while True:
+            data = (await answers(slow, fast, PAGES, token, after))["data"]
+            users = data["users"]
+            counts.add(users["totalCount"])
+            seen += [edge["node"]["id"] for edge in users["edges"]]
+            pages += 1
+            if not users["pageInfo"]["hasNextPage"]:
+                break
+            after = users["pageInfo"]["endCursor"]
+        groups = {edge["node"]["name"]: edge["node"]["members"] for edge in data["groups"]["edges"]}
+    assert len(compiled_answers) == pages
+    assert counts == {len(seen)} and len(seen) == len(set(seen))
+    if viewer == "anonymous":
+        assert (seen, groups) == ([], {})
+        return
+    # The admin: all nine users (the scene's eight and the site's owner) over five pages;
+    # Otto, who analyses Beta: itself and Beta's two members over two pages. Beta's first
+    # member page shows one of its two members.
+    assert len(seen) == {"admin": 9, "other": 3}[viewer]
+    assert groups["Beta"]["totalCount"] == 2 and len(groups["Beta"]["edges"]) == 1

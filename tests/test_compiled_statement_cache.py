@@ -193,6 +193,16 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used() -> None:
     assert (len(cache), cache.weight) == (2, 8)
 
 
+def test_the_cache_holds_a_bounded_number_of_queries_however_light() -> None:
+    scope = policy.AccessScope(viewer_id=1, roles=frozenset({Role.SITE_ADMIN}), now=utcnow())
+    cache = StatementCache(budget=1000, size=3)
+    for i in range(10):
+        key = cache_key("sqlite", scope, f"{{ q{i} }}", None, {})
+        assert key is not None
+        cache.put(key, run.Query((), weight=1))
+    assert (len(cache), cache.weight) == (3, 3)
+
+
 def test_long_operations_and_odd_variables_are_not_kept() -> None:
     scope = policy.AccessScope(viewer_id=None, roles=frozenset(), now=utcnow())
     assert (
