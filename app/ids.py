@@ -26,6 +26,9 @@ def to_global_id(type_name: str, pk: int, *more: int) -> strawberry.ID:
 
 # At most this many keys in one id (a report row: group and enrollment).
 MAX_KEYS = 2
+# Keys are PostgreSQL `integer` columns: a larger key names no object, and comparing one with
+# such a column fails the whole statement ("value out of range"), so it is no id of ours.
+MAX_KEY = 2**31 - 1
 
 
 def parse_global_key(value: str) -> tuple[str, tuple[int, ...]] | None:
@@ -42,6 +45,8 @@ def parse_global_key(value: str) -> tuple[str, tuple[int, ...]] | None:
     if not all(k.isascii() and k.isdigit() and len(k) <= 18 for k in keys):
         return None
     ints = tuple(int(k) for k in keys)
+    if any(key > MAX_KEY for key in ints):
+        return None
     # Only the spelling we issue (padding optional): the decoder skips stray bytes such as
     # NUL and accepts "+/" for "-_" and leading zeros, which would give one object many ids.
     if to_global_id(type_name, *ints).rstrip("=") != value.rstrip("="):

@@ -205,8 +205,9 @@ class AccessScope:
     def timeless(self) -> AccessScope:
         """This scope with `now` left out: two scopes whose rules' clauses differ only in the
         value of `NOW_PARAM` have equal (and equally hashed) timeless scopes, whatever field
-        this class gains (every compared field but `now` is kept)."""
-        return replace(self, now=_TIMELESS)
+        this class gains (every compared field but `now` is kept). It holds no request's
+        learnt members (a kept key outlives its request)."""
+        return replace(self, now=_TIMELESS, members=Members())
 
     # -- who ----------------------------------------------------------------------------
     @property

@@ -80,9 +80,13 @@ async def test_a_student_cannot_reach_an_unenrolled_courses_lessons(api: Api, sc
         assert (await api.data(NODE, {"id": lesson["id"]}, scene.tokens["s3"]))["node"]
 
 
-@pytest.mark.parametrize("pk", ["\N{SUPERSCRIPT TWO}", "\N{ARABIC-INDIC DIGIT ONE}", "0x1"])
+@pytest.mark.parametrize(
+    "pk",
+    ["\N{SUPERSCRIPT TWO}", "\N{ARABIC-INDIC DIGIT ONE}", "0x1", "2147483648", str(10**17)],
+)
 async def test_a_crafted_global_id_is_bad_input_or_absent(api: Api, scene: Scene, pk: str) -> None:
-    """Digits that are not ASCII are not ids: never an internal error, nor a second spelling."""
+    """Digits that are not ASCII, or a key beyond the id columns' range, are not ids: never an
+    internal error, nor a second spelling."""
     forged = base64.urlsafe_b64encode(f"Group:{pk}".encode()).decode()
     body = await api.raw(NODE, {"id": forged}, scene.tokens["admin"])
     assert body.get("data") in (None, {"node": None}), body

@@ -212,6 +212,20 @@ def test_long_operations_and_odd_variables_are_not_kept() -> None:
     assert cache_key("sqlite", scope, "{ viewer { id } }", None, {"a": object()}) is None
 
 
+def test_a_key_holds_no_requests_learnt_members() -> None:
+    scope = policy.AccessScope(
+        viewer_id=2,
+        roles=frozenset({Role.GROUP_ANALYST}),
+        now=utcnow(),
+        analysed_group_ids=frozenset({1}),
+    )
+    scope.members.learn([7, 8], others=[9])
+    key = cache_key("sqlite", scope, "{ viewer { id } }", None, {})
+    assert key is not None
+    assert key[1].members.unknown([7, 8, 9]) == [7, 8, 9]
+    assert scope.members.unknown([7, 8, 9]) == []
+
+
 def test_keys_differ_by_viewer_scope_not_by_time() -> None:
     now = utcnow()
     ana = policy.AccessScope(
