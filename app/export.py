@@ -437,20 +437,17 @@ _TRIGGER_STARTS = frozenset(trigger[0] for trigger in FORMULA_TRIGGERS)
 
 
 def format_rows(scope: AccessScope, rows: Iterable[Any]) -> list[tuple[str, ...]]:
-    """Rows of `export_statement` as CSV cells, in `HEADER` order (one batch, as a list).
+    """Rows of `export_statement` as CSV cells, in `HEADER` order (one batch, as a list): the
+    cells `visible_rows` lets the viewer read, a hidden one empty.
 
     Only text from the database is neutralised: dates and percentages are formatted by us
-    and start with a digit. One loop, no per-row object but the output tuple: this runs
-    once per exported row.
+    and start with a digit. One loop: this runs once per exported row.
     """
-    contact_all, expiry_all = _shown_to_all(scope)
-    contact, enrollment = rules.CONTACT, rules.ENROLLMENT
     starts, safe = _TRIGGER_STARTS, neutralise
     percents: dict[tuple[int, int], str] = {}
     cells: list[tuple[str, ...]] = []
     append = cells.append
     for (
-        student,
         first,
         last,
         email,
@@ -462,8 +459,7 @@ def format_rows(scope: AccessScope, rows: Iterable[Any]) -> list[tuple[str, ...]
         lessons,
         completed,
         expires,
-    ) in rows:
-        shown = contact_all or contact.allows_member(scope, student)
+    ) in visible_rows(scope, rows):
         pct = percents.get((done, lessons))
         if pct is None:
             pct = percents[(done, lessons)] = str(percent(done, lessons))
@@ -471,18 +467,14 @@ def format_rows(scope: AccessScope, rows: Iterable[Any]) -> list[tuple[str, ...]
             (
                 safe(first) if first[:1] in starts else first,
                 safe(last) if last[:1] in starts else last,
-                ((safe(email) if email[:1] in starts else email) if shown and email else ""),
-                (
-                    (safe(company) if company[:1] in starts else company)
-                    if shown and company
-                    else ""
-                ),
+                (safe(email) if email[:1] in starts else email) if email else "",
+                (safe(company) if company[:1] in starts else company) if company else "",
                 safe(group) if group[:1] in starts else group,
                 safe(course) if course[:1] in starts else course,
                 activated,
                 pct,
                 completed or "",
-                (expires or "") if expiry_all or enrollment.allows_member(scope, student) else "",
+                expires or "",
             )
         )
     return cells

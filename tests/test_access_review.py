@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 
 from app import tokens
 from app.cli import main
@@ -20,7 +19,7 @@ from app.db import Database
 from app.models import Role, utcnow
 from tests.cast import Cast
 from tests.support import Api, gid
-from tests.worlds import Spec, build, specs
+from tests.worlds import Spec, build, over_worlds
 
 REVIEW = """
 query Review($id: ID!) { node(id: $id) { ... on User { accessReview {
@@ -56,12 +55,7 @@ async def _actually_sees(api: Api, token: str, self_id: str) -> dict[str, set[st
     }
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(spec=specs())
+@over_worlds(15)
 async def test_the_review_equals_what_each_analyst_sees(db: Database, api: Api, spec: Spec) -> None:
     built = await build(db, spec)
     admin = await _token(db, built.user_ids[0])  # user 0 is the owner

@@ -8,14 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 
 from app.auth import Viewer, viewer_by_id
 from app.db import Database
 from app.models import Role, utcnow
 from permissions import policy
 from permissions.policy import AccessScope, load_scope, load_scopes
-from tests.worlds import Built, Spec, build, specs
+from tests.worlds import Built, Spec, build, over_worlds
 
 IN_FORCE = {"never", "future"}
 
@@ -48,12 +47,7 @@ def expected(spec: Spec, built: Built, user: int, viewer: Viewer, now: datetime)
     )
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(spec=specs())
+@over_worlds(30)
 async def test_scopes_read_together_are_each_viewers_own(
     db: Database, spec: Spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,14 +11,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 
 from app.db import Database
 from app.ids import parse_global_id, parse_global_key
 from app.models import Role
 from app.settings import Settings
 from tests.support import Api
-from tests.worlds import Built, Spec, build, specs
+from tests.worlds import Built, Spec, build, over_worlds
 
 
 @pytest.fixture(name="settings")
@@ -146,12 +145,7 @@ def check(node: Any, allowed: Allowed, seen: dict[str, set[int]]) -> None:
         check(value, allowed, seen)
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(spec=specs())
+@over_worlds(60)
 async def test_every_read_is_allowed_and_admins_read_everything(
     api: Api, db: Database, spec: Spec
 ) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
 from sqlmodel import col, select
 
 from app.auth import viewer_by_id
@@ -35,7 +34,7 @@ from permissions.policy import (
 )
 from permissions.rules import AssignmentKey, CourseRule, GroupRule, PeopleRule, SiteRule
 from tests.support import World
-from tests.worlds import Spec, build, specs
+from tests.worlds import Spec, build, over_worlds
 
 # The rows a rule over one integer key is about, by the rule's kind.
 KEY_COLUMNS: dict[type[rules.KeyRule], Any] = {
@@ -138,12 +137,7 @@ async def _implied(db: Database, scope: AccessScope) -> None:
             assert rules.USER.allows(scope, assignment.analyst_id)
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(spec=specs())
+@over_worlds(25)
 async def test_every_rule_selects_in_sql_exactly_what_it_allows(db: Database, spec: Spec) -> None:
     built = await build(db, spec)
     for scope in await _scopes(db, built.user_ids):
@@ -181,12 +175,7 @@ async def _members_reached_through_groups(db: Database, scope: AccessScope) -> s
     )
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(spec=specs())
+@over_worlds(15)
 async def test_what_a_request_learns_from_its_rows_agrees_with_the_clause(
     db: Database, spec: Spec
 ) -> None:

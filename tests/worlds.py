@@ -6,10 +6,13 @@ assignments (in force or expired), courses and enrollments, and a random viewer.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
@@ -26,6 +29,9 @@ from app.models import (
     UserRole,
     utcnow,
 )
+
+# An async test over a world (`over_worlds`).
+WorldTest = Callable[..., Coroutine[Any, Any, None]]
 
 ROLE_SETS = st.sets(st.sampled_from([Role.SITE_ADMIN, Role.GROUP_ANALYST, Role.STUDENT]))
 EXPIRY = st.sampled_from(["never", "future", "past"])
@@ -73,6 +79,20 @@ def specs(draw: st.DrawFn) -> Spec:
     elif pick != "anonymous":
         viewer = draw(st.sampled_from(list(users)))
     return Spec(roles, groups, memberships, assignments, courses, enrollments, viewer)
+
+
+def over_worlds(examples: int) -> Callable[[WorldTest], Callable[..., Any]]:
+    """Run a test (its `spec` argument) over `examples` random worlds drawn by `specs`: each
+    builds a database, so no deadline, and the function-scoped `db` fixture is shared."""
+
+    def decorate(test: WorldTest) -> Callable[..., Any]:
+        return settings(
+            max_examples=examples,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        )(given(spec=specs())(test))
+
+    return decorate
 
 
 @dataclass
